@@ -1,0 +1,114 @@
+package testenv
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"testing"
+	"time"
+)
+
+// RedisServer is one database of a redis-server shared by a test package.
+type RedisServer struct {
+	// Addr is host:port.
+	Addr string
+	// DB is the database number reserved for the calling test.
+	DB int
+}
+
+// URL returns a redis:// URL selecting the test's database.
+func (r RedisServer) URL() string { return fmt.Sprintf("redis://%s/%d", r.Addr, r.DB) }
+
+const redisDatabases = 4096
+
+var shared struct {
+	once   sync.Once
+	mu     sync.Mutex
+	redis  *process
+	addr   string
+	dir    string
+	err    error
+	nextDB int
+}
+
+// Redis returns a database of the package's redis-server, started on a free
+// port at the first call (no persistence). Each call gets its own database
+// number, so tests do not see each other's keys.
+func Redis(t testing.TB) RedisServer {
+	t.Helper()
+	bin := LookPath(t, "redis-server")
+	shared.once.Do(func() { shared.err = startRedis(bin) })
+	if shared.err != nil {
+		t.Fatalf("starting redis-server: %v", shared.err)
+	}
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	db := shared.nextDB % redisDatabases
+	shared.nextDB++
+	return RedisServer{Addr: shared.addr, DB: db}
+}
+
+func startRedis(bin string) error {
+	dir, err := os.MkdirTemp("", "flinkferry-redis-")
+	if err != nil {
+		return err
+	}
+	var lastErr error
+	for range 5 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		p, err := startProcess(bin, "--bind", "127.0.0.1", "--port", itoa(port), "--save", "", "--appendonly", "no",
+			"--dir", dir, "--databases", itoa(redisDatabases), "--protected-mode", "no", "--loglevel", "warning")
+		if err != nil {
+			return err
+		}
+		if lastErr = waitRedis(p, addr); lastErr == nil {
+			shared.redis, shared.addr, shared.dir = p, addr, dir
+			return nil
+		}
+		p.stop()
+	}
+	return lastErr
+}
+
+// waitRedis waits until the server answers PING.
+func waitRedis(p *process, addr string) error {
+	if err := p.waitTCP(addr, 10*time.Second); err != nil {
+		return err
+	}
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if line != "+PONG\r\n" {
+		return fmt.Errorf("redis answered %q to PING", line)
+	}
+	return nil
+}
+
+// Main runs the package's tests, then stops the shared peers. Call it from
+// TestMain: func TestMain(m *testing.M) { testenv.Main(m) }.
+func Main(m *testing.M) {
+	code := m.Run()
+	if shared.redis != nil {
+		shared.redis.stop()
+		os.RemoveAll(shared.dir)
+	}
+	os.Exit(code)
+}

@@ -1,0 +1,100 @@
+package messages
+
+import (
+	"reflect"
+	"time"
+)
+
+// ImageBuilt reports that the build worker built and pushed what a job
+// needs: the job image (modes application and session-cluster) or the jar
+// as an OCI artifact (mode session). It goes to the ImageBuilt topic, where
+// the submit worker consumes it, and to the Status topic. It carries the
+// whole request, so downstream workers stay stateless.
+type ImageBuilt struct {
+	// RequestID is SubmitRequested.RequestID.
+	RequestID string `json:"request_id" jsonschema:"minLength=1,maxLength=128,pattern=^[A-Za-z0-9._:-]+$"`
+	// Job is SubmitRequested.Job.
+	Job JobRef `json:"job"`
+	// Mode is SubmitRequested.Mode.
+	Mode Mode `json:"mode"`
+	// Image is the built job image pinned by digest,
+	// "<repository>@sha256:<64 hex>"; Flink's
+	// kubernetes.container.image.ref. Required in modes application and
+	// session-cluster.
+	Image string `json:"image,omitempty" jsonschema:"pattern=@sha256:[0-9a-f]{64}$"`
+	// JarArtifact is the job's jar pushed as an OCI artifact, pinned by
+	// digest, "<repository>@sha256:<64 hex>". Required in mode session,
+	// where the submit worker uploads it to the session cluster
+	// (POST /jars/upload).
+	JarArtifact string `json:"jar_artifact,omitempty" jsonschema:"pattern=@sha256:[0-9a-f]{64}$"`
+	// BaseImage is the base image as requested or defaulted (StreamPark
+	// "Flink Base Docker Image"), e.g. flink:1.20-java17.
+	BaseImage string `json:"base_image,omitempty"`
+	// BaseDigest is BaseImage resolved to a digest,
+	// "<repository>@sha256:<64 hex>", as recorded in the image's
+	// org.opencontainers.image.base.digest annotation.
+	BaseDigest string `json:"base_digest,omitempty" jsonschema:"pattern=@sha256:[0-9a-f]{64}$"`
+	// SizeBytes is the size of what was pushed: the image's config and
+	// layers, or the jar artifact.
+	SizeBytes int64 `json:"size_bytes,omitempty" jsonschema:"minimum=0"`
+	// JarSHA256 is the sha256 of the job's jar, 64 lowercase hex characters.
+	JarSHA256 string `json:"jar_sha256" jsonschema:"pattern=^[0-9a-f]{64}$"`
+	// DurationMS is how long the build took, in milliseconds.
+	DurationMS int64 `json:"duration_ms,omitempty" jsonschema:"minimum=0"`
+	// CacheHit is true when an identical image already existed and nothing
+	// was built.
+	CacheHit bool `json:"cache_hit,omitempty"`
+	// Labels are SubmitRequested.Labels.
+	Labels map[string]string `json:"labels,omitempty"`
+	// Time is when the build finished (RFC 3339).
+	Time time.Time `json:"time"`
+	// Request is the request that was built, unchanged.
+	Request SubmitRequested `json:"request"`
+}
+
+// EventType returns TypeImageBuilt.
+func (e *ImageBuilt) EventType() string { return TypeImageBuilt }
+
+// JobKey returns e.Job.Key().
+func (e *ImageBuilt) JobKey() string { return e.Job.Key() }
+
+func (e *ImageBuilt) requestID() string { return e.RequestID }
+
+// Validate returns nil or a FieldErrors listing every problem: the common
+// fields, the digests, and the embedded request, which must be valid and
+// agree with request_id, job and mode.
+func (e *ImageBuilt) Validate() error {
+	var v validator
+	checkCommon(&v, e.RequestID, e.Job, e.Mode, e.Time, e.Labels)
+	checkDigestRef(&v, "image", e.Image, e.Mode == ModeApplication || e.Mode == ModeSessionCluster)
+	checkDigestRef(&v, "jar_artifact", e.JarArtifact, e.Mode == ModeSession)
+	checkImageRef(&v, "base_image", e.BaseImage)
+	checkDigestRef(&v, "base_digest", e.BaseDigest, false)
+	if e.SizeBytes < 0 {
+		v.addf("size_bytes", "must not be negative")
+	}
+	checkSHA256(&v, "jar_sha256", e.JarSHA256, true)
+	if e.DurationMS < 0 {
+		v.addf("duration_ms", "must not be negative")
+	}
+	checkEmbeddedRequest(&v, "request", &e.Request, e.RequestID, e.Job, e.Mode)
+	return v.result()
+}
+
+// checkEmbeddedRequest checks a SubmitRequested carried inside an event.
+func checkEmbeddedRequest(v *validator, p string, r *SubmitRequested, requestID string, job JobRef, mode Mode) {
+	if reflect.ValueOf(*r).IsZero() {
+		v.addf(p, "required")
+		return
+	}
+	r.validate(v, p)
+	if r.RequestID != requestID {
+		v.addf(at(p, "request_id"), "must equal request_id %q", requestID)
+	}
+	if r.Job != job {
+		v.addf(at(p, "job"), "must equal job %q", job.Key())
+	}
+	if r.Mode != mode {
+		v.addf(at(p, "mode"), "must equal mode %q", mode)
+	}
+}

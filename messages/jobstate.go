@@ -1,0 +1,76 @@
+package messages
+
+import (
+	"regexp"
+	"slices"
+)
+
+// JobState is the state of a Flink job as flinkferry reports it: Flink's
+// own job states (from the REST API), plus StreamPark-style states for what
+// Flink cannot report, plus DEPLOY_FAILED.
+type JobState string
+
+// Flink's job states, as returned by GET /jobs/overview.
+const (
+	StateInitializing JobState = "INITIALIZING"
+	StateCreated      JobState = "CREATED"
+	StateRunning      JobState = "RUNNING"
+	StateFailing      JobState = "FAILING"
+	StateFailed       JobState = "FAILED"
+	StateCancelling   JobState = "CANCELLING"
+	StateCanceled     JobState = "CANCELED"
+	StateFinished     JobState = "FINISHED"
+	StateRestarting   JobState = "RESTARTING"
+	StateSuspended    JobState = "SUSPENDED"
+	StateReconciling  JobState = "RECONCILING"
+)
+
+// States flinkferry adds, after StreamPark's tracking model.
+const (
+	// StateStarting: submitted, no JobManager yet.
+	StateStarting JobState = "STARTING"
+	// StateK8sInitializing: the JobManager Deployment exists and is healthy
+	// but the REST endpoint does not answer yet (pulling images, starting).
+	StateK8sInitializing JobState = "K8S_INITIALIZING"
+	// StateSilent: neither Flink nor Kubernetes gave a conclusive answer
+	// (an API error means unknown, never gone).
+	StateSilent JobState = "SILENT"
+	// StateLost: silent for longer than the tracker's grace period.
+	StateLost JobState = "LOST"
+	// StateTerminated: the cluster was deleted, by the user or flinkferry.
+	StateTerminated JobState = "TERMINATED"
+	// StateDeployFailed: the Kubernetes objects could not be created or the
+	// JobManager cannot start (ImagePullBackOff, CrashLoopBackOff, ...).
+	StateDeployFailed JobState = "DEPLOY_FAILED"
+)
+
+// jobStatePattern is the form every state, known or future, must have.
+var jobStatePattern = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
+
+// JobStates returns every known JobState: Flink's first, then flinkferry's.
+func JobStates() []JobState {
+	return []JobState{
+		StateInitializing, StateCreated, StateRunning, StateFailing, StateFailed,
+		StateCancelling, StateCanceled, StateFinished, StateRestarting,
+		StateSuspended, StateReconciling,
+		StateStarting, StateK8sInitializing, StateSilent, StateLost,
+		StateTerminated, StateDeployFailed,
+	}
+}
+
+// IsKnown reports whether s is one of JobStates. Consumers must expect
+// unknown states from newer trackers: JobStatusChanged.Validate accepts any
+// UPPER_SNAKE_CASE state.
+func (s JobState) IsKnown() bool { return slices.Contains(JobStates(), s) }
+
+// IsTerminal reports whether s is final: Flink's globally terminal states
+// (FAILED, CANCELED, FINISHED), TERMINATED and DEPLOY_FAILED. A job leaves
+// them only by being submitted again. SUSPENDED and LOST are not terminal:
+// the job can come back.
+func (s JobState) IsTerminal() bool {
+	switch s {
+	case StateFailed, StateCanceled, StateFinished, StateTerminated, StateDeployFailed:
+		return true
+	}
+	return false
+}

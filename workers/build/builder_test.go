@@ -1,0 +1,247 @@
+package build
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/testenv"
+)
+
+func TestBuildOnDockerRegistryMovesOnlyTheJar(t *testing.T) {
+	reg := testenv.DockerRegistry(t)
+	jarPath, jar := writeJar(t, t.TempDir(), 1<<20)
+	_ = jarPath
+	arts := newArtifactServer(t, jar)
+	baseRef, base := pushBase(t, reg, "library/flink:1.20")
+	b := newTestBuilder(reg, arts.host())
+	req := Request{Repo: "wordcount", Job: "/flink/wordcount", Base: baseRef, JarURL: arts.URL + "/wordcount.jar"}
+
+	res, err := b.Build(bg, req)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	if res.CacheHit {
+		t.Fatal("first build reported a cache hit")
+	}
+	// Only the jar layer, the config and nothing of the base went up.
+	jarLayerMax := int64(len(jar)) + 64<<10
+	if res.UploadedBytes < int64(len(jar)) || res.UploadedBytes > jarLayerMax {
+		t.Errorf("uploaded %d bytes, want the jar layer only (%d..%d)", res.UploadedBytes, len(jar), jarLayerMax)
+	}
+
+	// The pushed image: the base's layers plus one layer holding the jar.
+	ref := mustRef(t, res.Image)
+	img, err := remote.Image(ref, regOpts(reg)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseLayers, _ := base.Layers()
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(layers), len(baseLayers)+1; got != want {
+		t.Fatalf("layers = %d, want %d", got, want)
+	}
+	for i, bl := range baseLayers {
+		bd, _ := bl.Digest()
+		d, _ := layers[i].Digest()
+		if bd != d {
+			t.Errorf("layer %d = %s, want base layer %s", i, d, bd)
+		}
+	}
+	mt, _ := layers[len(layers)-1].MediaType()
+	if mt != types.DockerLayer {
+		t.Errorf("jar layer media type = %s, want %s (matching the Docker base)", mt, types.DockerLayer)
+	}
+	assertJarInLayer(t, layers[len(layers)-1], jar)
+	cf, _ := img.ConfigFile()
+	if cf.Config.Labels[LabelJarSHA256] != res.JarSHA256 || cf.Config.Labels[AnnotationBaseDigest] != res.BaseDigest {
+		t.Errorf("labels = %v", cf.Config.Labels)
+	}
+
+	// Redelivery: the same request costs zero uploads and gives the same image.
+	again, err := b.Build(bg, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.CacheHit || again.UploadedBytes != 0 || again.Image != res.Image {
+		t.Errorf("redelivery: cache hit %v, uploaded %d, image %s; want true, 0, %s", again.CacheHit, again.UploadedBytes, again.Image, res.Image)
+	}
+}
+
+func assertJarInLayer(t *testing.T, l interface {
+	Uncompressed() (io.ReadCloser, error)
+}, jar []byte) {
+	t.Helper()
+	rc, err := l.Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	found := false
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Name != "opt/flink/usrlib/wordcount.jar" {
+			continue
+		}
+		found = true
+		b, _ := io.ReadAll(tr)
+		if !bytes.Equal(b, jar) {
+			t.Error("jar in the image differs from the artifact")
+		}
+		if h.Uid != 9999 || h.Gid != 9999 || h.Mode != 0o644 {
+			t.Errorf("jar owner %d:%d mode %o, want 9999:9999 644", h.Uid, h.Gid, h.Mode)
+		}
+	}
+	if !found {
+		t.Error("opt/flink/usrlib/wordcount.jar not in the last layer")
+	}
+}
+
+func TestBuildIsReproducible(t *testing.T) {
+	_, jar := writeJar(t, t.TempDir(), 100_000)
+	arts := newArtifactServer(t, jar)
+	reg := testenv.InProcessRegistry(t)
+	baseRef, _ := pushBase(t, reg, "library/flink:1.20")
+	var digests []string
+	// Two namespaces: the second build cannot reuse the first's tag.
+	for _, ns := range []string{"team-a", "team-b"} {
+		b := newTestBuilder(reg, arts.host())
+		b.Registry.Namespace = ns
+		res, err := b.Build(bg, Request{Repo: "wordcount", Job: "/flink/wordcount", Base: baseRef, JarURL: arts.URL + "/wordcount.jar"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.CacheHit {
+			t.Fatal("unexpected cache hit")
+		}
+		digests = append(digests, res.Image[len(res.Image)-71:])
+	}
+	if digests[0] != digests[1] {
+		t.Errorf("same inputs, different digests: %v", digests)
+	}
+}
+
+func TestBuildMultiArchBase(t *testing.T) {
+	reg := testenv.InProcessRegistry(t)
+	_, jar := writeJar(t, t.TempDir(), 50_000)
+	arts := newArtifactServer(t, jar)
+	baseRef, _ := pushBaseIndex(t, reg, "library/flink:1.20")
+	res, err := newTestBuilder(reg, arts.host()).Build(bg, Request{
+		Repo: "wordcount", Job: "/flink/wordcount", Base: baseRef, JarURL: arts.URL + "/wordcount.jar",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Index(mustRef(t, res.Image))
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, _ := idx.IndexManifest()
+	if got, want := len(im.Manifests), 2; got != want {
+		t.Fatalf("platforms = %d, want %d", got, want)
+	}
+	for _, d := range im.Manifests {
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers, _ := img.Layers()
+		if got, want := len(layers), 3; got != want {
+			t.Errorf("%s: layers = %d, want %d", d.Platform, got, want)
+		}
+		mt, _ := layers[len(layers)-1].MediaType()
+		if mt != types.OCIUncompressedLayer {
+			t.Errorf("%s: jar layer media type %s, want %s on an OCI base", d.Platform, mt, types.OCIUncompressedLayer)
+		}
+		assertJarInLayer(t, layers[len(layers)-1], jar)
+	}
+}
+
+func TestBuildPermanentFailures(t *testing.T) {
+	reg := testenv.DockerRegistry(t)
+	_, jar := writeJar(t, t.TempDir(), 10_000)
+	arts := newArtifactServer(t, jar)
+	baseRef, _ := pushBase(t, reg, "library/flink:1.20")
+	good := Request{Repo: "job", Job: "/flink/job", Base: baseRef, JarURL: arts.URL + "/job.jar"}
+	tests := []struct {
+		name   string
+		mod    func(r *Request, b *Builder)
+		reason string
+		path   string // artifact path that must be fetched exactly once
+	}{
+		{"artifact 404", func(r *Request, _ *Builder) { r.JarURL = arts.URL + "/missing.jar" }, ReasonArtifactNotFound, "/missing.jar"},
+		{"artifact 403", func(r *Request, _ *Builder) { r.JarURL = arts.URL + "/forbidden.jar" }, ReasonArtifactForbidden, "/forbidden.jar"},
+		{"not a jar", func(r *Request, _ *Builder) { r.JarURL = arts.URL + "/notajar.jar" }, ReasonNotAJar, "/notajar.jar"},
+		{"checksum mismatch", func(r *Request, _ *Builder) {
+			r.JarURL = arts.URL + "/sum.jar"
+			r.JarSHA256 = "0000000000000000000000000000000000000000000000000000000000000000"
+		}, ReasonChecksumMismatch, "/sum.jar"},
+		{"host not allowed", func(r *Request, _ *Builder) { r.JarURL = "http://evil.example/x.jar" }, ReasonArtifactHostNotAllowed, ""},
+		{"redirect to a host not allowed", func(r *Request, _ *Builder) { r.JarURL = arts.URL + "/redirect.jar" }, ReasonArtifactHostNotAllowed, "/redirect.jar"},
+		{"too large", func(r *Request, b *Builder) { r.JarURL = arts.URL + "/large.jar"; b.Fetcher.MaxBytes = 1000 }, ReasonArtifactTooLarge, "/large.jar"},
+		{"bad base reference", func(r *Request, _ *Builder) { r.Base = "UPPER CASE::bad" }, ReasonBadBaseImage, ""},
+		{"base not found", func(r *Request, _ *Builder) { r.Base = reg.Host + "/library/flink:0.1" }, ReasonBadBaseImage, ""},
+		{"wrong registry password", func(_ *Request, b *Builder) {
+			b.Registry.Auth = nil
+			reg2 := reg
+			reg2.Password = "wrong"
+			b.Registry = newTestBuilder(reg2).Registry
+		}, ReasonRegistryAuthRefused, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newTestBuilder(reg, arts.host())
+			req := good
+			tt.mod(&req, b)
+			_, err := b.Build(bg, req)
+			if err == nil {
+				t.Fatal("Build succeeded, want a permanent error")
+			}
+			if !bus.IsPermanent(err) {
+				t.Fatalf("error %v is not permanent", err)
+			}
+			if got := bus.ReasonOf(err); got != tt.reason {
+				t.Errorf("reason = %q, want %q (%v)", got, tt.reason, err)
+			}
+			if tt.path != "" && arts.count(tt.path) != 1 {
+				t.Errorf("%s fetched %d times, want 1", tt.path, arts.count(tt.path))
+			}
+			if bytes.Contains([]byte(err.Error()), []byte(reg.Password)) {
+				t.Errorf("error leaks the registry password: %v", err)
+			}
+		})
+	}
+}
+
+func TestBuildRetriesTransientArtifactErrors(t *testing.T) {
+	reg := testenv.InProcessRegistry(t)
+	_, jar := writeJar(t, t.TempDir(), 10_000)
+	arts := newArtifactServer(t, jar)
+	baseRef, _ := pushBase(t, reg, "library/flink:1.20")
+	b := newTestBuilder(reg, arts.host())
+	req := Request{Repo: "job", Job: "/flink/job", Base: baseRef, JarURL: arts.URL + "/flaky.jar"}
+	for i := range 2 {
+		_, err := b.Build(bg, req)
+		if err == nil || bus.IsPermanent(err) {
+			t.Fatalf("attempt %d: err = %v, want a transient error", i+1, err)
+		}
+	}
+	if _, err := b.Build(bg, req); err != nil {
+		t.Fatalf("third attempt: %v", err)
+	}
+}

@@ -1,0 +1,139 @@
+package build
+
+import (
+	"context"
+
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/worker"
+	"github.com/flinkferry/flinkferry/messages"
+)
+
+// Run runs the build worker until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	return worker.Run(ctx, Spec(cfg))
+}
+
+// Spec returns the worker specification (dev mode runs it in-process).
+func Spec(cfg Config) worker.Spec {
+	return worker.Spec{
+		Name:   "build",
+		Common: cfg.Common,
+		Setup: func(ctx context.Context, d worker.Deps) ([]func(context.Context) error, error) {
+			b, err := NewBuilder(cfg.Build, NewMetrics(d.Ops.Registry))
+			if err != nil {
+				return nil, err
+			}
+			h := &Handler{Builder: b, Topics: d.Topics, DefaultBaseImage: cfg.Build.DefaultBaseImage, MavenRepository: cfg.Build.MavenRepository}
+			return nil, bus.Handle(d.Router, "build", d.Topics.Submit, h.Handle)
+		},
+	}
+}
+
+// NewBuilder wires a Builder from configuration.
+func NewBuilder(c BuildConfig, m *Metrics) (*Builder, error) {
+	platforms, err := c.platforms()
+	if err != nil {
+		return nil, err
+	}
+	var auth authn.Authenticator
+	if c.RegistryUsername != "" {
+		auth = &authn.Basic{Username: c.RegistryUsername, Password: c.RegistryPassword}
+	}
+	var kc authn.Keychain = authn.DefaultKeychain
+	if c.DockerConfig != "" {
+		kc = dockerConfigKeychain(c.DockerConfig)
+	}
+	hosts := append([]string(nil), c.ArtifactAllowedHosts...)
+	return &Builder{
+		Fetcher: &Fetcher{AllowedHosts: hosts, MaxBytes: c.ArtifactMaxBytes, Dir: c.WorkDir, Client: &http.Client{Timeout: 30 * time.Minute}},
+		Registry: &Registry{
+			Host: c.Registry, Namespace: c.RegistryNamespace, Auth: auth, Keychain: kc, Insecure: c.RegistryInsecure,
+		},
+		Encoding:  c.LayerEncoding,
+		Platforms: platforms,
+		Metrics:   m,
+	}, nil
+}
+
+// Handler turns submit requests into image built or build failed events.
+type Handler struct {
+	Builder          *Builder
+	Topics           messages.Topics
+	DefaultBaseImage string
+	MavenRepository  string
+}
+
+// Handle builds the image of one submit request. Permanent build failures
+// (missing jar, bad checksum, refused credentials...) become a build failed
+// event on the status topic and the request is done; transient ones are
+// returned so the bus retries them.
+func (h *Handler) Handle(ctx context.Context, req *messages.SubmitRequested) ([]bus.Out, error) {
+	breq, err := h.request(ctx, req)
+	if err == nil {
+		var res *Result
+		res, err = h.Builder.Build(ctx, breq)
+		if err == nil {
+			return []bus.Out{{Event: imageBuilt(req, res), Topics: []string{h.Topics.ImageBuilt, h.Topics.Status}}}, nil
+		}
+	}
+	if !bus.IsPermanent(err) {
+		return nil, err
+	}
+	return []bus.Out{{Event: &messages.BuildFailed{
+		RequestID: req.RequestID, Job: req.Job, Mode: req.Mode,
+		Reason: bus.ReasonOf(err), Message: err.Error(), Time: time.Now().UTC(),
+	}, Topics: []string{h.Topics.Status}}}, nil
+}
+
+// request maps a submit request to a build request.
+func (h *Handler) request(ctx context.Context, req *messages.SubmitRequested) (Request, error) {
+	base := req.Flink.BaseImage
+	if base == "" {
+		base = strings.ReplaceAll(h.DefaultBaseImage, "{version}", req.Flink.Version)
+	}
+	r := Request{Repo: req.Job.ClusterID, Job: req.JobKey(), Base: base}
+	switch req.Mode {
+	case messages.ModeSessionCluster:
+		r.BaseOnly = true
+		return r, nil
+	case messages.ModeSession:
+		r.JarOnly = true
+	}
+	if req.Program == nil {
+		return r, bus.Permanentf(bus.ReasonPermanent, "the request has no program")
+	}
+	jar := req.Program.Jar
+	r.JarURL, r.JarSHA256 = jar.URL, jar.SHA256
+	if jar.Maven != "" {
+		u, sha1, err := h.resolveMaven(ctx, jar.Maven)
+		if err != nil {
+			return r, err
+		}
+		r.JarURL, r.JarSHA1 = u, sha1
+	}
+	return r, nil
+}
+
+func imageBuilt(req *messages.SubmitRequested, res *Result) *messages.ImageBuilt {
+	return &messages.ImageBuilt{
+		RequestID:   req.RequestID,
+		Job:         req.Job,
+		Mode:        req.Mode,
+		Image:       res.Image,
+		BaseImage:   res.BaseImage,
+		BaseDigest:  res.BaseDigest,
+		SizeBytes:   res.SizeBytes,
+		JarSHA256:   res.JarSHA256,
+		JarArtifact: res.JarArtifact,
+		DurationMS:  res.Duration.Milliseconds(),
+		CacheHit:    res.CacheHit,
+		Time:        time.Now().UTC(),
+		Request:     *req,
+	}
+}

@@ -99,6 +99,9 @@ func checkJSON(data []byte, target any, strictFields bool) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return fmt.Errorf("unexpected data after the JSON object at byte %d", dec.InputOffset())
 	}
+	for _, fe := range []FieldErrors{w.malformed, w.unknown, w.wrong} {
+		fe.sort()
+	}
 	switch {
 	case len(w.malformed) > 0:
 		return &jsonError{reason: ReasonMalformedJSON, fields: w.malformed}

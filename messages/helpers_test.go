@@ -1,6 +1,8 @@
 package messages_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -83,4 +85,25 @@ func fe(pairs ...string) messages.FieldErrors {
 		out = append(out, messages.FieldError{Field: pairs[i], Reason: pairs[i+1]})
 	}
 	return out
+}
+
+func mustMarshal(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatalf("Marshal() = %v", err)
+	}
+	return b
+}
+
+// normalizeJSON re-encodes a JSON document with sorted keys and no blanks.
+func normalizeJSON(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("Decode() = %v", err)
+	}
+	return mustMarshal(t, v)
 }

@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -423,3 +424,7 @@ func headerMap(hs []kgoHeader) map[string]string {
 }
 
 type kgoHeader = kgo.RecordHeader
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func containsString(s, sub string) bool { return strings.Contains(s, sub) }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,15 +51,15 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		failed := false
+		var problems []string
 		for name, check := range s.checks {
 			if err := check(ctx); err != nil {
-				failed = true
-				fmt.Fprintf(w, "%s: %v\n", name, err)
+				problems = append(problems, fmt.Sprintf("%s: %v", name, err))
 			}
 		}
-		if failed {
-			w.WriteHeader(http.StatusServiceUnavailable)
+		if len(problems) > 0 {
+			slices.Sort(problems)
+			http.Error(w, strings.Join(problems, "\n"), http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ok")

@@ -146,9 +146,10 @@ func Encode(ev Event, env Envelope) (key string, headers map[string]string, valu
 // content-type header, when present, must be application/json (parameters
 // such as charset=utf-8 allowed).
 //
-// The value is decoded with Decode. The returned Envelope carries the
-// attributes found, even on error (for logging); its RequestID falls back
-// to the event's request id. Errors are *DecodeError, with the reasons of
+// The value is decoded with Decode. The payload is authoritative: ce_subject
+// and ce_requestid are not compared with it. The returned Envelope carries
+// the attributes found, even on error (for logging); its RequestID falls
+// back to the event's request id. Errors are *DecodeError, with the reasons of
 // Decode plus payload_too_large (checked before parsing),
 // unsupported_specversion, unsupported_content_type and invalid_cloudevent.
 func DecodeMessage(headers map[string]string, defaultType string, value []byte) (Event, Envelope, error) {

@@ -92,10 +92,10 @@ func TestDecodeMessage(t *testing.T) {
 		wantType:    messages.TypeDeployFailed,
 		wantEnv:     messages.Envelope{ID: "1", Type: messages.TypeDeployFailed, Source: "x", RequestID: "r1"},
 	}, {
-		name:        "content type with charset",
-		headers:     with(ceHeaders(messages.TypeSubmitRequested), "content-type", "application/json; charset=UTF-8"),
-		value:       submit,
-		wantType:    messages.TypeSubmitRequested,
+		name:     "content type with charset",
+		headers:  with(ceHeaders(messages.TypeSubmitRequested), "content-type", "application/json; charset=UTF-8"),
+		value:    submit,
+		wantType: messages.TypeSubmitRequested,
 		wantEnv: messages.Envelope{
 			ID: "0f3a", Type: messages.TypeSubmitRequested, Source: "https://ci.example.com/pipelines/42",
 			Subject: "eu-west-1/flink-jobs/orders-enrichment", RequestID: "orders-enrichment:2025-06-01:42",

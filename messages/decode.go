@@ -10,8 +10,12 @@ import (
 
 // MaxPayloadBytes is the largest payload accepted, in bytes. DecodeMessage
 // rejects larger record values before parsing them, and Encode refuses to
-// produce them.
-const MaxPayloadBytes = 1 << 20
+// produce them. It stays well below the brokers' message.max.bytes
+// (1,048,588 bytes on Kafka since 2.x, 1,000,012 on older brokers and on
+// kfake) so that a record at the limit, with its key and headers, is still
+// accepted, and a larger one reaches a worker to be dead-lettered with
+// reason payload_too_large instead of being refused at produce time.
+const MaxPayloadBytes = 900_000
 
 // Decode decodes a JSON payload into a new value of the registered
 // eventType and validates it. Commands (SubmitRequested) are decoded
@@ -48,11 +52,19 @@ func Decode(eventType string, data []byte) (Event, error) {
 	if err := ev.Validate(); err != nil {
 		var fe FieldErrors
 		if errors.As(err, &fe) {
-			return nil, &DecodeError{Reason: ReasonValidationFailed, Err: fmt.Errorf("invalid %s (%d problems):\n%w", eventType, len(fe), err)}
+			return nil, &DecodeError{Reason: ReasonValidationFailed, Err: fmt.Errorf("invalid %s (%s):\n%w", eventType, plural(len(fe), "problem"), err)}
 		}
 		return nil, &DecodeError{Reason: ReasonValidationFailed, Err: fmt.Errorf("invalid %s: %w", eventType, err)}
 	}
 	return ev, nil
+}
+
+// plural returns "1 problem", "2 problems".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // tooLarge is the error for a payload of n bytes.
@@ -131,4 +143,5 @@ type jsonError struct {
 	fields FieldErrors
 }
 
+// Error returns the reason and the fields.
 func (e *jsonError) Error() string { return e.reason + ": " + e.fields.Error() }

@@ -141,7 +141,7 @@ func TestDecodeErrorText(t *testing.T) {
 	}
 
 	_, err = messages.Decode(messages.TypeSubmitRequested, []byte(strings.Replace(submitJSON("", ""), `"r1"`, `""`, 1)))
-	want = "validation_failed: invalid io.flinkferry.submit.requested.v1 (1 problems):\nrequest_id: required"
+	want = "validation_failed: invalid io.flinkferry.submit.requested.v1 (1 problem):\nrequest_id: required"
 	if got := err.Error(); got != want {
 		t.Fatalf("Error() = %q, want %q", got, want)
 	}

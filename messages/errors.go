@@ -49,8 +49,10 @@ var ErrPayloadTooLarge = errors.New("payload too large")
 // the details and, for wrong_type, unknown_field and validation_failed,
 // wraps a FieldErrors listing every offending field.
 type DecodeError struct {
+	// Reason is the machine code, one of the Reason* constants.
 	Reason string
-	Err    error
+	// Err holds the details.
+	Err error
 }
 
 // Error returns the reason followed by the details.
@@ -95,7 +97,9 @@ func ReasonOf(err error) string {
 // keys: "kubernetes.namespace", "program.args[2]", "labels[team]". Reason
 // says what is wrong, in words.
 type FieldError struct {
-	Field  string
+	// Field is the JSON path of the field; empty for the whole payload.
+	Field string
+	// Reason says what is wrong with it.
 	Reason string
 }
 

@@ -59,7 +59,9 @@ func TestImageBuiltValidate(t *testing.T) {
 			fe("image", "must be pinned by digest, without a tag: registry.example.com/team/job@sha256:<64 lowercase hex>")},
 		{"image with a tag and a digest", app, func(e *messages.ImageBuilt) { e.Image = "registry.example.com/wordcount:1.0" + digest },
 			fe("image", "must be pinned by digest, without a tag: registry.example.com/team/job@sha256:<64 lowercase hex>")},
-		{"image with sha512", app, func(e *messages.ImageBuilt) { e.Image = "registry.example.com/wordcount@sha512:" + strings.Repeat("a", 128) },
+		{"image with sha512", app, func(e *messages.ImageBuilt) {
+			e.Image = "registry.example.com/wordcount@sha512:" + strings.Repeat("a", 128)
+		},
 			fe("image", "must use a sha256 digest: registry.example.com/team/job@sha256:<64 lowercase hex>")},
 		{"image digest uppercase", app, func(e *messages.ImageBuilt) { e.Image = "registry.example.com/wordcount" + strings.ToUpper(digest) },
 			fe("image", "must use a sha256 digest: registry.example.com/team/job@sha256:<64 lowercase hex>")},
@@ -72,6 +74,9 @@ func TestImageBuiltValidate(t *testing.T) {
 		{"negative numbers", app, func(e *messages.ImageBuilt) { e.SizeBytes, e.DurationMS = -1, -2 },
 			fe("duration_ms", "must not be negative", "size_bytes", "must not be negative")},
 		{"jar_sha256 missing", app, func(e *messages.ImageBuilt) { e.JarSHA256 = "" }, fe("jar_sha256", "required")},
+		{"session-cluster: base image only", app, func(e *messages.ImageBuilt) {
+			e.Mode, e.JarSHA256, e.Request.Mode, e.Request.Program = messages.ModeSessionCluster, "", messages.ModeSessionCluster, nil
+		}, nil},
 		{"request invalid", app, func(e *messages.ImageBuilt) { e.Request.Flink.Version = "1.0" },
 			fe("request.flink.version", "unsupported Flink version 1.0: supported are 1.17 to 1.20 and 2.x")},
 		{"request of another job", app, func(e *messages.ImageBuilt) {

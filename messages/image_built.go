@@ -38,7 +38,9 @@ type ImageBuilt struct {
 	// layers, or the jar artifact.
 	SizeBytes int64 `json:"size_bytes,omitempty" jsonschema:"minimum=0"`
 	// JarSHA256 is the sha256 of the job's jar, 64 lowercase hex characters.
-	JarSHA256 string `json:"jar_sha256" jsonschema:"pattern=^[0-9a-f]{64}$"`
+	// Required in modes application and session; empty in mode
+	// session-cluster, which has no jar.
+	JarSHA256 string `json:"jar_sha256,omitempty" jsonschema:"pattern=^[0-9a-f]{64}$"`
 	// DurationMS is how long the build took, in milliseconds.
 	DurationMS int64 `json:"duration_ms,omitempty" jsonschema:"minimum=0"`
 	// CacheHit is true when an identical image already existed and nothing
@@ -73,7 +75,7 @@ func (e *ImageBuilt) Validate() error {
 	if e.SizeBytes < 0 {
 		v.addf("size_bytes", "must not be negative")
 	}
-	checkSHA256(&v, "jar_sha256", e.JarSHA256, true)
+	checkSHA256(&v, "jar_sha256", e.JarSHA256, e.Mode == ModeApplication || e.Mode == ModeSession)
 	if e.DurationMS < 0 {
 		v.addf("duration_ms", "must not be negative")
 	}

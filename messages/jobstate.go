@@ -12,17 +12,28 @@ type JobState string
 
 // Flink's job states, as returned by GET /jobs/overview.
 const (
+	// StateInitializing: the JobManager received the job and is setting it up.
 	StateInitializing JobState = "INITIALIZING"
-	StateCreated      JobState = "CREATED"
-	StateRunning      JobState = "RUNNING"
-	StateFailing      JobState = "FAILING"
-	StateFailed       JobState = "FAILED"
-	StateCancelling   JobState = "CANCELLING"
-	StateCanceled     JobState = "CANCELED"
-	StateFinished     JobState = "FINISHED"
-	StateRestarting   JobState = "RESTARTING"
-	StateSuspended    JobState = "SUSPENDED"
-	StateReconciling  JobState = "RECONCILING"
+	// StateCreated: the job is created, no task has started.
+	StateCreated JobState = "CREATED"
+	// StateRunning: some tasks are scheduled or running.
+	StateRunning JobState = "RUNNING"
+	// StateFailing: the job failed and waits for its tasks to stop.
+	StateFailing JobState = "FAILING"
+	// StateFailed: the job failed for good (restart strategy exhausted). Terminal.
+	StateFailed JobState = "FAILED"
+	// StateCancelling: the job is being cancelled.
+	StateCancelling JobState = "CANCELLING"
+	// StateCanceled: the job was cancelled. Terminal.
+	StateCanceled JobState = "CANCELED"
+	// StateFinished: every task finished (a bounded job). Terminal.
+	StateFinished JobState = "FINISHED"
+	// StateRestarting: the job is restarting after a failure.
+	StateRestarting JobState = "RESTARTING"
+	// StateSuspended: the JobManager lost leadership; another may resume the job.
+	StateSuspended JobState = "SUSPENDED"
+	// StateReconciling: a new JobManager is reconnecting to running tasks.
+	StateReconciling JobState = "RECONCILING"
 )
 
 // States flinkferry adds, after StreamPark's tracking model.

@@ -74,7 +74,9 @@ func TestSubmitRequestedValidate(t *testing.T) {
 		{"rest_exposed_type unknown", app, func(r *messages.SubmitRequested) { r.Kubernetes.RestExposedType = "Ingress" },
 			fe("kubernetes.rest_exposed_type", `must be one of ClusterIP, NodePort, LoadBalancer, Headless_ClusterIP, got "Ingress"`)},
 		{"rest_exposed_type Headless_ClusterIP", app, func(r *messages.SubmitRequested) { r.Kubernetes.RestExposedType = messages.RestHeadlessClusterIP }, nil},
-		{"pod_template too large", app, func(r *messages.SubmitRequested) { r.Kubernetes.PodTemplate = "kind: Pod\n#" + strings.Repeat("x", 256<<10) },
+		{"pod_template too large", app, func(r *messages.SubmitRequested) {
+			r.Kubernetes.PodTemplate = "kind: Pod\n#" + strings.Repeat("x", 256<<10)
+		},
 			fe("kubernetes.pod_template", "must be at most 262144 bytes, got 262155")},
 		{"pod_template not YAML", app, func(r *messages.SubmitRequested) { r.Kubernetes.PodTemplate = "spec: [\n" },
 			fe("kubernetes.pod_template", "invalid YAML: yaml: line 1: did not find expected node content")},
@@ -209,7 +211,9 @@ func TestSubmitRequestedValidate(t *testing.T) {
 			fe("program.jar.url", "must not contain credentials: configure them in the workers")},
 		{"jar url unparsable", app, func(r *messages.SubmitRequested) { r.Program.Jar.URL = "https://u:secret@exa mple.com/" },
 			fe("program.jar.url", `must be a URL: invalid character " " in host name`)},
-		{"jar url too long", app, func(r *messages.SubmitRequested) { r.Program.Jar.URL = "https://example.com/" + strings.Repeat("a", 2029) },
+		{"jar url too long", app, func(r *messages.SubmitRequested) {
+			r.Program.Jar.URL = "https://example.com/" + strings.Repeat("a", 2029)
+		},
 			fe("program.jar.url", "must be at most 2048 characters, got 2049")},
 		{"jar maven bad", session, func(r *messages.SubmitRequested) { r.Program.Jar.Maven = "com.example/fraud/1.0" },
 			fe("program.jar.maven", "must be a Maven coordinate group:artifact:version[:classifier]")},

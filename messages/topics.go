@@ -14,10 +14,15 @@ import "regexp"
 // An event going to two topics is the same record (key, headers, value) on
 // both. For is the same table in code.
 type Topics struct {
-	Submit     string
+	// Submit carries SubmitRequested.
+	Submit string
+	// ImageBuilt carries ImageBuilt.
 	ImageBuilt string
-	Deployed   string
-	Status     string
+	// Deployed carries Deployed.
+	Deployed string
+	// Status carries every user-visible lifecycle event.
+	Status string
+	// DeadLetter carries the records no handler could process.
 	DeadLetter string
 }
 

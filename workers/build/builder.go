@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 
-	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -148,14 +147,10 @@ func (b *Builder) existing(ctx context.Context, repo name.Repository, req Reques
 func (b *Builder) buildAndPush(ctx context.Context, repo name.Repository, req Request, baseRef name.Reference, baseDesc *remote.Descriptor, art *Artifact, start time.Time) (*Result, error) {
 	spec := imageSpec{
 		BaseName: req.Base, BaseDigest: baseDesc.Digest.String(), Job: req.Job,
-		JarPath: UsrlibDir + "/" + art.Name, Platforms: b.Platforms,
+		JarPath: UsrlibDir + "/" + art.Name, JarSHA256: art.SHA256, Platforms: b.Platforms,
 	}
-	baseOCI := strings.Contains(string(baseDesc.MediaType), "oci")
-	enc, mt, err := b.Encoding.resolve(baseOCI)
+	layer, err := newJarLayer(art.Path, art.Name, art.Size, b.Encoding, layerMediaType(baseDesc.MediaType))
 	if err != nil {
-		return nil, bus.Permanent(ReasonBadBaseImage, err)
-	}
-	if spec.Layer, err = newJarLayer(art.Path, art.Name, enc, mt); err != nil {
 		return nil, err
 	}
 	ref := repo.Tag(b.tag(spec.BaseDigest, art.SHA256, art.Name, req.Job))
@@ -163,6 +158,13 @@ func (b *Builder) buildAndPush(ctx context.Context, repo name.Repository, req Re
 	reg := *b.Registry
 	reg.Transport = counter
 	opts := reg.options(ctx, ref)
+
+	// The jar layer goes up first, in one streaming pass that computes its
+	// digests; every platform image then references the uploaded blob.
+	if err := remote.WriteLayer(repo, layer, opts...); err != nil {
+		return nil, classify(err, "uploading the jar layer to "+repo.String(), ReasonRegistryRefused)
+	}
+	spec.Layer = layer
 
 	var digest v1.Hash
 	var size int64

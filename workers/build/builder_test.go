@@ -165,8 +165,8 @@ func TestBuildMultiArchBase(t *testing.T) {
 			t.Errorf("%s: layers = %d, want %d", d.Platform, got, want)
 		}
 		mt, _ := layers[len(layers)-1].MediaType()
-		if mt != types.OCIUncompressedLayer {
-			t.Errorf("%s: jar layer media type %s, want %s on an OCI base", d.Platform, mt, types.OCIUncompressedLayer)
+		if mt != types.OCILayer {
+			t.Errorf("%s: jar layer media type %s, want %s on an OCI base", d.Platform, mt, types.OCILayer)
 		}
 		assertJarInLayer(t, layers[len(layers)-1], jar)
 	}

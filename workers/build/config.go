@@ -27,7 +27,7 @@ type BuildConfig struct {
 	DockerConfig      string `envconfig:"DOCKER_CONFIG_FILE" desc:"docker config.json with credentials for base image registries"`
 
 	DefaultBaseImage string   `envconfig:"DEFAULT_BASE_IMAGE" default:"flink:{version}" desc:"base image when a request names none; {version} is the request's Flink version"`
-	LayerEncoding    Encoding `envconfig:"LAYER_ENCODING" default:"auto" desc:"jar layer encoding: auto, uncompressed (OCI bases), gzip-stored, gzip-fast"`
+	LayerEncoding    Encoding `envconfig:"LAYER_ENCODING" default:"gzip-stored" desc:"jar layer encoding: gzip-stored (gzip level 0) or gzip-fast (level 1)"`
 	Platforms        []string `envconfig:"PLATFORMS" desc:"platforms built from multi-arch bases, e.g. linux/amd64,linux/arm64 (empty: all)"`
 
 	ArtifactAllowedHosts []string `envconfig:"ARTIFACT_ALLOWED_HOSTS" desc:"hosts jars may be fetched from: host, host:port or *.domain (empty: none)"`
@@ -48,7 +48,7 @@ func (c Config) Validate() error {
 	if (b.RegistryUsername == "") != (b.RegistryPassword == "") {
 		errs = append(errs, errors.New("build: REGISTRY_USERNAME and REGISTRY_PASSWORD go together"))
 	}
-	if _, _, err := b.LayerEncoding.resolve(true); err != nil {
+	if _, err := b.LayerEncoding.level(); err != nil {
 		errs = append(errs, fmt.Errorf("build: LAYER_ENCODING: %w", err))
 	}
 	if _, err := b.platforms(); err != nil {

@@ -1,7 +1,9 @@
 package build
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -82,7 +85,7 @@ func regOpts(reg testenv.Registry) []remote.Option {
 
 // pushBase pushes a random 3-layer image (Docker media types, like the
 // official flink images' per-platform manifests) and returns it.
-func pushBase(t *testing.T, reg testenv.Registry, repo string) (string, v1.Image) {
+func pushBase(t testing.TB, reg testenv.Registry, repo string) (string, v1.Image) {
 	t.Helper()
 	img, err := random.Image(200_000, 3)
 	if err != nil {
@@ -96,7 +99,7 @@ func pushBase(t *testing.T, reg testenv.Registry, repo string) (string, v1.Image
 }
 
 // pushBaseIndex pushes a two-platform OCI index of random images.
-func pushBaseIndex(t *testing.T, reg testenv.Registry, repo string) (string, v1.ImageIndex) {
+func pushBaseIndex(t testing.TB, reg testenv.Registry, repo string) (string, v1.ImageIndex) {
 	t.Helper()
 	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	for _, arch := range []string{"amd64", "arm64"} {
@@ -132,7 +135,7 @@ func newTestBuilder(reg testenv.Registry, allowed ...string) *Builder {
 	return &Builder{
 		Fetcher:  &Fetcher{AllowedHosts: allowed, MaxBytes: 64 << 20, Dir: ""},
 		Registry: &Registry{Host: reg.Host, Namespace: "jobs", Auth: auth, Insecure: true},
-		Encoding: EncodingAuto,
+		Encoding: EncodingGzipStored,
 		Metrics:  NewMetrics(nil),
 	}
 }
@@ -147,11 +150,35 @@ func headers(hs []kgo.RecordHeader) map[string]string {
 	return m
 }
 
-func mustRef(t *testing.T, s string) name.Reference {
+func mustRef(t testing.TB, s string) name.Reference {
 	t.Helper()
 	r, err := name.ParseReference(s, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// staticCopy materializes a jar layer in memory (tests only) so it can be
+// read more than once.
+func staticCopy(t testing.TB, jarPath string, size int64) v1.Layer {
+	t.Helper()
+	l, err := newJarLayer(jarPath, "wordcount.jar", size, EncodingGzipStored, types.DockerLayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl, err := tarball.LayerFromReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sl
 }

@@ -7,6 +7,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/stream"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -26,7 +27,8 @@ type imageSpec struct {
 	BaseDigest string // sha256:... of the base manifest or index
 	Job        string // job key
 	JarPath    string // absolute path of the jar in the image
-	Layer      *jarLayer
+	JarSHA256  string
+	Layer      *stream.Layer // already uploaded: its digests are computed
 	Platforms  []v1.Platform // nil: every platform of an index
 }
 
@@ -39,12 +41,11 @@ func appendJar(base v1.Image, s imageSpec) (v1.Image, error) {
 		return nil, fmt.Errorf("reading base media type: %w", err)
 	}
 	img, err := mutate.Append(base, mutate.Addendum{
-		Layer:     s.Layer,
-		MediaType: s.Layer.mediaType,
+		Layer: s.Layer,
 		History: v1.History{
 			Created:   v1.Time{Time: epoch},
 			CreatedBy: "flinkferry: COPY " + s.JarPath,
-			Comment:   "job jar sha256:" + s.Layer.jarSHA256,
+			Comment:   "job jar sha256:" + s.JarSHA256,
 		},
 	})
 	if err != nil {
@@ -60,7 +61,7 @@ func appendJar(base v1.Image, s imageSpec) (v1.Image, error) {
 	}
 	for k, v := range map[string]string{
 		AnnotationBaseName: s.BaseName, AnnotationBaseDigest: s.BaseDigest,
-		LabelJob: s.Job, LabelJarSHA256: s.Layer.jarSHA256, LabelJarPath: s.JarPath,
+		LabelJob: s.Job, LabelJarSHA256: s.JarSHA256, LabelJarPath: s.JarPath,
 	} {
 		cf.Config.Labels[k] = v
 	}

@@ -4,16 +4,13 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/stream"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -29,173 +26,84 @@ const (
 // the same inputs always give the same digest.
 var epoch = time.Unix(0, 0).UTC()
 
-// Encoding is how the jar layer is stored.
+// Encoding is how the jar layer is compressed. A jar is already a deflated
+// zip, so compressing it again buys almost nothing and costs most of the
+// build time (see BENCHMARKS.md).
 type Encoding string
 
 const (
-	// EncodingAuto is Uncompressed on OCI bases and GzipStored on Docker bases.
-	EncodingAuto Encoding = "auto"
-	// EncodingUncompressed is a plain tar (OCI media type only).
-	EncodingUncompressed Encoding = "uncompressed"
-	// EncodingGzipStored is gzip level 0: a gzip stream every runtime reads,
-	// without spending CPU on compressing an already deflated jar.
+	// EncodingGzipStored is gzip level 0 ("stored" blocks): a gzip stream
+	// every runtime reads, at the cost of a copy and a CRC.
 	EncodingGzipStored Encoding = "gzip-stored"
 	// EncodingGzipFast is gzip level 1.
 	EncodingGzipFast Encoding = "gzip-fast"
 )
 
-// resolve picks the concrete encoding for a base with layer media type mt.
-func (e Encoding) resolve(baseOCI bool) (Encoding, types.MediaType, error) {
+func (e Encoding) level() (int, error) {
 	switch e {
-	case EncodingAuto, "":
-		if baseOCI {
-			return EncodingUncompressed, types.OCIUncompressedLayer, nil
-		}
-		return EncodingGzipStored, types.DockerLayer, nil
-	case EncodingUncompressed:
-		if !baseOCI {
-			return "", "", fmt.Errorf("layer encoding %q needs an OCI base image", e)
-		}
-		return e, types.OCIUncompressedLayer, nil
-	case EncodingGzipStored, EncodingGzipFast:
-		if baseOCI {
-			return e, types.OCILayer, nil
-		}
-		return e, types.DockerLayer, nil
+	case EncodingGzipStored, "":
+		return gzip.NoCompression, nil
+	case EncodingGzipFast:
+		return gzip.BestSpeed, nil
 	}
-	return "", "", fmt.Errorf("unknown layer encoding %q", e)
+	return 0, fmt.Errorf("unknown layer encoding %q (want %s or %s)", e, EncodingGzipStored, EncodingGzipFast)
 }
 
-// jarLayer is an image layer holding one jar at /opt/flink/usrlib/<name>,
-// owned by flink, mode 0644, with fixed timestamps. Its bytes are never
-// held in memory: the tar stream is the tar headers, the jar file itself
-// and the padding, generated on demand. The digests are computed once, in
-// a single read of the jar.
-type jarLayer struct {
-	jarPath   string
-	jarSize   int64
-	header    []byte // tar headers of the directory and the file
-	trailer   []byte // padding of the file to 512 bytes + end-of-archive
-	encoding  Encoding
-	mediaType types.MediaType
-
-	diffID, digest v1.Hash
-	size           int64
-	jarSHA256      string
+// layerMediaType matches the jar layer's media type to the base's manifest.
+func layerMediaType(baseManifest types.MediaType) types.MediaType {
+	if baseManifest == types.OCIManifestSchema1 || baseManifest == types.OCIImageIndex {
+		return types.OCILayer
+	}
+	return types.DockerLayer
 }
 
-// newJarLayer describes jarPath as a layer and computes its digests.
-func newJarLayer(jarPath, name string, enc Encoding, mt types.MediaType) (*jarLayer, error) {
-	fi, err := os.Stat(jarPath)
+// newJarLayer returns a streaming layer holding the jar at
+// /opt/flink/usrlib/<name>, owned by flink, mode 0644, fixed timestamps.
+// Nothing is held in memory and nothing is computed ahead: the tar stream
+// is the tar headers, the jar file and the padding, and its digests are
+// computed while it uploads (one pass over the jar).
+func newJarLayer(jarPath, name string, size int64, enc Encoding, mt types.MediaType) (*stream.Layer, error) {
+	level, err := enc.level()
 	if err != nil {
-		return nil, fmt.Errorf("reading jar: %w", err)
-	}
-	l := &jarLayer{jarPath: jarPath, jarSize: fi.Size(), encoding: enc, mediaType: mt}
-	if l.header, err = tarHeaders(name, fi.Size()); err != nil {
 		return nil, err
 	}
-	pad := (512 - fi.Size()%512) % 512
-	l.trailer = make([]byte, pad+1024)
-
-	// One read of the jar feeds every hash: the jar's own sha256, the tar's
-	// (diff id) and, when compressed, the gzip stream's (digest).
-	jarHash, diffHash, digestHash := sha256.New(), sha256.New(), sha256.New()
-	compressed := &countingWriter{w: digestHash}
-	var zw *gzip.Writer
-	tarSink := io.Writer(compressed)
-	if enc != EncodingUncompressed {
-		if zw, err = newGzip(compressed, enc); err != nil {
-			return nil, err
-		}
-		tarSink = zw
-	}
-	if err := l.write(io.MultiWriter(diffHash, tarSink), jarHash); err != nil {
+	hdr, err := tarHeaders(name, size)
+	if err != nil {
 		return nil, err
 	}
-	if zw != nil {
-		if err := zw.Close(); err != nil {
-			return nil, err
-		}
-	}
-	l.diffID, l.digest, l.size = hashOf(diffHash), hashOf(digestHash), compressed.n
-	l.jarSHA256 = hex.EncodeToString(jarHash.Sum(nil))
-	return l, nil
-}
-
-func newGzip(w io.Writer, enc Encoding) (*gzip.Writer, error) {
-	level := gzip.NoCompression
-	if enc == EncodingGzipFast {
-		level = gzip.BestSpeed
-	}
-	return gzip.NewWriterLevel(w, level)
-}
-
-// write writes the uncompressed tar stream to w, and the jar's bytes also to jarSink.
-func (l *jarLayer) write(w io.Writer, jarSink io.Writer) error {
-	f, err := os.Open(l.jarPath)
+	f, err := os.Open(jarPath)
 	if err != nil {
-		return fmt.Errorf("opening jar: %w", err)
+		return nil, fmt.Errorf("opening jar: %w", err)
 	}
-	defer f.Close()
-	if _, err := w.Write(l.header); err != nil {
-		return err
-	}
-	var src io.Reader = f
-	if jarSink != nil {
-		src = io.TeeReader(f, jarSink)
-	}
-	n, err := io.Copy(w, src)
-	if err != nil {
-		return fmt.Errorf("reading jar: %w", err)
-	}
-	if n != l.jarSize {
-		return fmt.Errorf("jar changed size while building (%d != %d bytes)", n, l.jarSize)
-	}
-	_, err = w.Write(l.trailer)
-	return err
+	pad := (512 - size%512) % 512
+	body := io.MultiReader(bytes.NewReader(hdr), &exactReader{r: f, left: size}, bytes.NewReader(make([]byte, pad+1024)))
+	rc := struct {
+		io.Reader
+		io.Closer
+	}{body, f}
+	return stream.NewLayer(rc, stream.WithCompressionLevel(level), stream.WithMediaType(mt)), nil
 }
 
-func (l *jarLayer) writeCompressed(w io.Writer) error {
-	zw, err := newGzip(w, l.encoding)
-	if err != nil {
-		return err
-	}
-	if err := l.write(zw, nil); err != nil {
-		return err
-	}
-	return zw.Close()
+// exactReader reads exactly left bytes, failing if the file is shorter
+// (it changed since it was fetched).
+type exactReader struct {
+	r    io.Reader
+	left int64
 }
 
-// Digest implements v1.Layer.
-func (l *jarLayer) Digest() (v1.Hash, error) { return l.digest, nil }
-
-// DiffID implements v1.Layer.
-func (l *jarLayer) DiffID() (v1.Hash, error) { return l.diffID, nil }
-
-// Size implements v1.Layer.
-func (l *jarLayer) Size() (int64, error) { return l.size, nil }
-
-// MediaType implements v1.Layer.
-func (l *jarLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
-
-// Uncompressed implements v1.Layer.
-func (l *jarLayer) Uncompressed() (io.ReadCloser, error) { return l.stream(l.write2) }
-
-// Compressed implements v1.Layer: the bytes uploaded to the registry.
-func (l *jarLayer) Compressed() (io.ReadCloser, error) {
-	if l.encoding == EncodingUncompressed {
-		return l.Uncompressed()
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.left <= 0 {
+		return 0, io.EOF
 	}
-	return l.stream(l.writeCompressed)
-}
-
-func (l *jarLayer) write2(w io.Writer) error { return l.write(w, nil) }
-
-// stream runs write in a goroutine feeding a pipe.
-func (l *jarLayer) stream(write func(io.Writer) error) (io.ReadCloser, error) {
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(write(pw)) }()
-	return pr, nil
+	if int64(len(p)) > e.left {
+		p = p[:e.left]
+	}
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	if err == io.EOF && e.left > 0 {
+		return n, fmt.Errorf("jar shrank while building: %w", io.ErrUnexpectedEOF)
+	}
+	return n, err
 }
 
 // tarHeaders returns the tar headers of usrlib (owned by flink) and of the jar.
@@ -203,30 +111,14 @@ func tarHeaders(name string, size int64) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	dir := path.Clean(UsrlibDir[1:]) + "/"
-	hdrs := []*tar.Header{
+	for _, h := range []*tar.Header{
 		{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755, Uid: flinkUID, Gid: flinkGID, Uname: "flink", Gname: "flink", ModTime: epoch},
 		{Typeflag: tar.TypeReg, Name: dir + name, Mode: 0o644, Size: size, Uid: flinkUID, Gid: flinkGID, Uname: "flink", Gname: "flink", ModTime: epoch},
-	}
-	for _, h := range hdrs {
+	} {
 		if err := tw.WriteHeader(h); err != nil {
 			return nil, fmt.Errorf("writing tar header: %w", err)
 		}
 	}
-	// No tw.Close: the file body and the end-of-archive follow in jarLayer.
+	// No tw.Close: the file body and the end-of-archive follow in newJarLayer.
 	return buf.Bytes(), nil
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-func hashOf(h hash.Hash) v1.Hash {
-	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/worker"
@@ -86,7 +87,7 @@ func (h *Handler) Handle(ctx context.Context, req *messages.SubmitRequested) ([]
 		return nil, err
 	}
 	return []bus.Out{{Event: &messages.BuildFailed{
-		RequestID: req.RequestID, Job: req.Job, Mode: req.Mode,
+		RequestID: req.RequestID, Job: req.Job, Mode: req.Mode, Labels: req.Labels,
 		Reason: bus.ReasonOf(err), Message: err.Error(), Time: time.Now().UTC(),
 	}, Topics: []string{h.Topics.Status}}}, nil
 }
@@ -127,13 +128,26 @@ func imageBuilt(req *messages.SubmitRequested, res *Result) *messages.ImageBuilt
 		Mode:        req.Mode,
 		Image:       res.Image,
 		BaseImage:   res.BaseImage,
-		BaseDigest:  res.BaseDigest,
+		BaseDigest:  baseDigestRef(res),
 		SizeBytes:   res.SizeBytes,
 		JarSHA256:   res.JarSHA256,
 		JarArtifact: res.JarArtifact,
 		DurationMS:  res.Duration.Milliseconds(),
 		CacheHit:    res.CacheHit,
+		Labels:      req.Labels,
 		Time:        time.Now().UTC(),
 		Request:     *req,
 	}
+}
+
+// baseDigestRef pins the base image reference to the digest that was built on.
+func baseDigestRef(res *Result) string {
+	if res.BaseDigest == "" {
+		return ""
+	}
+	ref, err := name.ParseReference(res.BaseImage, name.WeakValidation)
+	if err != nil {
+		return ""
+	}
+	return ref.Context().Digest(res.BaseDigest).String()
 }

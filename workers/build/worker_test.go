@@ -36,7 +36,7 @@ func TestWorkerEndToEnd(t *testing.T) {
 			MaxInterval: time.Second, Multiplier: 2, MaxElapsed: 10 * time.Second},
 	}, Build: BuildConfig{
 		Registry: reg.Host, RegistryNamespace: "jobs", RegistryUsername: reg.Username, RegistryPassword: reg.Password,
-		RegistryInsecure: true, DefaultBaseImage: reg.Host + "/library/flink:{version}", LayerEncoding: EncodingAuto,
+		RegistryInsecure: true, DefaultBaseImage: reg.Host + "/library/flink:{version}", LayerEncoding: EncodingGzipStored,
 		ArtifactAllowedHosts: []string{arts.host()}, ArtifactMaxBytes: 64 << 20,
 	}}
 	if err := cfg.Validate(); err != nil {

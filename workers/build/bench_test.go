@@ -1,0 +1,173 @@
+package build
+
+import (
+	"archive/zip"
+	"bufio"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/flinkferry/flinkferry/internal/testenv"
+)
+
+// BenchmarkPush compares, on the Debian registry with basic auth and for
+// incompressible jars: flinkferry's build+push (each layer encoding), a
+// `crane append` and a raw blob
+// upload of the jar's bytes (the physical limit). Each iteration pushes a
+// fresh jar so nothing is cached. Run with `go tool task bench`.
+//
+// The jar's sha256 is known before timing starts for flinkferry (the
+// fetcher computes it while downloading), as the layer tarball is for crane.
+func BenchmarkPush(b *testing.B) {
+	reg := testenv.DockerRegistry(b)
+	baseRef, _ := pushBaseB(b, reg)
+	crane := buildCrane(b, reg)
+	sizes := []int{64 << 20, 256 << 20}
+	if s := os.Getenv("FLINKFERRY_BENCH_SIZES_MIB"); s != "" {
+		sizes = nil
+		for _, f := range strings.Split(s, ",") {
+			n, _ := strconv.Atoi(f)
+			sizes = append(sizes, n<<20)
+		}
+	}
+	for _, size := range sizes {
+		for _, method := range []string{"raw", "flinkferry", "flinkferry-gzip-fast", "crane-append"} {
+			b.Run(fmt.Sprintf("size=%dMiB/method=%s", size>>20, method), func(b *testing.B) {
+				b.SetBytes(int64(size))
+				for i := range b.N {
+					b.StopTimer()
+					dir := b.TempDir()
+					art := randomJar(b, dir, size)
+					repo := fmt.Sprintf("bench/%s-%d-%d", method, size>>20, i)
+					b.StartTimer()
+					switch method {
+					case "raw":
+						rawUpload(b, reg, repo, art)
+					case "crane-append":
+						b.StopTimer()
+						tarPath := jarTar(b, dir, art)
+						b.StartTimer()
+						out, err := exec.Command(crane.bin, "append", "--insecure", "-b", baseRef, "-f", tarPath, "-t", reg.Host+"/"+repo+":x").CombinedOutput()
+						if err != nil {
+							b.Fatalf("crane append: %v: %s", err, out)
+						}
+					default:
+						enc := EncodingGzipStored
+						if method == "flinkferry-gzip-fast" {
+							enc = EncodingGzipFast
+						}
+						bl := newTestBuilder(reg)
+						bl.Encoding = enc
+						bl.Registry.Namespace = ""
+						rep, _ := bl.Registry.Repository(repo)
+						baseDesc, err := remote.Get(mustRef(b, baseRef), regOpts(reg)...)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if _, err := bl.buildAndPush(bg, rep, Request{Repo: repo, Job: "/bench/x", Base: baseRef}, mustRef(b, baseRef), baseDesc, art, time.Now()); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+func pushBaseB(b *testing.B, reg testenv.Registry) (string, v1.Image) {
+	return pushBase(b, reg, "library/flink:1.20")
+}
+
+// randomJar writes a stored (uncompressed) zip of random bytes, size bytes in all.
+func randomJar(b testing.TB, dir string, size int) *Artifact {
+	b.Helper()
+	p := filepath.Join(dir, "job.jar")
+	f, err := os.Create(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := sha256.New()
+	w := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
+	// A zip whose single stored entry is random: incompressible.
+	zw := zip.NewWriter(w)
+	fw, err := zw.CreateHeader(&zip.FileHeader{Name: "payload.bin", Method: zip.Store})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := io.CopyN(fw, rand.Reader, int64(size-200)); err != nil {
+		b.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	fi, _ := os.Stat(p)
+	return &Artifact{Path: p, Name: "job.jar", Size: fi.Size(), SHA256: hex.EncodeToString(h.Sum(nil))}
+}
+
+func rawUpload(b testing.TB, reg testenv.Registry, repo string, art *Artifact) {
+	b.Helper()
+	r, err := (&Registry{Host: reg.Host, Insecure: true}).Repository(repo)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := &fileLayer{path: art.Path, size: art.Size, digest: v1.Hash{Algorithm: "sha256", Hex: art.SHA256}}
+	if err := remote.WriteLayer(r, l, regOpts(reg)...); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// jarTar wraps the jar in a layer tarball for crane append.
+func jarTar(b testing.TB, dir string, art *Artifact) string {
+	b.Helper()
+	hdr, err := tarHeaders(art.Name, art.Size)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := filepath.Join(dir, "layer.tar")
+	f, _ := os.Create(p)
+	jar, _ := os.Open(art.Path)
+	f.Write(hdr)
+	io.Copy(f, jar)
+	jar.Close()
+	f.Write(make([]byte, (512-art.Size%512)%512+1024))
+	f.Close()
+	os.Remove(art.Path)
+	return p
+}
+
+type craneCLI struct{ bin string }
+
+// buildCrane builds go-containerregistry's crane (pinned in go.mod) and
+// logs it into reg through a private DOCKER_CONFIG.
+func buildCrane(b testing.TB, reg testenv.Registry) craneCLI {
+	b.Helper()
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "crane")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/google/go-containerregistry/cmd/crane").CombinedOutput(); err != nil {
+		b.Fatalf("building crane: %v: %s", err, out)
+	}
+	auth := base64.StdEncoding.EncodeToString([]byte(reg.Username + ":" + reg.Password))
+	cfg := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, reg.Host, auth)
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	b.Setenv("DOCKER_CONFIG", dir)
+	return craneCLI{bin: bin}
+}

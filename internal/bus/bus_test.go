@@ -303,6 +303,10 @@ func TestBadInputIsDeadLetteredWithReason(t *testing.T) {
 		return nil, nil
 	})
 	valid := string(submitJSON("x", "bad"))
+	statusChanged, err := os.ReadFile("../../messages/testdata/valid/job-status-changed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		value   string
@@ -315,8 +319,10 @@ func TestBadInputIsDeadLetteredWithReason(t *testing.T) {
 		{"wrong type", strings.Replace(valid, `"request_id":"x"`, `"request_id":42`, 1), nil, "wrong_type"},
 		{"unknown field", strings.Replace(valid, `"mode"`, `"clusterId":"a","mode"`, 1), nil, "unknown_field"},
 		{"missing required fields", `{"request_id":"x"}`, nil, "validation_failed"},
-		{"unknown event type", valid, map[string]string{"ce_type": "io.example.nope.v1", "ce_specversion": "1.0"}, "unknown_event_type"},
-		{"unexpected event type", `{}`, map[string]string{"ce_type": messages.TypeJobStatusChanged, "ce_specversion": "1.0"}, "validation_failed"},
+		{"unknown event type", valid, ceHeaders("io.example.nope.v1"), "unknown_event_type"},
+		{"event of another handler", string(statusChanged), ceHeaders(messages.TypeJobStatusChanged), bus.ReasonUnexpectedEventType},
+		{"incomplete cloudevent", valid, map[string]string{"ce_specversion": "1.0", "ce_type": messages.TypeSubmitRequested}, "invalid_cloudevent"},
+		{"invalid event of another handler", `{}`, ceHeaders(messages.TypeJobStatusChanged), "validation_failed"},
 		{"oversized", `{"request_id":"` + strings.Repeat("a", messages.MaxPayloadBytes) + `"}`, nil, "payload_too_large"},
 		{"panic", string(submitJSON("boom", "bad")), nil, bus.ReasonPanic},
 	}
@@ -428,3 +434,8 @@ type kgoHeader = kgo.RecordHeader
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
 
 func containsString(s, sub string) bool { return strings.Contains(s, sub) }
+
+// ceHeaders are complete CloudEvents headers for type typ.
+func ceHeaders(typ string) map[string]string {
+	return map[string]string{"ce_specversion": "1.0", "ce_type": typ, "ce_id": "id-1", "ce_source": "test"}
+}

@@ -20,6 +20,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
@@ -312,8 +313,17 @@ func templateHash(t *corev1.PodTemplateSpec) (string, error) {
 	return rand.SafeEncodeString(strconv.FormatUint(uint64(h.Sum32()), 10)), nil
 }
 
-func controllerRef(name string, uid interface{ String() string }, kind string) metav1.OwnerReference {
-	return metav1.OwnerReference{}
+// controllerRef is the ownerReference the apps controllers set: controller,
+// and blocking the owner's foreground deletion.
+func controllerRef(name string, uid types.UID, kind string) metav1.OwnerReference {
+	return metav1.OwnerReference{
+		APIVersion:         appsv1.SchemeGroupVersion.String(),
+		Kind:               kind,
+		Name:               name,
+		UID:                uid,
+		Controller:         new(true),
+		BlockOwnerDeletion: new(true),
+	}
 }
 
 // updatePodStatus applies mutate to the current pod and writes its status,

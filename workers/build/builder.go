@@ -54,7 +54,10 @@ type Builder struct {
 	Registry  *Registry
 	Encoding  Encoding
 	Platforms []v1.Platform
-	Metrics   *Metrics
+	// MirrorBase copies bases from other registries into the target
+	// registry once, so later builds mount their layers.
+	MirrorBase bool
+	Metrics    *Metrics
 }
 
 // formatVersion changes when the image layout changes, so old tags are not reused.
@@ -79,6 +82,9 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 		return nil, classify(err, "resolving base image "+req.Base, ReasonBadBaseImage)
 	}
 	baseDigest := baseDesc.Digest.String()
+	if baseRef, baseDesc, err = b.localBase(ctx, baseRef, baseDesc); err != nil {
+		return nil, err
+	}
 	if req.BaseOnly {
 		return &Result{
 			Image:     baseRef.Context().Digest(baseDigest).String(),

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -243,5 +244,38 @@ func TestBuildRetriesTransientArtifactErrors(t *testing.T) {
 	}
 	if _, err := b.Build(bg, req); err != nil {
 		t.Fatalf("third attempt: %v", err)
+	}
+}
+
+func TestBaseFromAnotherRegistryIsCopiedOnce(t *testing.T) {
+	upstream, reg := testenv.InProcessRegistry(t), testenv.DockerRegistry(t)
+	_, jar := writeJar(t, t.TempDir(), 20_000)
+	arts := newArtifactServer(t, jar)
+	baseRef, base := pushBase(t, upstream, "library/flink:1.20")
+	baseSize := imageSize(base)
+	b := newTestBuilder(reg, arts.host())
+	b.MirrorBase = true
+
+	var uploads []int64
+	for _, job := range []string{"first", "second"} {
+		res, err := b.Build(bg, Request{Repo: job, Job: "/flink/" + job, Base: baseRef, JarURL: arts.URL + "/" + job + ".jar"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		uploads = append(uploads, res.UploadedBytes)
+		if !strings.Contains(res.Image, reg.Host+"/jobs/"+job+"@sha256:") {
+			t.Errorf("image %s not in the target registry", res.Image)
+		}
+	}
+	// The first build's uploads do not count the mirror copy (a separate
+	// push); what matters is that neither job repository received the base.
+	for i, n := range uploads {
+		if n > int64(len(jar))+64<<10 {
+			t.Errorf("build %d uploaded %d bytes, want about the jar (%d); base is %d bytes", i+1, n, len(jar), baseSize)
+		}
+	}
+	mirror := mustRef(t, reg.Host+"/jobs/"+MirrorRepo+"/library/flink:sha256-"+digestHex(t, base))
+	if _, err := remote.Head(mirror, regOpts(reg)...); err != nil {
+		t.Errorf("mirror %s missing: %v", mirror, err)
 	}
 }

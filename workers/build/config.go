@@ -28,6 +28,7 @@ type BuildConfig struct {
 
 	DefaultBaseImage string   `envconfig:"DEFAULT_BASE_IMAGE" default:"flink:{version}" desc:"base image when a request names none; {version} is the request's Flink version"`
 	LayerEncoding    Encoding `envconfig:"LAYER_ENCODING" default:"gzip-stored" desc:"jar layer encoding: gzip-stored (gzip level 0) or gzip-fast (level 1)"`
+	MirrorBase       bool     `envconfig:"MIRROR_BASE" default:"true" desc:"copy base images from other registries into REGISTRY once, so builds mount their layers"`
 	Platforms        []string `envconfig:"PLATFORMS" desc:"platforms built from multi-arch bases, e.g. linux/amd64,linux/arm64 (empty: all)"`
 
 	ArtifactAllowedHosts []string `envconfig:"ARTIFACT_ALLOWED_HOSTS" desc:"hosts jars may be fetched from: host, host:port or *.domain (empty: none)"`

@@ -3,9 +3,12 @@ package build
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"strings"
 	"sync"
 	"testing"
@@ -57,6 +60,14 @@ func newArtifactServer(t *testing.T, jar []byte) *artifactServer {
 			}
 			w.Write(a.jar)
 		default:
+			if strings.HasSuffix(r.URL.Path, ".jar.sha1") {
+				sum := sha1.Sum(a.jar)
+				if strings.Contains(r.URL.Path, "/tampered/") {
+					sum = [20]byte{}
+				}
+				fmt.Fprintf(w, "%x  %s\n", sum, path.Base(strings.TrimSuffix(r.URL.Path, ".sha1")))
+				return
+			}
 			if strings.HasSuffix(r.URL.Path, ".jar") {
 				w.Write(a.jar)
 				return
@@ -182,3 +193,14 @@ func staticCopy(t testing.TB, jarPath string, size int64) v1.Layer {
 	}
 	return sl
 }
+
+func digestHex(t testing.TB, img v1.Image) string {
+	t.Helper()
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.Hex
+}
+
+func readFull(r io.Reader, b []byte) (int, error) { return io.ReadFull(r, b) }

@@ -56,9 +56,10 @@ func NewBuilder(c BuildConfig, m *Metrics) (*Builder, error) {
 		Registry: &Registry{
 			Host: c.Registry, Namespace: c.RegistryNamespace, Auth: auth, Keychain: kc, Insecure: c.RegistryInsecure,
 		},
-		Encoding:  c.LayerEncoding,
-		Platforms: platforms,
-		Metrics:   m,
+		Encoding:   c.LayerEncoding,
+		MirrorBase: c.MirrorBase,
+		Platforms:  platforms,
+		Metrics:    m,
 	}, nil
 }
 

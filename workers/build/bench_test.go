@@ -3,15 +3,18 @@ package build
 import (
 	"archive/zip"
 	"bufio"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +23,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/flinkferry/flinkferry/internal/logging"
 	"github.com/flinkferry/flinkferry/internal/testenv"
 )
 
@@ -77,7 +81,7 @@ func BenchmarkPush(b *testing.B) {
 						if err != nil {
 							b.Fatal(err)
 						}
-						if _, err := bl.buildAndPush(bg, rep, Request{Repo: repo, Job: "/bench/x", Base: baseRef}, mustRef(b, baseRef), baseDesc, art, time.Now()); err != nil {
+						if _, err := bl.buildAndPush(quiet, rep, Request{Repo: repo, Job: "/bench/x", Base: baseRef}, mustRef(b, baseRef), baseDesc, art, time.Now()); err != nil {
 							b.Fatal(err)
 						}
 					}
@@ -86,6 +90,9 @@ func BenchmarkPush(b *testing.B) {
 		}
 	}
 }
+
+// quiet is a context whose logger discards, so benchmark output stays parseable.
+var quiet = logging.WithLogger(context.Background(), slog.New(slog.DiscardHandler))
 
 func pushBaseB(b *testing.B, reg testenv.Registry) (string, v1.Image) {
 	return pushBase(b, reg, "library/flink:1.20")
@@ -170,4 +177,59 @@ func buildCrane(b testing.TB, reg testenv.Registry) craneCLI {
 	}
 	b.Setenv("DOCKER_CONFIG", dir)
 	return craneCLI{bin: bin}
+}
+
+// BenchmarkPeakRSS reports the process's peak resident memory during one
+// build+push, for a small and a large jar: it must not grow with the jar.
+func BenchmarkPeakRSS(b *testing.B) {
+	reg := testenv.DockerRegistry(b)
+	baseRef, _ := pushBaseB(b, reg)
+	for _, size := range []int{64 << 20, 1 << 30} {
+		b.Run(fmt.Sprintf("size=%dMiB", size>>20), func(b *testing.B) {
+			var peak int64
+			for i := range b.N {
+				b.StopTimer()
+				art := randomJar(b, b.TempDir(), size)
+				bl := newTestBuilder(reg)
+				bl.Registry.Namespace = ""
+				repo := fmt.Sprintf("rss/job-%d-%d", size>>20, i)
+				rep, _ := bl.Registry.Repository(repo)
+				baseDesc, err := remote.Get(mustRef(b, baseRef), regOpts(reg)...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				runtime.GC()
+				resetPeakRSS(b)
+				b.StartTimer()
+				if _, err := bl.buildAndPush(quiet, rep, Request{Repo: repo, Job: "/bench/x", Base: baseRef}, mustRef(b, baseRef), baseDesc, art, time.Now()); err != nil {
+					b.Fatal(err)
+				}
+				peak = max(peak, peakRSS(b))
+			}
+			b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
+		})
+	}
+}
+
+// resetPeakRSS resets VmHWM (Linux: write 5 to /proc/self/clear_refs).
+func resetPeakRSS(b testing.TB) {
+	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+		b.Skipf("cannot reset peak RSS: %v", err)
+	}
+}
+
+// peakRSS reads VmHWM from /proc/self/status, in bytes.
+func peakRSS(b testing.TB) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	b.Fatal("no VmHWM in /proc/self/status")
+	return 0
 }

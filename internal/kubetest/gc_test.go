@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
@@ -19,14 +18,20 @@ import (
 // informers for every resource synced first, then acts within a second.
 const gcTimeout = 60 * time.Second
 
-// TestGarbageCollectsObjectsOwnedByTheDeployment owns a ConfigMap and a
-// Service by the JobManager Deployment, as Flink does, deletes the
-// Deployment, and waits for the garbage collector to delete them (and the
-// ReplicaSet the Deployment controller made).
-func TestGarbageCollectsObjectsOwnedByTheDeployment(t *testing.T) {
+// TestControllerManager runs the controllers flinkferry relies on in a
+// cluster against one control plane.
+func TestControllerManager(t *testing.T) {
 	cp := kubetest.Start(t, kubetest.Options{ControllerManager: true})
 	cs := cp.Clientset()
+	t.Run("GarbageCollection", func(t *testing.T) { testGarbageCollection(t, cs) })
+	t.Run("DefaultServiceAccountAndPods", func(t *testing.T) { testDefaultServiceAccountAndPods(t, cs) })
+}
 
+// testGarbageCollection owns a ConfigMap and a Service by the JobManager
+// Deployment, as Flink does, deletes the Deployment, and waits for the
+// garbage collector to delete them (and the ReplicaSet the Deployment
+// controller made).
+func testGarbageCollection(t *testing.T, cs kubernetes.Interface) {
 	for _, policy := range []metav1.DeletionPropagation{metav1.DeletePropagationBackground, metav1.DeletePropagationForeground} {
 		t.Run(string(policy), func(t *testing.T) {
 			ctx := t.Context()
@@ -108,11 +113,10 @@ func allGone(ctx context.Context, cs kubernetes.Interface, ns, deployment, repli
 	return nil
 }
 
-// TestControllerManagerCreatesDefaultServiceAccount checks the
-// serviceaccount controller runs: pods need the "default" ServiceAccount.
-func TestControllerManagerCreatesDefaultServiceAccount(t *testing.T) {
-	cp := kubetest.Start(t, kubetest.Options{ControllerManager: true})
-	cs := cp.Clientset()
+// testDefaultServiceAccountAndPods checks that the serviceaccount controller
+// makes the "default" ServiceAccount, without which no pod is admitted, and
+// that the Deployment and ReplicaSet controllers make pods.
+func testDefaultServiceAccountAndPods(t *testing.T, cs kubernetes.Interface) {
 	ns := newNamespace(t, cs, "sa")
 	eventually(t, 30*time.Second, "the default ServiceAccount", func(ctx context.Context) error {
 		_, err := cs.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
@@ -135,5 +139,4 @@ func TestControllerManagerCreatesDefaultServiceAccount(t *testing.T) {
 		}
 		return nil
 	})
-	_ = appsv1.DefaultDeploymentUniqueLabelKey
 }

@@ -3,7 +3,11 @@ package build
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/base64"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -277,5 +281,29 @@ func TestBaseFromAnotherRegistryIsCopiedOnce(t *testing.T) {
 	mirror := mustRef(t, reg.Host+"/jobs/"+MirrorRepo+"/library/flink:sha256-"+digestHex(t, base))
 	if _, err := remote.Head(mirror, regOpts(reg)...); err != nil {
 		t.Errorf("mirror %s missing: %v", mirror, err)
+	}
+}
+
+func TestBaseCredentialsFromDockerConfig(t *testing.T) {
+	private, target := testenv.DockerRegistry(t), testenv.InProcessRegistry(t)
+	_, jar := writeJar(t, t.TempDir(), 10_000)
+	arts := newArtifactServer(t, jar)
+	baseRef, _ := pushBase(t, private, "library/flink:1.20")
+	cfg := filepath.Join(t.TempDir(), "config.json")
+	auth := base64.StdEncoding.EncodeToString([]byte(private.Username + ":" + private.Password))
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, `{"auths":{%q:{"auth":%q}}}`, private.Host, auth), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := newTestBuilder(target, arts.host())
+	b.MirrorBase = true
+	req := Request{Repo: "job", Job: "/flink/job", Base: baseRef, JarURL: arts.URL + "/job.jar"}
+
+	b.Registry.Keychain = dockerConfigKeychain(filepath.Join(t.TempDir(), "missing.json"))
+	if _, err := b.Build(bg, req); err == nil {
+		t.Fatal("pulled a private base without credentials")
+	}
+	b.Registry.Keychain = dockerConfigKeychain(cfg)
+	if _, err := b.Build(bg, req); err != nil {
+		t.Fatalf("with docker config credentials: %v", err)
 	}
 }

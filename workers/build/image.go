@@ -7,7 +7,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/stream"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -28,7 +27,7 @@ type imageSpec struct {
 	Job        string // job key
 	JarPath    string // absolute path of the jar in the image
 	JarSHA256  string
-	Layer      *stream.Layer // already uploaded: its digests are computed
+	Layer      v1.Layer      // already uploaded: its digests are computed
 	Platforms  []v1.Platform // nil: every platform of an index
 }
 

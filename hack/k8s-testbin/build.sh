@@ -93,6 +93,16 @@ for name in "${todo[@]}"; do
 done
 
 mkdir -p "$bin"
+# Two builds at once would both take minutes; the second waits, then finds
+# the binaries the first built.
+if command -v flock >/dev/null; then
+	exec 9>"$bin/.lock"
+	if ! flock -n 9; then
+		echo "waiting for another build.sh building into $bin"
+		flock 9
+		exec bash "${BASH_SOURCE[0]}" "$@"
+	fi
+fi
 tmp="$(mktemp -d "$bin/.build.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 

@@ -67,8 +67,8 @@ func findBinaries(opts Options) (binaries, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return binaries{}, fmt.Errorf("kubetest: control plane binaries missing (%w); build them from the repository root with:\n\t%s%s",
-			errors.Join(missing...), BuildCommand, envHint())
+		return binaries{}, fmt.Errorf("kubetest: control plane binaries missing from %s; build them from the repository root with:\n\t%s%s\n%w",
+			dir, BuildCommand, envHint(), errors.Join(missing...))
 	}
 	return b, nil
 }

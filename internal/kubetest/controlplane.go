@@ -47,8 +47,8 @@ var ManagerControllers = []string{
 	"garbage-collector-controller",
 	"deployment-controller",
 	"replicaset-controller",
-	"serviceaccount-controller",       // the "default" ServiceAccount of each namespace
-	"serviceaccount-token-controller", // tokens in kubernetes.io/service-account-token Secrets
+	"serviceaccount-controller",                // the "default" ServiceAccount of each namespace
+	"serviceaccount-token-controller",          // tokens in kubernetes.io/service-account-token Secrets
 	"root-ca-certificate-publisher-controller", // kube-root-ca.crt, mounted by every pod
 	"namespace-controller",                     // without it deleted namespaces stay Terminating
 }
@@ -292,6 +292,11 @@ func (cp *ControlPlane) startControllerManager(ctx context.Context, bin string, 
 		"--kubeconfig=" + path,
 		"--authentication-kubeconfig=" + path,
 		"--authorization-kubeconfig=" + path,
+		// Trust the test CA directly instead of reading it, and the front
+		// proxy CA the apiserver does not have, from a kube-system ConfigMap
+		// (that lookup logs an error every few seconds).
+		"--authentication-skip-lookup=true",
+		"--client-ca-file=" + cp.pki.caFile,
 		"--controllers=" + strings.Join(ManagerControllers, ","),
 		"--leader-elect=false",
 		"--use-service-account-credentials=false",

@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 )
 
 // shared is the package's one shared control plane, started by the first
@@ -76,8 +77,12 @@ func Shared(t testing.TB) *ControlPlane {
 		shared.started = true
 		shared.dir, shared.err = os.MkdirTemp("", "kubetest-shared-")
 		if shared.err == nil {
+			began := time.Now()
 			// Not t.Context(): the control plane outlives this test.
 			shared.cp, shared.err = start(context.Background(), shared.dir, shared.opts)
+			if shared.err == nil {
+				t.Logf("kubetest: shared control plane at %s ready in %s", shared.cp.host, time.Since(began).Round(10*time.Millisecond))
+			}
 		}
 	}
 	if shared.err != nil {

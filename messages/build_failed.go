@@ -19,6 +19,15 @@ const (
 	BuildReasonArtifactHostNotAllowed = "artifact_host_not_allowed"
 	// BuildReasonArtifactTooLarge: the jar exceeds the build worker's size limit.
 	BuildReasonArtifactTooLarge = "artifact_too_large"
+	// BuildReasonArtifactForbidden: the artifact server refused access (HTTP 401/403).
+	BuildReasonArtifactForbidden = "artifact_forbidden"
+	// BuildReasonArtifactRefused: the artifact URL or the server's answer is unusable
+	// (not http(s), another 4xx, too many redirects).
+	BuildReasonArtifactRefused = "artifact_fetch_refused"
+	// BuildReasonBadMavenCoordinate: program.jar.maven is not group:artifact:version[:classifier].
+	BuildReasonBadMavenCoordinate = "bad_maven_coordinate"
+	// BuildReasonRegistryRefused: the registry refused a push for another reason than credentials.
+	BuildReasonRegistryRefused = "registry_refused"
 )
 
 // BuildFailed reports a build that cannot succeed: retrying the same

@@ -343,15 +343,21 @@ func TestBadInputIsDeadLetteredWithReason(t *testing.T) {
 	}
 }
 
-func TestShutdownRedeliversInsteadOfDeadLettering(t *testing.T) {
+func TestShutdownLetsInFlightWorkFinish(t *testing.T) {
 	k := testenv.Kafka(t)
 	cfg := k.BusConfig()
 	topics := cfg.Topics()
 	started := make(chan struct{}, 1)
 	stop := startRouter(t, cfg, func(ctx context.Context, ev *messages.SubmitRequested) ([]bus.Out, error) {
 		started <- struct{}{}
-		<-ctx.Done() // a long build interrupted by SIGTERM
-		return nil, ctx.Err()
+		select { // a build that takes a moment, as SIGTERM arrives
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return []bus.Out{{Event: &messages.BuildFailed{
+			RequestID: ev.RequestID, Job: ev.Job, Mode: ev.Mode, Reason: "artifact_not_found", Message: "404", Time: time.Now(),
+		}, Topics: []string{topics.Status}}}, nil
 	})
 	k.Produce(t, topics.Submit, "/flink/slow", submitJSON("slow-1", "slow"), nil)
 	select {
@@ -360,16 +366,45 @@ func TestShutdownRedeliversInsteadOfDeadLettering(t *testing.T) {
 		t.Fatal("handler never started")
 	}
 	stop()
+	if got := len(k.Consume(t, topics.Status, 1, 5*time.Second)); got != 1 {
+		t.Errorf("status records = %d, want 1: the in-flight handler must finish and publish", got)
+	}
+	if got := len(k.Consume(t, topics.DeadLetter, 1, 500*time.Millisecond)); got != 0 {
+		t.Errorf("dead-letter records = %d, want 0", got)
+	}
+}
 
+func TestShutdownDuringRetriesRedelivers(t *testing.T) {
+	k := testenv.Kafka(t)
+	cfg := k.BusConfig()
+	topics := cfg.Topics()
+	failing := make(chan struct{}, 100)
+	stop := startRouter(t, cfg, func(ctx context.Context, ev *messages.SubmitRequested) ([]bus.Out, error) {
+		failing <- struct{}{}
+		return nil, errors.New("registry answered 503")
+	})
+	k.Produce(t, topics.Submit, "/flink/flaky", submitJSON("flaky-1", "flaky"), nil)
+	for range 2 {
+		select {
+		case <-failing:
+		case <-time.After(20 * time.Second):
+			t.Fatal("handler never ran")
+		}
+	}
+	begin := time.Now()
+	stop()
+	if d := time.Since(begin); d > 10*time.Second {
+		t.Errorf("shutdown took %s while retrying", d)
+	}
+	if got := len(k.Consume(t, topics.DeadLetter, 1, 500*time.Millisecond)); got != 0 {
+		t.Errorf("dead-letter records = %d, want 0: shutdown is not a failure", got)
+	}
 	rec := newRecorder()
 	startRouter(t, cfg, func(ctx context.Context, ev *messages.SubmitRequested) ([]bus.Out, error) {
 		rec.add(ev.RequestID)
 		return nil, nil
 	})
-	rec.wait(t, 30*time.Second, "slow-1")
-	if got := len(k.Consume(t, topics.DeadLetter, 1, 500*time.Millisecond)); got != 0 {
-		t.Errorf("dead-letter records = %d, want 0", got)
-	}
+	rec.wait(t, 30*time.Second, "flaky-1")
 }
 
 func TestTwoConsumersShareAndTakeOver(t *testing.T) {

@@ -24,7 +24,9 @@ type Out struct {
 // HandlerFunc handles one decoded, validated event of type T. It returns the
 // events to publish after it succeeds. It must be idempotent: a message can
 // be delivered more than once. Return a Permanent error for input that can
-// never succeed; any other error is retried with backoff.
+// never succeed; any other error is retried with backoff. ctx carries the
+// per-attempt deadline and is not cancelled when the worker shuts down, so
+// work in flight finishes (within the 30 s shutdown budget).
 type HandlerFunc[T messages.Event] func(ctx context.Context, ev T) ([]Out, error)
 
 // Handle registers fn for the events of type T arriving on topic. A record
@@ -45,7 +47,9 @@ func Handle[T messages.Event](r *Router, name, topic string, fn HandlerFunc[T]) 
 		requestID := messages.RequestIDOf(ev)
 		middleware.SetCorrelationID(requestID, msg)
 		log := r.log.With("request_id", requestID, "job", ev.JobKey(), "handler", name, "message_id", msg.UUID)
-		ctx := logging.WithLogger(msg.Context(), log)
+		ctx, cancel := detach(msg.Context())
+		defer cancel()
+		ctx = logging.WithLogger(ctx, log)
 
 		outs, err := fn(ctx, typed)
 		if err != nil {
@@ -99,4 +103,16 @@ func newMessage(ev messages.Event, env messages.Envelope) (*message.Message, err
 	}
 	m.Metadata.Set(KeyMetadata, key)
 	return m, nil
+}
+
+// detach returns a context that keeps ctx's values and deadline (the
+// per-attempt timeout) but is not cancelled when the consumer stops or
+// loses the partition: work in flight finishes, and as every handler is
+// idempotent a redelivery of the same message then finds it done.
+func detach(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := context.WithoutCancel(ctx)
+	if deadline, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(d, deadline)
+	}
+	return context.WithCancel(d)
 }

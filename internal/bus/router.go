@@ -46,6 +46,9 @@ type Router struct {
 	pub     *kafka.Publisher
 	out     message.Publisher
 	metrics *routerMetrics
+	// stopping is closed when shutdown begins: in-flight attempts finish,
+	// no retry starts, nothing more is dead-lettered.
+	stopping chan struct{}
 }
 
 // NewRouter connects a publisher to the brokers and prepares an empty router.
@@ -62,7 +65,7 @@ func NewRouter(cfg Config, opts Options) (*Router, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	r := &Router{cfg: cfg, opts: opts, log: opts.Logger, wlog: newWatermillLogger(opts.Logger)}
+	r := &Router{cfg: cfg, opts: opts, log: opts.Logger, wlog: newWatermillLogger(opts.Logger), stopping: make(chan struct{})}
 
 	pub, err := newPublisher(cfg, "flinkferry-"+opts.Worker, r.wlog)
 	if err != nil {
@@ -71,7 +74,7 @@ func NewRouter(cfg Config, opts Options) (*Router, error) {
 	r.pub = pub
 	r.out = routingPublisher{pub: pub}
 
-	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: 30 * time.Second}, r.wlog)
+	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: closeTimeout}, r.wlog)
 	if err != nil {
 		return nil, fmt.Errorf("creating router: %w", err)
 	}
@@ -92,18 +95,30 @@ func NewRouter(cfg Config, opts Options) (*Router, error) {
 		middleware.CorrelationID,
 		dlq,
 		r.deadLetterMarker,
-		retry(opts.Handler, r.metrics.retries.Inc),
+		retry(opts.Handler, r.stopping, r.metrics.retries.Inc),
 		middleware.Timeout(opts.Handler.Timeout),
 		middleware.Recoverer,
 	)
 	return r, nil
 }
 
-// Run consumes until ctx is cancelled, then stops consuming, lets in-flight
-// handlers finish (up to 30 s), commits and closes the publisher.
+// closeTimeout bounds how long shutdown waits for in-flight handlers.
+const closeTimeout = 30 * time.Second
+
+// Run consumes until ctx is cancelled. Shutdown then stops consuming and
+// lets the attempts in flight finish (their context is not cancelled, for
+// up to 30 s) and publish what they produce; no retry starts. Offsets of
+// finished messages are committed when the consumer group session still
+// allows it; otherwise the next consumer gets the message again and the
+// idempotent handler finds its work done.
 func (r *Router) Run(ctx context.Context) error {
 	defer r.pub.Close()
-	if err := r.router.Run(ctx); err != nil {
+	go func() {
+		<-ctx.Done()
+		close(r.stopping)
+		_ = r.router.Close()
+	}()
+	if err := r.router.Run(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("running router: %w", err)
 	}
 	return nil
@@ -146,7 +161,7 @@ func (r *Router) deadLetterMarker(h message.HandlerFunc) message.HandlerFunc {
 		if err == nil {
 			return out, nil
 		}
-		if orig.Err() != nil {
+		if r.isStopping() || orig.Err() != nil {
 			return nil, fmt.Errorf("%w: %w", errShutdown, err)
 		}
 		var panicErr middleware.RecoveredPanicError
@@ -169,6 +184,15 @@ func (r *Router) deadLetterMarker(h message.HandlerFunc) message.HandlerFunc {
 			"message_id", msg.UUID, "request_id", middleware.MessageCorrelationID(msg),
 			"topic", message.SubscribeTopicFromCtx(orig), "key", msg.Metadata.Get(KeyMetadata))
 		return nil, err
+	}
+}
+
+func (r *Router) isStopping() bool {
+	select {
+	case <-r.stopping:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -19,17 +19,18 @@ import (
 	"time"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/messages"
 )
 
-// Reasons of permanent fetch failures (see messages.BuildFailed).
+// Reasons of permanent fetch failures (messages.BuildFailed.Reason).
 const (
-	ReasonArtifactNotFound       = "artifact_not_found"
-	ReasonArtifactForbidden      = "artifact_forbidden"
-	ReasonArtifactRefused        = "artifact_fetch_refused"
-	ReasonArtifactHostNotAllowed = "artifact_host_not_allowed"
-	ReasonArtifactTooLarge       = "artifact_too_large"
-	ReasonChecksumMismatch       = "checksum_mismatch"
-	ReasonNotAJar                = "not_a_jar"
+	ReasonArtifactNotFound       = messages.BuildReasonArtifactNotFound
+	ReasonArtifactForbidden      = messages.BuildReasonArtifactForbidden
+	ReasonArtifactRefused        = messages.BuildReasonArtifactRefused
+	ReasonArtifactHostNotAllowed = messages.BuildReasonArtifactHostNotAllowed
+	ReasonArtifactTooLarge       = messages.BuildReasonArtifactTooLarge
+	ReasonChecksumMismatch       = messages.BuildReasonChecksumMismatch
+	ReasonNotAJar                = messages.BuildReasonNotAJar
 )
 
 // Fetcher downloads job jars from allow-listed hosts to local files,
@@ -100,7 +101,11 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL, wantSHA256, wantSHA1 string
 		}
 	}()
 	h256, h1 := sha256.New(), sha1.New() //nolint:gosec
-	n, err := io.Copy(io.MultiWriter(tmp, h256, h1), io.LimitReader(resp.Body, f.MaxBytes+1))
+	sinks := []io.Writer{tmp, h256}
+	if wantSHA1 != "" {
+		sinks = append(sinks, h1)
+	}
+	n, err := io.Copy(io.MultiWriter(sinks...), io.LimitReader(resp.Body, f.MaxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("downloading %s: %w", redactURL(rawURL), stripURL(err))
 	}

@@ -6,10 +6,11 @@ import (
 	"strings"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/messages"
 )
 
 // ReasonBadMavenCoordinate: the coordinate is not group:artifact:version[:classifier].
-const ReasonBadMavenCoordinate = "bad_maven_coordinate"
+const ReasonBadMavenCoordinate = messages.BuildReasonBadMavenCoordinate
 
 // mavenURL maps group:artifact:version[:classifier] to the jar's URL in repo.
 func mavenURL(repo, coord string) (string, error) {

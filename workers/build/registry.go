@@ -13,13 +13,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/messages"
 )
 
-// Reasons of permanent registry failures.
+// Reasons of permanent registry failures (messages.BuildFailed.Reason).
 const (
-	ReasonBadBaseImage        = "bad_base_image"
-	ReasonRegistryAuthRefused = "registry_auth_refused"
-	ReasonRegistryRefused     = "registry_refused"
+	ReasonBadBaseImage        = messages.BuildReasonBadBaseImage
+	ReasonRegistryAuthRefused = messages.BuildReasonRegistryAuthRefused
+	ReasonRegistryRefused     = messages.BuildReasonRegistryRefused
 )
 
 // Registry is where images are pushed, and how base images are pulled.

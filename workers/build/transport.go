@@ -26,8 +26,15 @@ func newCountingTransport(next http.RoundTripper) *countingTransport {
 // RoundTrip implements http.RoundTripper.
 func (c *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Body != nil && req.Body != http.NoBody && strings.Contains(req.URL.Path, "/blobs/uploads") {
-		req = req.Clone(req.Context())
-		req.Body = &countingBody{ReadCloser: req.Body, n: &c.uploaded}
+		if req.ContentLength > 0 {
+			// Count without wrapping, so a file body can still be sent
+			// with sendfile; ggcr retries a failed upload from GetBody,
+			// so the count may include a retried attempt.
+			c.uploaded.Add(req.ContentLength)
+		} else {
+			req = req.Clone(req.Context())
+			req.Body = &countingBody{ReadCloser: req.Body, n: &c.uploaded}
+		}
 	}
 	return c.next.RoundTrip(req)
 }

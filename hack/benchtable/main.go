@@ -142,6 +142,8 @@ func median(v []float64) float64 {
 
 func duration(ns float64) string {
 	switch {
+	case ns == 0:
+		return "-" // the benchmark times its parts itself (see its metrics)
 	case ns >= 1e9:
 		return fmt.Sprintf("%.3f s", ns/1e9)
 	case ns >= 1e6:

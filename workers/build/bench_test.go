@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -29,10 +30,12 @@ import (
 )
 
 // BenchmarkPush compares, on the Debian registry with basic auth and for
-// incompressible jars: flinkferry's build+push (each layer encoding), a
-// `crane append` and a raw blob
-// upload of the jar's bytes (the physical limit). Each iteration pushes a
-// fresh jar so nothing is cached. Run with `go tool task bench`.
+// incompressible jars: flinkferry's build+push (default gzip-stored layer,
+// and gzip level 1), `crane append`, and a raw blob upload of the jar's
+// bytes (the physical limit). The methods run round-robin, in a rotating
+// order, each on a fresh jar, so that load on the shared machine hits them
+// alike; each reports its median time and the ratios. Run with
+// `go tool task bench`.
 //
 // The jar's sha256 is known before timing starts for flinkferry (the
 // fetcher computes it while downloading), as the layer tarball is for crane.
@@ -48,50 +51,78 @@ func BenchmarkPush(b *testing.B) {
 			sizes = append(sizes, n<<20)
 		}
 	}
+	methods := []string{"raw", "flinkferry", "flinkferry-gzip-fast", "crane-append"}
 	for _, size := range sizes {
-		for _, method := range []string{"raw", "flinkferry", "flinkferry-gzip-fast", "crane-append"} {
-			b.Run(fmt.Sprintf("size=%dMiB/method=%s", size>>20, method), func(b *testing.B) {
-				b.SetBytes(int64(size))
-				for i := range b.N {
-					b.StopTimer()
+		b.Run(fmt.Sprintf("size=%dMiB", size>>20), func(b *testing.B) {
+			b.StopTimer()
+			times := map[string][]time.Duration{}
+			for i := range b.N {
+				for k := range methods {
+					method := methods[(i+k)%len(methods)]
 					dir := b.TempDir()
 					art := randomJar(b, dir, size)
 					repo := fmt.Sprintf("bench/%s-%d-%d", method, size>>20, i)
-					syscall.Sync() // no writeback of the fresh jar during the timing
-					b.StartTimer()
-					switch method {
-					case "raw":
-						rawUpload(b, reg, repo, art)
-					case "crane-append":
-						b.StopTimer()
-						tarPath := jarTar(b, dir, art)
-						syscall.Sync()
-						b.StartTimer()
-						out, err := exec.Command(crane.bin, "append", "--insecure", "-b", baseRef, "-f", tarPath, "-t", reg.Host+"/"+repo+":x").CombinedOutput()
-						if err != nil {
-							b.Fatalf("crane append: %v: %s", err, out)
-						}
-					default:
-						enc := EncodingGzipStored
-						if method == "flinkferry-gzip-fast" {
-							enc = EncodingGzipFast
-						}
-						bl := newTestBuilder(reg)
-						bl.Encoding = enc
-						bl.Registry.Namespace = ""
-						rep, _ := bl.Registry.Repository(repo)
-						baseDesc, err := remote.Get(mustRef(b, baseRef), regOpts(reg)...)
-						if err != nil {
-							b.Fatal(err)
-						}
-						if _, err := bl.buildAndPush(quiet, rep, Request{Repo: repo, Job: "/bench/x", Base: baseRef}, mustRef(b, baseRef), baseDesc, art, time.Now()); err != nil {
-							b.Fatal(err)
-						}
+					var tarPath string
+					if method == "crane-append" {
+						tarPath = jarTar(b, dir, art)
 					}
+					syscall.Sync() // no writeback of the fresh files during the timing
+					start := time.Now()
+					pushWith(b, method, reg, baseRef, repo, art, crane, tarPath)
+					times[method] = append(times[method], time.Since(start))
+					os.RemoveAll(dir)
 				}
-			})
+			}
+			med := map[string]float64{}
+			for _, m := range methods {
+				med[m] = medianSeconds(times[m])
+				b.ReportMetric(med[m]*1000, m+"-ms")
+			}
+			b.ReportMetric(med["flinkferry"]/med["raw"], "flinkferry/raw")
+			b.ReportMetric(med["crane-append"]/med["flinkferry"], "crane/flinkferry")
+			b.ReportMetric(float64(size)/med["flinkferry"]/1e6, "flinkferry-MB/s")
+		})
+	}
+}
+
+// pushWith pushes art by one method.
+func pushWith(b *testing.B, method string, reg testenv.Registry, baseRef, repo string, art *Artifact, crane craneCLI, tarPath string) {
+	switch method {
+	case "raw":
+		rawUpload(b, reg, repo, art)
+	case "crane-append":
+		out, err := exec.Command(crane.bin, "append", "--insecure", "-b", baseRef, "-f", tarPath, "-t", reg.Host+"/"+repo+":x").CombinedOutput()
+		if err != nil {
+			b.Fatalf("crane append: %v: %s", err, out)
+		}
+	default:
+		bl := newTestBuilder(reg)
+		bl.Encoding = EncodingGzipStored
+		if method == "flinkferry-gzip-fast" {
+			bl.Encoding = EncodingGzipFast
+		}
+		bl.Registry.Namespace = ""
+		rep, _ := bl.Registry.Repository(repo)
+		baseDesc, err := remote.Get(mustRef(b, baseRef), regOpts(reg)...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := bl.buildAndPush(quiet, rep, Request{Repo: repo, Job: "/bench/x", Base: baseRef}, mustRef(b, baseRef), baseDesc, art, time.Now()); err != nil {
+			b.Fatal(err)
 		}
 	}
+}
+
+func medianSeconds(d []time.Duration) float64 {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2].Seconds()
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]).Seconds() / 2
 }
 
 // quiet is a context whose logger discards, so benchmark output stays parseable.

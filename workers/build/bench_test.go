@@ -81,6 +81,7 @@ func BenchmarkPush(b *testing.B) {
 			b.ReportMetric(med["flinkferry"]/med["raw"], "flinkferry/raw")
 			b.ReportMetric(med["crane-append"]/med["flinkferry"], "crane/flinkferry")
 			b.ReportMetric(float64(size)/med["flinkferry"]/1e6, "flinkferry-MB/s")
+			b.ReportMetric(0, "ns/op") // the timer is off: the metrics above are the result
 		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -305,5 +306,30 @@ func TestBaseCredentialsFromDockerConfig(t *testing.T) {
 	b.Registry.Keychain = dockerConfigKeychain(cfg)
 	if _, err := b.Build(bg, req); err != nil {
 		t.Fatalf("with docker config credentials: %v", err)
+	}
+}
+
+func TestBuildPlatformSubset(t *testing.T) {
+	reg := testenv.InProcessRegistry(t)
+	_, jar := writeJar(t, t.TempDir(), 10_000)
+	arts := newArtifactServer(t, jar)
+	baseRef, _ := pushBaseIndex(t, reg, "library/flink:1.20")
+	b := newTestBuilder(reg, arts.host())
+	b.Platforms = []v1.Platform{{OS: "linux", Architecture: "arm64"}}
+	res, err := b.Build(bg, Request{Repo: "job", Job: "/flink/job", Base: baseRef, JarURL: arts.URL + "/job.jar"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Index(mustRef(t, res.Image))
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, _ := idx.IndexManifest()
+	if len(im.Manifests) != 1 || im.Manifests[0].Platform.Architecture != "arm64" {
+		t.Errorf("manifests = %+v, want linux/arm64 only", im.Manifests)
+	}
+	b.Platforms = []v1.Platform{{OS: "windows", Architecture: "amd64"}}
+	if _, err := b.Build(bg, Request{Repo: "job", Job: "/flink/job", Base: baseRef, JarURL: arts.URL + "/job.jar"}); !bus.IsPermanent(err) {
+		t.Errorf("no matching platform: err = %v, want a permanent error", err)
 	}
 }

@@ -172,40 +172,16 @@ func (b *Builder) buildAndPush(ctx context.Context, repo name.Repository, req Re
 	}
 	spec.Layer = layer
 
-	var digest v1.Hash
-	var size int64
-	if baseDesc.MediaType.IsIndex() {
-		baseIdx, err := baseDesc.ImageIndex()
-		if err != nil {
-			return nil, classify(err, "reading base index", ReasonBadBaseImage)
-		}
-		idx, err := appendJarIndex(baseIdx, spec)
-		if err != nil {
-			return nil, bus.Permanent(ReasonBadBaseImage, err)
-		}
-		if err := remote.WriteIndex(ref, idx, opts...); err != nil {
-			return nil, classify(err, "pushing "+ref.String(), ReasonRegistryRefused)
-		}
-		if digest, err = idx.Digest(); err != nil {
-			return nil, err
-		}
-		size = firstImageSize(idx)
-	} else {
-		baseImg, err := baseDesc.Image()
-		if err != nil {
-			return nil, classify(err, "reading base image", ReasonBadBaseImage)
-		}
-		img, err := appendJar(baseImg, spec)
-		if err != nil {
-			return nil, bus.Permanent(ReasonBadBaseImage, err)
-		}
-		if err := remote.Write(ref, img, opts...); err != nil {
-			return nil, classify(err, "pushing "+ref.String(), ReasonRegistryRefused)
-		}
-		if digest, err = img.Digest(); err != nil {
-			return nil, err
-		}
-		size = imageSize(img)
+	out, size, err := appendJarTo(baseDesc, spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := remote.Push(ref, out, opts...); err != nil {
+		return nil, classify(err, "pushing "+ref.String(), ReasonRegistryRefused)
+	}
+	digest, err := out.Digest()
+	if err != nil {
+		return nil, err
 	}
 	uploaded := counter.uploaded.Load()
 	b.Metrics.uploadedBytes.Add(float64(uploaded))

@@ -7,7 +7,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/flinkferry/flinkferry/internal/bus"
 )
 
 // Annotation and label keys written on every image.
@@ -132,4 +135,36 @@ func wanted(p v1.Platform, want []v1.Platform) bool {
 		}
 	}
 	return false
+}
+
+// built is an image or an index ready to push.
+type built interface {
+	remote.Taggable
+	Digest() (v1.Hash, error)
+}
+
+// appendJarTo appends the jar to the base image, or to every wanted
+// platform of a base index, and returns the result and the size of one of
+// its images.
+func appendJarTo(base *remote.Descriptor, s imageSpec) (built, int64, error) {
+	if base.MediaType.IsIndex() {
+		baseIdx, err := base.ImageIndex()
+		if err != nil {
+			return nil, 0, classify(err, "reading base index", ReasonBadBaseImage)
+		}
+		idx, err := appendJarIndex(baseIdx, s)
+		if err != nil {
+			return nil, 0, bus.Permanent(ReasonBadBaseImage, err)
+		}
+		return idx, firstImageSize(idx), nil
+	}
+	baseImg, err := base.Image()
+	if err != nil {
+		return nil, 0, classify(err, "reading base image", ReasonBadBaseImage)
+	}
+	img, err := appendJar(baseImg, s)
+	if err != nil {
+		return nil, 0, bus.Permanent(ReasonBadBaseImage, err)
+	}
+	return img, imageSize(img), nil
 }

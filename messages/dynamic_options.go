@@ -119,3 +119,15 @@ func checkDynamicOptions(v *validator, p string, opts []string, r *SubmitRequest
 		}
 	}
 }
+
+// DynamicOptionsMap returns the dynamic options as key → value. It assumes
+// a validated request (malformed entries are skipped; a later duplicate wins).
+func (f FlinkOptions) DynamicOptionsMap() map[string]string {
+	m := make(map[string]string, len(f.DynamicOptions))
+	for _, opt := range f.DynamicOptions {
+		if k, v, ok := splitDynamicOption(opt); ok {
+			m[k] = v
+		}
+	}
+	return m
+}

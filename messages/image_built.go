@@ -2,6 +2,7 @@ package messages
 
 import (
 	"reflect"
+	"regexp"
 	"time"
 )
 
@@ -41,6 +42,11 @@ type ImageBuilt struct {
 	// Required in modes application and session; empty in mode
 	// session-cluster, which has no jar.
 	JarSHA256 string `json:"jar_sha256,omitempty" jsonschema:"pattern=^[0-9a-f]{64}$"`
+	// JarName is the jar's file name: in mode application the image holds
+	// it at /opt/flink/usrlib/<jar_name> (Flink's pipeline.jars), in mode
+	// session it is the name to upload it under. Empty in mode
+	// session-cluster.
+	JarName string `json:"jar_name,omitempty" jsonschema:"maxLength=255,pattern=^[A-Za-z0-9._-]+\\.jar$"`
 	// DurationMS is how long the build took, in milliseconds.
 	DurationMS int64 `json:"duration_ms,omitempty" jsonschema:"minimum=0"`
 	// CacheHit is true when an identical image already existed and nothing
@@ -76,6 +82,9 @@ func (e *ImageBuilt) Validate() error {
 		v.addf("size_bytes", "must not be negative")
 	}
 	checkSHA256(&v, "jar_sha256", e.JarSHA256, e.Mode == ModeApplication || e.Mode == ModeSession)
+	if e.JarName != "" && !jarNameRegexp.MatchString(e.JarName) {
+		v.addf("jar_name", "must be a file name of letters, digits, '.', '_' or '-' ending in .jar")
+	}
 	if e.DurationMS < 0 {
 		v.addf("duration_ms", "must not be negative")
 	}
@@ -100,3 +109,5 @@ func checkEmbeddedRequest(v *validator, p string, r *SubmitRequested, requestID 
 		v.addf(at(p, "mode"), "must equal mode %q", mode)
 	}
 }
+
+var jarNameRegexp = regexp.MustCompile(`^[A-Za-z0-9._-]{1,251}\.jar$`)

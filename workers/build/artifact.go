@@ -59,7 +59,7 @@ func (b *Builder) stageJar(ctx context.Context, req Request, start time.Time) (*
 		return nil, err
 	}
 	res := &Result{
-		JarArtifact: repo.Digest(digest.String()).String(), JarPath: art.Name, JarSHA256: art.SHA256,
+		JarArtifact: repo.Digest(digest.String()).String(), JarPath: art.Name, JarName: art.Name, JarSHA256: art.SHA256,
 		SizeBytes: art.Size, UploadedBytes: counter.uploaded.Load(), CacheHit: counter.uploaded.Load() == 0,
 		Duration: time.Since(start),
 	}

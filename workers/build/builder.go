@@ -41,6 +41,7 @@ type Result struct {
 	BaseImage     string
 	BaseDigest    string
 	JarPath       string // absolute path of the jar in the image
+	JarName       string // the jar's file name
 	JarSHA256     string
 	SizeBytes     int64 // compressed size of the image (first platform: manifest, config, layers)
 	UploadedBytes int64 // bytes this build sent to the registry
@@ -146,7 +147,7 @@ func (b *Builder) existing(ctx context.Context, repo name.Repository, req Reques
 	b.Metrics.cacheHits.Inc()
 	return &Result{
 		Image: repo.Digest(desc.Digest.String()).String(), BaseImage: req.Base, BaseDigest: baseDigest,
-		JarPath: UsrlibDir + "/" + jarName, JarSHA256: jarSHA, SizeBytes: desc.Size, CacheHit: true,
+		JarPath: UsrlibDir + "/" + jarName, JarName: jarName, JarSHA256: jarSHA, SizeBytes: desc.Size, CacheHit: true,
 	}, nil
 }
 
@@ -188,7 +189,7 @@ func (b *Builder) buildAndPush(ctx context.Context, repo name.Repository, req Re
 	b.Metrics.mountedBytes.Add(float64(max(size-uploaded, 0)))
 	res := &Result{
 		Image: repo.Digest(digest.String()).String(), BaseImage: req.Base, BaseDigest: spec.BaseDigest,
-		JarPath: spec.JarPath, JarSHA256: art.SHA256, SizeBytes: size, UploadedBytes: uploaded,
+		JarPath: spec.JarPath, JarName: art.Name, JarSHA256: art.SHA256, SizeBytes: size, UploadedBytes: uploaded,
 		Duration: time.Since(start),
 	}
 	logging.FromContext(ctx).Info("image pushed", "image", res.Image, "uploaded_bytes", uploaded, "duration", res.Duration)

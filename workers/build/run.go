@@ -132,6 +132,7 @@ func imageBuilt(req *messages.SubmitRequested, res *Result) *messages.ImageBuilt
 		BaseDigest:  baseDigestRef(res),
 		SizeBytes:   res.SizeBytes,
 		JarSHA256:   res.JarSHA256,
+		JarName:     res.JarName,
 		JarArtifact: res.JarArtifact,
 		DurationMS:  res.Duration.Milliseconds(),
 		CacheHit:    res.CacheHit,

@@ -78,7 +78,7 @@ func TestWorkerEndToEnd(t *testing.T) {
 	if got, want := string(built[0].Key), "/flink/wordcount"; got != want {
 		t.Errorf("key = %q, want %q", got, want)
 	}
-	if ib.BaseImage != baseRef || ib.Request.RequestID != "wordcount" {
+	if ib.BaseImage != baseRef || ib.Request.RequestID != "wordcount" || ib.JarName != "wordcount.jar" {
 		t.Errorf("image built = %+v", ib)
 	}
 	img, err := remote.Image(mustRef(t, ib.Image), regOpts(reg)...)

@@ -73,9 +73,10 @@ func NewSingle(opts ClusterOptions) (*Server, *Cluster) {
 }
 
 // AddCluster creates cluster name, replacing any cluster of that name. A
-// name must be non-empty and contain neither '/' nor '.'.
+// name is made of letters, digits, '-' and '_' (a Flink cluster id is a
+// DNS label); another name panics.
 func (s *Server) AddCluster(name string, opts ClusterOptions) *Cluster {
-	if name == "" || strings.ContainsAny(name, "/.?#") {
+	if !validName(name) {
 		panic(fmt.Sprintf("flinksim: invalid cluster name %q", name))
 	}
 	c := newCluster(s, name, opts)
@@ -186,4 +187,16 @@ func (s *Server) Close() error {
 		return fmt.Errorf("closing server: %w", err)
 	}
 	return nil
+}
+
+func validName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -1,11 +1,59 @@
 package submit
 
-import "github.com/flinkferry/flinkferry/internal/worker"
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/flinkferry/flinkferry/internal/worker"
+)
 
 // Config is the submit worker's configuration, read from FLINKFERRY_* variables.
 type Config struct {
 	worker.Common
+	Submit SubmitConfig `envconfig:"SUBMIT"`
+}
+
+// SubmitConfig holds FLINKFERRY_SUBMIT_* variables.
+type SubmitConfig struct {
+	// Kubeconfig is the default Kubernetes cluster's kubeconfig file
+	// (empty: in-cluster configuration).
+	Kubeconfig string `envconfig:"KUBECONFIG" desc:"kubeconfig of the default Kubernetes cluster (empty: in-cluster)"`
+	// AllowedNamespaces and AllowedServiceAccounts are allow-lists; a
+	// request outside them is refused.
+	AllowedNamespaces      []string `envconfig:"ALLOWED_NAMESPACES" desc:"namespaces jobs may be deployed to (required; * allows all)"`
+	AllowedServiceAccounts []string `envconfig:"ALLOWED_SERVICE_ACCOUNTS" default:"default" desc:"service accounts the JobManager may run as (* allows all)"`
+	// FlinkConf is the worker's Flink configuration, between Flink's
+	// defaults and the request's dynamic options: "key=value" pairs.
+	FlinkConf []string `envconfig:"FLINK_CONF" desc:"Flink configuration for every cluster, key=value pairs separated by commas (under the request's dynamic options)"`
 }
 
 // Validate reports every problem at once.
-func (c Config) Validate() error { return c.Common.Validate() }
+func (c Config) Validate() error {
+	errs := []error{c.Common.Validate()}
+	if len(c.Submit.AllowedNamespaces) == 0 {
+		errs = append(errs, errors.New("submit: ALLOWED_NAMESPACES is required (a list, or * for all)"))
+	}
+	if _, err := c.Submit.flinkConf(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (c SubmitConfig) flinkConf() (FlinkConf, error) {
+	out := FlinkConf{}
+	for _, kv := range c.FlinkConf {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("submit: FLINK_CONF entry %q is not key=value", kv)
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out, nil
+}
+
+// allowed reports whether v is in list (or list holds *).
+func allowed(list []string, v string) bool {
+	return slices.Contains(list, "*") || slices.Contains(list, v)
+}

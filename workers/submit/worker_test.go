@@ -1,0 +1,104 @@
+package submit
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/kubetest"
+	"github.com/flinkferry/flinkferry/internal/logging"
+	"github.com/flinkferry/flinkferry/internal/ops"
+	"github.com/flinkferry/flinkferry/internal/testenv"
+	"github.com/flinkferry/flinkferry/internal/worker"
+	"github.com/flinkferry/flinkferry/messages"
+)
+
+// TestWorkerEndToEnd runs the submit worker on kfake against the real API
+// server: image built in, objects applied, deployed out; a namespace that
+// is not allowed gives deploy failed.
+func TestWorkerEndToEnd(t *testing.T) {
+	k := testenv.Kafka(t)
+	cp := kubetest.Shared(t)
+	cs := cp.Clientset()
+	ctx := context.Background()
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "e2e"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Common: worker.Common{
+		Kafka: k.BusConfig(),
+		Handler: bus.HandlerConfig{Timeout: 30 * time.Second, MaxRetries: 3, InitialInterval: 50 * time.Millisecond,
+			MaxInterval: time.Second, Multiplier: 2, MaxElapsed: 10 * time.Second},
+		Log: logging.Config{Level: "info", Format: "json"},
+	}, Submit: SubmitConfig{AllowedNamespaces: []string{"e2e"}, AllowedServiceAccounts: []string{"default"}}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	spec := Spec(cfg, cs)
+	spec.Logger = slog.New(slog.DiscardHandler)
+	spec.Ops = ops.New(spec.Logger)
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- worker.Run(runCtx, spec) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("worker.Run: %v", err)
+		}
+	})
+
+	topics := cfg.Kafka.Topics()
+	send := func(ns, id string) {
+		ev := imageBuilt(messages.ModeApplication, func(r *messages.SubmitRequested) {
+			r.Job = messages.JobRef{Namespace: ns, ClusterID: id}
+			r.RequestID = id
+		})
+		ev.Job, ev.RequestID, ev.JarSHA256, ev.Time = ev.Request.Job, id, "5f51cb089dffd25034b0a897c81ff9ceab826802ad66d333d2e06ca30a6b6480", time.Now()
+		key, headers, value, err := messages.Encode(ev, messages.Envelope{Source: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.Produce(t, topics.ImageBuilt, key, value, headers)
+	}
+	send("e2e", "wordcount")
+	send("kube-system", "intruder")
+
+	deployed := k.Consume(t, topics.Deployed, 1, 60*time.Second)
+	if len(deployed) != 1 {
+		t.Fatalf("deployed records = %d, want 1", len(deployed))
+	}
+	ev, _, err := messages.DecodeMessage(headerMap(deployed[0]), "", deployed[0].Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep := ev.(*messages.Deployed)
+	d, err := cs.AppsV1().Deployments("e2e").Get(ctx, "wordcount", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dep.ObjectUIDs["Deployment/wordcount"] != string(d.UID) || dep.RestEndpoint != "http://wordcount-rest.e2e:8081" || dep.FlinkJobID == "" {
+		t.Errorf("deployed = %+v", dep)
+	}
+
+	status := k.Consume(t, topics.Status, 2, 30*time.Second)
+	var refused *messages.DeployFailed
+	for _, r := range status {
+		ev, _, err := messages.DecodeMessage(headerMap(r), "", r.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f, ok := ev.(*messages.DeployFailed); ok {
+			refused = f
+		}
+	}
+	if refused == nil || refused.Reason != ReasonNamespaceForbidden || refused.Job.ClusterID != "intruder" {
+		t.Errorf("deploy failed = %+v, want %s for intruder", refused, ReasonNamespaceForbidden)
+	}
+	if _, err := cs.AppsV1().Deployments("kube-system").Get(ctx, "intruder", metav1.GetOptions{}); err == nil {
+		t.Error("a Deployment was created in a namespace that is not allowed")
+	}
+}

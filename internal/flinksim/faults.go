@@ -29,6 +29,9 @@ const (
 	// misrouted proxy does.
 	FaultNotJSON
 	// FaultReset closes the connection without answering (TCP RST).
+	// Go's transport retries an idempotent request once when a reused
+	// keep-alive connection fails this way, so a Go client sees the error
+	// only with Times >= 2 or a fresh connection.
 	FaultReset
 )
 

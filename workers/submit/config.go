@@ -20,9 +20,12 @@ type SubmitConfig struct {
 	// Kubeconfig is the default Kubernetes cluster's kubeconfig file
 	// (empty: in-cluster configuration).
 	Kubeconfig string `envconfig:"KUBECONFIG" desc:"kubeconfig of the default Kubernetes cluster (empty: in-cluster)"`
+	// ClustersFile lists several clusters with their own allow-lists
+	// (replaces KUBECONFIG and the ALLOWED_* variables).
+	ClustersFile string `envconfig:"CLUSTERS_FILE" desc:"YAML file listing several Kubernetes clusters (name, kubeconfig, context, allowedNamespaces, allowedServiceAccounts, default); replaces KUBECONFIG and ALLOWED_*"`
 	// AllowedNamespaces and AllowedServiceAccounts are allow-lists; a
 	// request outside them is refused.
-	AllowedNamespaces      []string `envconfig:"ALLOWED_NAMESPACES" desc:"namespaces jobs may be deployed to (required; * allows all)"`
+	AllowedNamespaces      []string `envconfig:"ALLOWED_NAMESPACES" desc:"namespaces jobs may be deployed to (required without CLUSTERS_FILE; * allows all)"`
 	AllowedServiceAccounts []string `envconfig:"ALLOWED_SERVICE_ACCOUNTS" default:"default" desc:"service accounts the JobManager may run as (* allows all)"`
 	// FlinkConf is the worker's Flink configuration, between Flink's
 	// defaults and the request's dynamic options: "key=value" pairs.
@@ -32,8 +35,11 @@ type SubmitConfig struct {
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	errs := []error{c.Common.Validate()}
-	if len(c.Submit.AllowedNamespaces) == 0 {
+	if c.Submit.ClustersFile == "" && len(c.Submit.AllowedNamespaces) == 0 {
 		errs = append(errs, errors.New("submit: ALLOWED_NAMESPACES is required (a list, or * for all)"))
+	}
+	if _, err := c.Submit.clusters(); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := c.Submit.flinkConf(); err != nil {
 		errs = append(errs, err)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/logging"
@@ -26,9 +25,9 @@ const (
 // Handler turns image built events into Kubernetes objects and deployed
 // (or deploy failed) events.
 type Handler struct {
-	Kube   kubernetes.Interface
-	Topics messages.Topics
-	Config SubmitConfig
+	Clusters *Clusters
+	Topics   messages.Topics
+	Config   SubmitConfig
 }
 
 // Handle deploys one image built event. Permanent failures (refused by the
@@ -50,15 +49,19 @@ func (h *Handler) Handle(ctx context.Context, ev *messages.ImageBuilt) ([]bus.Ou
 }
 
 func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*messages.Deployed, error) {
-	if !allowed(h.Config.AllowedNamespaces, ev.Job.Namespace) {
-		return nil, bus.Permanentf(ReasonNamespaceForbidden, "namespace %q is not in FLINKFERRY_SUBMIT_ALLOWED_NAMESPACES", ev.Job.Namespace)
+	cl, err := h.Clusters.For(ev.Job)
+	if err != nil {
+		return nil, err
+	}
+	if !allowed(cl.AllowedNamespaces, ev.Job.Namespace) {
+		return nil, bus.Permanentf(ReasonNamespaceForbidden, "namespace %q is not allowed on Kubernetes cluster %s", ev.Job.Namespace, cl.Name)
 	}
 	sa := ev.Request.Kubernetes.ServiceAccount
 	if sa == "" {
 		sa = "default"
 	}
-	if !allowed(h.Config.AllowedServiceAccounts, sa) {
-		return nil, bus.Permanentf(ReasonServiceAccount, "service account %q is not in FLINKFERRY_SUBMIT_ALLOWED_SERVICE_ACCOUNTS", sa)
+	if !allowed(cl.AllowedServiceAccounts, sa) {
+		return nil, bus.Permanentf(ReasonServiceAccount, "service account %q is not allowed on Kubernetes cluster %s", sa, cl.Name)
 	}
 	if ev.Mode == messages.ModeSession {
 		return nil, bus.Permanentf(ReasonNotImplemented, "session jobs are not deployed by this version of the submit worker yet")
@@ -72,7 +75,7 @@ func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*message
 	if err != nil {
 		return nil, bus.Permanent(ReasonKubernetesRefused, err)
 	}
-	uids, err := Apply(ctx, h.Kube, objs)
+	uids, err := Apply(ctx, cl.Kube, objs)
 	if err != nil {
 		return nil, classify(err)
 	}

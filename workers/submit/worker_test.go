@@ -38,7 +38,9 @@ func TestWorkerEndToEnd(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	spec := Spec(cfg, cs)
+	clusters := &Clusters{}
+	clusters.Add(ClusterConfig{Name: "default", Default: true, AllowedNamespaces: []string{"e2e"}, AllowedServiceAccounts: []string{"default"}}, cs)
+	spec := Spec(cfg, clusters)
 	spec.Logger = slog.New(slog.DiscardHandler)
 	spec.Ops = ops.New(spec.Logger)
 	runCtx, cancel := context.WithCancel(ctx)

@@ -1,6 +1,7 @@
 package submit
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -130,6 +131,22 @@ func BuildObjects(ev *messages.ImageBuilt, conf FlinkConf) (*Objects, error) {
 		}
 	}
 
+	podTemplate := corev1ac.PodTemplateSpec().
+		WithLabels(jmLabels).
+		WithSpec(corev1ac.PodSpec().
+			WithServiceAccountName(sa).
+			WithContainers(container).
+			WithVolumes(volumes...))
+	if field, text := jobManagerTemplate(ev.Request.Kubernetes); text != "" {
+		tmpl, err := parsePodTemplate(field, text)
+		if err != nil {
+			return nil, err
+		}
+		if podTemplate, err = withTemplate(tmpl, podTemplate); err != nil {
+			return nil, err
+		}
+	}
+
 	objs := &Objects{}
 	objs.Deployment = appsv1ac.Deployment(id, ns).
 		WithLabels(jmLabels).
@@ -137,12 +154,7 @@ func BuildObjects(ev *messages.ImageBuilt, conf FlinkConf) (*Objects, error) {
 		WithSpec(appsv1ac.DeploymentSpec().
 			WithReplicas(replicas).
 			WithSelector(metav1ac.LabelSelector().WithMatchLabels(jobManagerLabels(id))).
-			WithTemplate(corev1ac.PodTemplateSpec().
-				WithLabels(jmLabels).
-				WithSpec(corev1ac.PodSpec().
-					WithServiceAccountName(sa).
-					WithContainers(container).
-					WithVolumes(volumes...))))
+			WithTemplate(podTemplate))
 
 	cm := corev1ac.ConfigMap(ConfigMapName(id), ns).
 		WithLabels(common).
@@ -248,3 +260,31 @@ func flinkMemory(s string) (resource.Quantity, error) {
 }
 
 func typesUID(s string) apitypes.UID { return apitypes.UID(s) }
+
+// withTemplate merges the generated pod into the user's template
+// (mergePodTemplate), converting through the typed API objects.
+func withTemplate(tmpl *corev1.Pod, gen *corev1ac.PodTemplateSpecApplyConfiguration) (*corev1ac.PodTemplateSpecApplyConfiguration, error) {
+	var typed corev1.PodTemplateSpec
+	if err := convert(gen, &typed); err != nil {
+		return nil, err
+	}
+	merged := mergePodTemplate(tmpl, typed)
+	out := &corev1ac.PodTemplateSpecApplyConfiguration{}
+	if err := convert(merged, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// convert copies between an object and its apply configuration (they share
+// the JSON form).
+func convert(from, to any) error {
+	b, err := json.Marshal(from)
+	if err != nil {
+		return fmt.Errorf("converting pod template: %w", err)
+	}
+	if err := json.Unmarshal(b, to); err != nil {
+		return fmt.Errorf("converting pod template: %w", err)
+	}
+	return nil
+}

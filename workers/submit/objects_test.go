@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/messages"
 )
@@ -55,6 +56,39 @@ spec:
     - name: regsecret
 `
 
+// podTemplate is a StreamPark-style template: pull secret, a toleration,
+// env and a volume for the main container, and a sidecar.
+const podTemplate = `apiVersion: v1
+kind: Pod
+metadata:
+  name: pod-template
+  labels:
+    team: data
+spec:
+  serviceAccount: ignored
+  imagePullSecrets:
+    - name: regsecret
+  tolerations:
+    - key: dedicated
+      operator: Equal
+      value: flink
+      effect: NoSchedule
+  containers:
+    - name: flink-main-container
+      image: ignored:latest
+      env:
+        - name: TZ
+          value: UTC
+      volumeMounts:
+        - name: cache
+          mountPath: /cache
+    - name: log-shipper
+      image: fluent/fluent-bit:3.0
+  volumes:
+    - name: cache
+      emptyDir: {}
+`
+
 var goldenCases = []struct {
 	name string
 	ev   *messages.ImageBuilt
@@ -73,6 +107,9 @@ var goldenCases = []struct {
 		r.Flink.Parallelism = 4
 		r.Labels = map[string]string{"team": "data"}
 		r.Program.Savepoint = &messages.Savepoint{Path: "s3://savepoints/savepoint-1", RestoreMode: messages.RestoreClaim}
+	})},
+	{"application-pod-template-sidecar-1.20", imageBuilt(messages.ModeApplication, func(r *messages.SubmitRequested) {
+		r.Kubernetes.PodTemplate = podTemplate
 	})},
 	{"session-cluster-headless-2.0", imageBuilt(messages.ModeSessionCluster, func(r *messages.SubmitRequested) {
 		r.Flink.Version = "2.0"
@@ -190,4 +227,20 @@ func headerMap(r *kgo.Record) map[string]string {
 		m[h.Key] = string(h.Value)
 	}
 	return m
+}
+
+func TestInvalidPodTemplates(t *testing.T) {
+	for _, tt := range []struct{ name, tmpl, want string }{
+		{"wrong container name", "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: main\n      image: x\n", "must be named flink-main-container (found main)"},
+		{"not yaml of a pod", "spec: [1, 2", "is not a valid Pod"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := imageBuilt(messages.ModeApplication, func(r *messages.SubmitRequested) { r.Kubernetes.JobManagerPodTemplate = tt.tmpl })
+			ev.Job = ev.Request.Job
+			_, err := BuildObjects(ev, EffectiveConf(ev, ev.JarName, nil))
+			if err == nil || !bus.IsPermanent(err) || bus.ReasonOf(err) != messages.DeployReasonInvalidPodTemplate || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v (%s), want a permanent %s error containing %q", err, bus.ReasonOf(err), messages.DeployReasonInvalidPodTemplate, tt.want)
+			}
+		})
+	}
 }

@@ -28,6 +28,10 @@ type ClusterConfig struct {
 	AllowedServiceAccounts []string `json:"allowedServiceAccounts,omitempty"`
 	// Default marks the cluster used when a request names none.
 	Default bool `json:"default,omitempty"`
+	// RestAccess is how workers reach JobManagers: auto or service-proxy.
+	RestAccess string `json:"restAccess,omitempty"`
+	// APIServer is the API server's URL (filled in from the kubeconfig).
+	APIServer string `json:"-"`
 }
 
 // ClustersFile is the file FLINKFERRY_SUBMIT_CLUSTERS_FILE points to.
@@ -39,8 +43,12 @@ type ClustersFile struct {
 // single default cluster of the KUBECONFIG and ALLOWED_* variables.
 func (c SubmitConfig) clusters() ([]ClusterConfig, error) {
 	if c.ClustersFile == "" {
+		access := c.RestAccess
+		if access == "" {
+			access = RestAccessAuto
+		}
 		return []ClusterConfig{{
-			Name: "default", Kubeconfig: c.Kubeconfig, Default: true,
+			Name: "default", Kubeconfig: c.Kubeconfig, Default: true, RestAccess: access,
 			AllowedNamespaces: c.AllowedNamespaces, AllowedServiceAccounts: c.AllowedServiceAccounts,
 		}}, nil
 	}
@@ -71,6 +79,13 @@ func (c SubmitConfig) clusters() ([]ClusterConfig, error) {
 		}
 		if cl.Default {
 			defaults++
+		}
+		switch cl.RestAccess {
+		case "":
+			f.Clusters[i].RestAccess = RestAccessAuto
+		case RestAccessAuto, RestAccessProxy:
+		default:
+			errs = append(errs, fmt.Errorf("submit: clusters[%d] (%s): restAccess %q is not auto or service-proxy", i, cl.Name, cl.RestAccess))
 		}
 	}
 	if len(f.Clusters) == 0 {
@@ -109,6 +124,7 @@ func NewClusters(cfgs []ClusterConfig) (*Clusters, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 		}
+		c.APIServer = rc.Host
 		cs.Add(c, kube)
 	}
 	return cs, nil

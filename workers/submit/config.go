@@ -27,6 +27,8 @@ type SubmitConfig struct {
 	// request outside them is refused.
 	AllowedNamespaces      []string `envconfig:"ALLOWED_NAMESPACES" desc:"namespaces jobs may be deployed to (required without CLUSTERS_FILE; * allows all)"`
 	AllowedServiceAccounts []string `envconfig:"ALLOWED_SERVICE_ACCOUNTS" default:"default" desc:"service accounts the JobManager may run as (* allows all)"`
+	// RestAccess is how workers reach JobManagers on the default cluster.
+	RestAccess string `envconfig:"REST_ACCESS" default:"auto" desc:"how workers reach JobManager REST endpoints: auto (by exposed type: cluster DNS, node port, load balancer) or service-proxy (through the API server)"`
 	// FlinkConf is the worker's Flink configuration, between Flink's
 	// defaults and the request's dynamic options: "key=value" pairs.
 	FlinkConf []string `envconfig:"FLINK_CONF" desc:"Flink configuration for every cluster, key=value pairs separated by commas (under the request's dynamic options)"`
@@ -37,6 +39,9 @@ func (c Config) Validate() error {
 	errs := []error{c.Common.Validate()}
 	if c.Submit.ClustersFile == "" && len(c.Submit.AllowedNamespaces) == 0 {
 		errs = append(errs, errors.New("submit: ALLOWED_NAMESPACES is required (a list, or * for all)"))
+	}
+	if r := c.Submit.RestAccess; r != "" && r != RestAccessAuto && r != RestAccessProxy {
+		errs = append(errs, fmt.Errorf("submit: REST_ACCESS %q is not auto or service-proxy", r))
 	}
 	if _, err := c.Submit.clusters(); err != nil {
 		errs = append(errs, err)

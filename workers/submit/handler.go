@@ -3,7 +3,6 @@ package submit
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -79,11 +78,14 @@ func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*message
 	if err != nil {
 		return nil, classify(err)
 	}
-	rest := fmt.Sprintf("http://%s.%s:%d", RestServiceName(ev.Job.ClusterID), ev.Job.Namespace, RestPort)
+	rest, err := RestEndpoint(ctx, cl, ev.Job, messages.RestExposedType(conf["kubernetes.rest-service.exposed.type"]))
+	if err != nil {
+		return nil, classify(err)
+	}
 	return &messages.Deployed{
 		RequestID: ev.RequestID, Job: ev.Job, Mode: ev.Mode,
 		FlinkJobID: ev.Request.FlinkJobID(), Image: ev.Image,
-		RestEndpoint: rest, WebUIURL: rest, ObjectUIDs: uids, Labels: ev.Labels, Time: time.Now().UTC(),
+		RestEndpoint: rest, WebUIURL: rest + "/", ObjectUIDs: uids, Labels: ev.Labels, Time: time.Now().UTC(),
 	}, nil
 }
 

@@ -1,0 +1,79 @@
+package submit
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/flinkferry/flinkferry/internal/kubetest"
+	"github.com/flinkferry/flinkferry/messages"
+)
+
+// TestRestEndpointPerExposedType deploys one cluster per exposed type on
+// the real API server and resolves its REST endpoint.
+func TestRestEndpointPerExposedType(t *testing.T) {
+	cp := kubetest.Shared(t)
+	cs := cp.Clientset()
+	ctx := context.Background()
+	ns := "endpoints"
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "endpoint-node"}}
+	node, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.Status.Addresses = []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "10.1.2.3"}}
+	if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	auto := &Cluster{ClusterConfig: ClusterConfig{Name: "c", RestAccess: RestAccessAuto, APIServer: cp.Host()}, Kube: cs}
+	proxy := &Cluster{ClusterConfig: ClusterConfig{Name: "c", RestAccess: RestAccessProxy, APIServer: cp.Host()}, Kube: cs}
+
+	deploy := func(id string, typ messages.RestExposedType) messages.JobRef {
+		ev := imageBuilt(messages.ModeApplication, func(r *messages.SubmitRequested) {
+			r.Job = messages.JobRef{Namespace: ns, ClusterID: id}
+			r.Kubernetes.RestExposedType = typ
+		})
+		if _, err := Apply(ctx, cs, build(t, ev)); err != nil {
+			t.Fatal(err)
+		}
+		return ev.Job
+	}
+	resolve := func(cl *Cluster, job messages.JobRef, typ messages.RestExposedType) string {
+		got, err := RestEndpoint(ctx, cl, job, typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+
+	cip := deploy("cip", messages.RestClusterIP)
+	if got, want := resolve(auto, cip, messages.RestClusterIP), "http://cip-rest.endpoints:8081"; got != want {
+		t.Errorf("ClusterIP: %s, want %s", got, want)
+	}
+	np := deploy("np", messages.RestNodePort)
+	svc, _ := cs.CoreV1().Services(ns).Get(ctx, "np-rest", metav1.GetOptions{})
+	if got := resolve(auto, np, messages.RestNodePort); !strings.HasPrefix(got, "http://10.1.2.3:") || svc.Spec.Ports[0].NodePort == 0 || !strings.HasSuffix(got, ":"+strconv.Itoa(int(svc.Spec.Ports[0].NodePort))) {
+		t.Errorf("NodePort: %s, want the node address and node port %d", got, svc.Spec.Ports[0].NodePort)
+	}
+	lb := deploy("lb", messages.RestLoadBalancer)
+	if got, want := resolve(auto, lb, messages.RestLoadBalancer), "http://lb-rest.endpoints:8081"; got != want {
+		t.Errorf("LoadBalancer without ingress yet: %s, want the DNS fallback %s", got, want)
+	}
+	if err := kubetest.SetLoadBalancerIngress(ctx, cs, ns, "lb-rest", "203.0.113.7"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := resolve(auto, lb, messages.RestLoadBalancer), "http://203.0.113.7:8081"; got != want {
+		t.Errorf("LoadBalancer: %s, want %s", got, want)
+	}
+	if got, want := resolve(proxy, np, messages.RestNodePort), cp.Host()+"/api/v1/namespaces/endpoints/services/np-rest:rest/proxy"; got != want {
+		t.Errorf("service proxy: %s, want %s", got, want)
+	}
+}
+

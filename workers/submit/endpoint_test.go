@@ -76,4 +76,3 @@ func TestRestEndpointPerExposedType(t *testing.T) {
 		t.Errorf("service proxy: %s, want %s", got, want)
 	}
 }
-

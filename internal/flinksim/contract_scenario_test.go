@@ -85,8 +85,8 @@ func recordResponses(t testing.TB) []exchange {
 	trig(hexID(31), "savepoints", `{"target-directory":"s3://sp","cancel-job":false,"formatType":"CANONICAL"}`)
 	trig(hexID(32), "savepoints", `{"target-directory":"s3://sp"}`)
 	trig(hexID(34), "stop", `{"targetDirectory":"s3://sp","drain":true}`)
-	trig(hexID(1), "savepoints", `{}`)           // INITIALIZING: fails at once
-	trig(hexID(99), "savepoints", `{}`)          // unknown job
+	trig(hexID(1), "savepoints", `{}`)  // INITIALIZING: fails at once
+	trig(hexID(99), "savepoints", `{}`) // unknown job
 	call(http.MethodPatch, "/c/session/jobs/"+hexID(33)+"?mode=cancel", "")
 
 	snapshot := func() {

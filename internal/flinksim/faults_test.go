@@ -14,7 +14,7 @@ import (
 
 func TestFaults(t *testing.T) {
 	srv := flinksim.New(flinksim.ServerOptions{})
-	if err := srv.Start(); err != nil {
+	if _, err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()

@@ -150,11 +150,12 @@ func (s *Server) resolve(r *http.Request) (name, path string) {
 	return s.def, p
 }
 
-// Start serves the Server on a new loopback port until Close.
-func (s *Server) Start() error {
+// Start serves the Server on a new loopback port until Close and returns
+// its base URL, like httptest.NewServer.
+func (s *Server) Start() (baseURL string, err error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return fmt.Errorf("listening on loopback: %w", err)
+		return "", fmt.Errorf("listening on loopback: %w", err)
 	}
 	s.ln = ln
 	s.hs = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
@@ -163,7 +164,7 @@ func (s *Server) Start() error {
 		// otherwise shows up as failing requests.
 		_ = s.hs.Serve(ln)
 	}()
-	return nil
+	return s.URL(), nil
 }
 
 // URL returns the base URL of a started Server ("http://127.0.0.1:port").

@@ -124,14 +124,25 @@ func (s JobSpec) withDefaults() JobSpec {
 // JarRunRequestBody) merged with its query parameters, as the simulator
 // received it.
 type JarRunRequest struct {
-	JarID                 string            `json:"-"`
-	EntryClass            string            `json:"entryClass,omitempty"`
-	ProgramArgs           string            `json:"programArgs,omitempty"`
-	ProgramArgsList       []string          `json:"programArgsList,omitempty"`
-	Parallelism           *int              `json:"parallelism,omitempty"`
-	JobID                 string            `json:"jobId,omitempty"`
-	AllowNonRestoredState *bool             `json:"allowNonRestoredState,omitempty"`
-	SavepointPath         string            `json:"savepointPath,omitempty"`
-	RestoreMode           string            `json:"restoreMode,omitempty"`
-	FlinkConfiguration    map[string]string `json:"flinkConfiguration,omitempty"`
+	// JarID is the jar the request ran (from the path).
+	JarID string `json:"-"`
+	// EntryClass is the program's main class (entryClass or entry-class).
+	EntryClass string `json:"entryClass,omitempty"`
+	// ProgramArgs is the deprecated single-string argument list.
+	ProgramArgs string `json:"programArgs,omitempty"`
+	// ProgramArgsList are the program arguments (programArgsList or the
+	// comma-separated programArg query parameter).
+	ProgramArgsList []string `json:"programArgsList,omitempty"`
+	// Parallelism is the requested default parallelism.
+	Parallelism *int `json:"parallelism,omitempty"`
+	// JobID is the client-chosen job id (lower-cased).
+	JobID string `json:"jobId,omitempty"`
+	// AllowNonRestoredState lets a restore skip state without an operator.
+	AllowNonRestoredState *bool `json:"allowNonRestoredState,omitempty"`
+	// SavepointPath is the savepoint to restore from.
+	SavepointPath string `json:"savepointPath,omitempty"`
+	// RestoreMode is CLAIM, NO_CLAIM or LEGACY.
+	RestoreMode string `json:"restoreMode,omitempty"`
+	// FlinkConfiguration are per-job configuration options.
+	FlinkConfiguration map[string]string `json:"flinkConfiguration,omitempty"`
 }

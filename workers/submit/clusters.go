@@ -112,14 +112,16 @@ type Clusters struct {
 	def    *Cluster
 }
 
-// NewClusters connects to every configured cluster.
-func NewClusters(cfgs []ClusterConfig) (*Clusters, error) {
+// NewClusters connects to every configured cluster, at most qps requests
+// per second (burst) to each.
+func NewClusters(cfgs []ClusterConfig, qps float32, burst int) (*Clusters, error) {
 	cs := &Clusters{byName: map[string]*Cluster{}}
 	for _, c := range cfgs {
 		rc, err := restConfigFor(c)
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 		}
+		rc.QPS, rc.Burst = qps, burst
 		kube, err := kubernetes.NewForConfig(rc)
 		if err != nil {
 			return nil, fmt.Errorf("cluster %s: %w", c.Name, err)

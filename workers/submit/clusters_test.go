@@ -43,7 +43,7 @@ func TestTwoKubernetesClusters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clusters, err := NewClusters(cfgs)
+	clusters, err := NewClusters(cfgs, 50, 100)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -244,3 +244,12 @@ func TestInvalidPodTemplates(t *testing.T) {
 		})
 	}
 }
+
+// produceAsync produces without waiting (the benchmark flushes once).
+func produceAsync(c *kgo.Client, topic, key string, value []byte, headers map[string]string) {
+	r := &kgo.Record{Topic: topic, Key: []byte(key), Value: value}
+	for k, v := range headers {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: k, Value: []byte(v)})
+	}
+	c.Produce(context.Background(), r, nil)
+}

@@ -25,7 +25,7 @@ func Spec(cfg Config, clusters *Clusters) worker.Spec {
 				if err != nil {
 					return nil, err
 				}
-				if cs, err = NewClusters(cfgs); err != nil {
+				if cs, err = NewClusters(cfgs, cfg.Submit.KubeQPS, cfg.Submit.KubeBurst); err != nil {
 					return nil, err
 				}
 			}

@@ -1,21 +1,14 @@
 package build
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/flinkferry/flinkferry/internal/bus"
-	"github.com/flinkferry/flinkferry/internal/logging"
-	"github.com/flinkferry/flinkferry/internal/ops"
 	"github.com/flinkferry/flinkferry/internal/testenv"
-	"github.com/flinkferry/flinkferry/internal/worker"
 	"github.com/flinkferry/flinkferry/messages"
 )
 
@@ -29,12 +22,7 @@ func TestWorkerEndToEnd(t *testing.T) {
 	arts := newArtifactServer(t, jar)
 	baseRef, _ := pushBase(t, reg, "library/flink:1.20")
 
-	cfg := Config{Common: worker.Common{
-		Kafka: k.BusConfig(),
-		Log:   logging.Config{Level: "info", Format: "json"},
-		Handler: bus.HandlerConfig{Timeout: 30 * time.Second, MaxRetries: 3, InitialInterval: 50 * time.Millisecond,
-			MaxInterval: time.Second, Multiplier: 2, MaxElapsed: 10 * time.Second},
-	}, Build: BuildConfig{
+	cfg := Config{Common: k.WorkerCommon(), Build: BuildConfig{
 		Registry: reg.Host, RegistryNamespace: "jobs", RegistryUsername: reg.Username, RegistryPassword: reg.Password,
 		RegistryInsecure: true, DefaultBaseImage: reg.Host + "/library/flink:{version}", LayerEncoding: EncodingGzipStored,
 		ArtifactAllowedHosts: []string{arts.host()}, ArtifactMaxBytes: 64 << 20,
@@ -42,18 +30,7 @@ func TestWorkerEndToEnd(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	spec := Spec(cfg)
-	spec.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
-	spec.Ops = ops.New(spec.Logger)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- worker.Run(ctx, spec) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("worker.Run: %v", err)
-		}
-	})
+	testenv.RunWorker(t, Spec(cfg))
 
 	topics := cfg.Kafka.Topics()
 	submit := func(id, jarPath string) {

@@ -14,9 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
-	"github.com/flinkferry/flinkferry/internal/logging"
 	"github.com/flinkferry/flinkferry/internal/ops"
 	"github.com/flinkferry/flinkferry/internal/testenv"
 	"github.com/flinkferry/flinkferry/internal/worker"
@@ -39,12 +37,7 @@ func BenchmarkSubmit(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	cfg := Config{Common: worker.Common{
-		Kafka: k.BusConfig(),
-		Handler: bus.HandlerConfig{Timeout: 30 * time.Second, MaxRetries: 3, InitialInterval: 50 * time.Millisecond,
-			MaxInterval: time.Second, Multiplier: 2, MaxElapsed: 10 * time.Second},
-		Log: logging.Config{Level: "error", Format: "json"},
-	}}
+	cfg := Config{Common: k.WorkerCommon()}
 	topics := cfg.Kafka.Topics()
 	for i := range b.N {
 		ns := fmt.Sprintf("bench-%d", i)

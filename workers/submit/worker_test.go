@@ -2,19 +2,14 @@ package submit
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
-	"github.com/flinkferry/flinkferry/internal/logging"
-	"github.com/flinkferry/flinkferry/internal/ops"
 	"github.com/flinkferry/flinkferry/internal/testenv"
-	"github.com/flinkferry/flinkferry/internal/worker"
 	"github.com/flinkferry/flinkferry/messages"
 )
 
@@ -29,29 +24,13 @@ func TestWorkerEndToEnd(t *testing.T) {
 	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "e2e"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Common: worker.Common{
-		Kafka: k.BusConfig(),
-		Handler: bus.HandlerConfig{Timeout: 30 * time.Second, MaxRetries: 3, InitialInterval: 50 * time.Millisecond,
-			MaxInterval: time.Second, Multiplier: 2, MaxElapsed: 10 * time.Second},
-		Log: logging.Config{Level: "info", Format: "json"},
-	}, Submit: SubmitConfig{AllowedNamespaces: []string{"e2e"}, AllowedServiceAccounts: []string{"default"}}}
+	cfg := Config{Common: k.WorkerCommon(), Submit: SubmitConfig{AllowedNamespaces: []string{"e2e"}, AllowedServiceAccounts: []string{"default"}}}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	clusters := &Clusters{}
 	clusters.Add(ClusterConfig{Name: "default", Default: true, AllowedNamespaces: []string{"e2e"}, AllowedServiceAccounts: []string{"default"}}, cs)
-	spec := Spec(cfg, clusters)
-	spec.Logger = slog.New(slog.DiscardHandler)
-	spec.Ops = ops.New(spec.Logger)
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- worker.Run(runCtx, spec) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("worker.Run: %v", err)
-		}
-	})
+	testenv.RunWorker(t, Spec(cfg, clusters))
 
 	topics := cfg.Kafka.Topics()
 	send := func(ns, id string) {

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/flinkferry/flinkferry/internal/kubetest"
@@ -41,9 +39,7 @@ func BenchmarkSubmit(b *testing.B) {
 	topics := cfg.Kafka.Topics()
 	for i := range b.N {
 		ns := fmt.Sprintf("bench-%d", i)
-		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-			b.Fatal(err)
-		}
+		kubetest.CreateNamespace(b, cs, ns)
 		clusters := &Clusters{}
 		clusters.Add(ClusterConfig{Name: "default", Default: true, AllowedNamespaces: []string{ns}, AllowedServiceAccounts: []string{"default"}, RestAccess: RestAccessAuto}, cs)
 		spec := Spec(cfg, clusters)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flinkferry/flinkferry/internal/kubetest"
@@ -22,9 +21,7 @@ func TestTwoKubernetesClusters(t *testing.T) {
 	eu, us := kubetest.Start(t, kubetest.Options{}), kubetest.Start(t, kubetest.Options{})
 	ctx := context.Background()
 	for _, cp := range []*kubetest.ControlPlane{eu, us} {
-		if _, err := cp.Clientset().CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "flink"}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		kubetest.CreateNamespace(t, cp.Clientset(), "flink")
 	}
 	file := filepath.Join(t.TempDir(), "clusters.yaml")
 	if err := os.WriteFile(file, fmt.Appendf(nil, `clusters:

@@ -20,9 +20,7 @@ func TestRestEndpointPerExposedType(t *testing.T) {
 	cs := cp.Clientset()
 	ctx := context.Background()
 	ns := "endpoints"
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	kubetest.CreateNamespace(t, cs, ns)
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "endpoint-node"}}
 	node, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -21,9 +20,7 @@ func TestDeletingTheDeploymentRemovesTheRest(t *testing.T) {
 	cs := cp.Clientset()
 	ctx := context.Background()
 	ns := "gc"
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	kubetest.CreateNamespace(t, cs, ns)
 	ev := imageBuilt(messages.ModeApplication, func(r *messages.SubmitRequested) {
 		r.Job = messages.JobRef{Namespace: ns, ClusterID: "wordcount"}
 		r.Kubernetes.TaskManagerPodTemplate = tmTemplate

@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/twmb/franz-go/pkg/kgo"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
@@ -183,9 +182,7 @@ func TestObjectsApplyToARealAPIServer(t *testing.T) {
 	for i, tt := range goldenCases {
 		t.Run(tt.name, func(t *testing.T) {
 			ns := "golden-" + string(rune('a'+i))
-			if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-				t.Fatal(err)
-			}
+			kubetest.CreateNamespace(t, cs, ns)
 			ev := *tt.ev
 			ev.Request.Job.Namespace = ns
 			applied, err := Apply(ctx, cs, build(t, &ev))

@@ -8,7 +8,6 @@ import (
 	"os"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -26,9 +25,7 @@ func TestRBACDocumentedRolesAreEnough(t *testing.T) {
 	admin := cp.Clientset()
 	ctx := context.Background()
 	ns := "rbac"
-	if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	kubetest.CreateNamespace(t, admin, ns)
 	rc, err := cp.ConfigFor(ctx, ns, "flinkferry-submit")
 	if err != nil {
 		t.Fatal(err)

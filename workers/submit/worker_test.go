@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flinkferry/flinkferry/internal/kubetest"
@@ -21,9 +20,7 @@ func TestWorkerEndToEnd(t *testing.T) {
 	cp := kubetest.Shared(t)
 	cs := cp.Clientset()
 	ctx := context.Background()
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "e2e"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	kubetest.CreateNamespace(t, cs, "e2e")
 	cfg := Config{Common: k.WorkerCommon(), Submit: SubmitConfig{AllowedNamespaces: []string{"e2e"}, AllowedServiceAccounts: []string{"default"}}}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -34,11 +34,18 @@ func NewProducer(cfg Config, source string, log *slog.Logger) (*Producer, error)
 
 // Send publishes ev to every topic, keyed by its job, with a fresh ce_id.
 func (p *Producer) Send(ctx context.Context, ev messages.Event, topics ...string) error {
+	return p.SendWithID(ctx, ev, "", topics...)
+}
+
+// SendWithID is Send with a chosen ce_id: an event published again after
+// a crash (an outbox) keeps its id, so consumers that drop ids they have
+// seen get it once. An empty id gets a fresh one.
+func (p *Producer) SendWithID(ctx context.Context, ev messages.Event, id string, topics ...string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	m, err := newMessage(ev, messages.Envelope{
-		Source: p.source, RequestID: messages.RequestIDOf(ev), Time: time.Now().UTC(),
+		ID: id, Source: p.source, RequestID: messages.RequestIDOf(ev), Time: time.Now().UTC(),
 	})
 	if err != nil {
 		return err

@@ -9,19 +9,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/messages"
 )
 
 // How the workers reach a JobManager's REST endpoint (ClusterConfig.RestAccess).
 const (
-	// RestAccessAuto follows the exposed type: cluster DNS for ClusterIP
-	// (workers inside the cluster), a node address and the node port for
-	// NodePort, the ingress address for LoadBalancer.
-	RestAccessAuto = "auto"
-	// RestAccessProxy goes through the API server's service proxy, which
-	// works from outside the cluster for any exposed type (RBAC: get on
-	// services/proxy).
-	RestAccessProxy = "service-proxy"
+	RestAccessAuto  = kubeclusters.RestAccessAuto
+	RestAccessProxy = kubeclusters.RestAccessProxy
 )
 
 // RestEndpoint returns the base URL of the cluster's REST API (and Web UI)

@@ -30,8 +30,8 @@ func TestRestEndpointPerExposedType(t *testing.T) {
 	if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, node, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	auto := &Cluster{ClusterConfig: ClusterConfig{Name: "c", RestAccess: RestAccessAuto, APIServer: cp.Host()}, Kube: cs}
-	proxy := &Cluster{ClusterConfig: ClusterConfig{Name: "c", RestAccess: RestAccessProxy, APIServer: cp.Host()}, Kube: cs}
+	auto := &Cluster{Config: ClusterConfig{Name: "c", RestAccess: RestAccessAuto, APIServer: cp.Host()}, Kube: cs}
+	proxy := &Cluster{Config: ClusterConfig{Name: "c", RestAccess: RestAccessProxy, APIServer: cp.Host()}, Kube: cs}
 
 	deploy := func(id string, typ messages.RestExposedType) messages.JobRef {
 		ev := imageBuilt(messages.ModeApplication, func(r *messages.SubmitRequested) {

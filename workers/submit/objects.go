@@ -28,12 +28,16 @@ const (
 	LabelManagedBy    = "app.kubernetes.io/managed-by"
 	ManagedByValue    = "flinkferry"
 	AnnotationRequest = "flinkferry.io/request-id"
-	confVolume        = "flink-config-volume"
-	confDir           = "/opt/flink/conf"
-	podTemplateVolume = "pod-template-volume"
-	podTemplateDir    = "/opt/flink/pod-template"
-	podTemplateKey    = "taskmanager-pod-template.yaml"
-	log4jKey          = "log4j-console.properties"
+	// AnnotationMode and AnnotationFlinkJobID let the track worker rebuild
+	// its tracked set from the Deployments alone (after a Redis flush).
+	AnnotationMode       = "flinkferry.io/mode"
+	AnnotationFlinkJobID = "flinkferry.io/flink-job-id"
+	confVolume           = "flink-config-volume"
+	confDir              = "/opt/flink/conf"
+	podTemplateVolume    = "pod-template-volume"
+	podTemplateDir       = "/opt/flink/pod-template"
+	podTemplateKey       = "taskmanager-pod-template.yaml"
+	log4jKey             = "log4j-console.properties"
 )
 
 // Objects are the Kubernetes objects of one Flink cluster, exactly those
@@ -150,7 +154,7 @@ func BuildObjects(ev *messages.ImageBuilt, conf FlinkConf) (*Objects, error) {
 	objs := &Objects{}
 	objs.Deployment = appsv1ac.Deployment(id, ns).
 		WithLabels(jmLabels).
-		WithAnnotations(map[string]string{AnnotationRequest: ev.RequestID}).
+		WithAnnotations(deploymentAnnotations(ev)).
 		WithSpec(appsv1ac.DeploymentSpec().
 			WithReplicas(replicas).
 			WithSelector(metav1ac.LabelSelector().WithMatchLabels(jobManagerLabels(id))).
@@ -190,6 +194,15 @@ func BuildObjects(ev *messages.ImageBuilt, conf FlinkConf) (*Objects, error) {
 				)))
 	}
 	return objs, nil
+}
+
+// deploymentAnnotations say which request and job the Deployment runs.
+func deploymentAnnotations(ev *messages.ImageBuilt) map[string]string {
+	a := map[string]string{AnnotationRequest: ev.RequestID, AnnotationMode: string(ev.Mode)}
+	if id := ev.Request.FlinkJobID(); id != "" && ev.Mode == messages.ModeApplication {
+		a[AnnotationFlinkJobID] = id
+	}
+	return a
 }
 
 // Owned adds the ownerReference to the Deployment (name and uid) to every

@@ -41,3 +41,7 @@ func parseFlinkMemory(s string) (int64, error) {
 	}
 	return n * mult, nil
 }
+
+// ParseMemorySize parses a Flink memory size ("1600m", "2 gb", "1073741824")
+// into bytes, as Flink's MemorySize does.
+func ParseMemorySize(s string) (int64, error) { return parseFlinkMemory(s) }

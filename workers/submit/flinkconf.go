@@ -9,12 +9,13 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/messages"
 )
 
 // Ports of a Flink JobManager, as Flink's native Kubernetes client sets them.
 const (
-	RestPort       = 8081
+	RestPort       = kubeclusters.RestPort
 	RPCPort        = 6123
 	BlobPort       = 6124
 	TaskManagerRPC = 6122

@@ -14,6 +14,7 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/messages"
 )
 
@@ -52,7 +53,7 @@ type Objects struct {
 
 // ConfigMapName and the other name helpers follow Flink's naming.
 func ConfigMapName(clusterID string) string   { return "flink-config-" + clusterID }
-func RestServiceName(clusterID string) string { return clusterID + "-rest" }
+func RestServiceName(clusterID string) string { return kubeclusters.RestServiceName(clusterID) }
 func PodTemplateName(clusterID string) string { return "pod-template-" + clusterID }
 
 // jobManagerLabels are the Deployment's selector: Flink's three labels.

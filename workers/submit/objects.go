@@ -33,12 +33,15 @@ const (
 	// its tracked set from the Deployments alone (after a Redis flush).
 	AnnotationMode       = "flinkferry.io/mode"
 	AnnotationFlinkJobID = "flinkferry.io/flink-job-id"
-	confVolume           = "flink-config-volume"
-	confDir              = "/opt/flink/conf"
-	podTemplateVolume    = "pod-template-volume"
-	podTemplateDir       = "/opt/flink/pod-template"
-	podTemplateKey       = "taskmanager-pod-template.yaml"
-	log4jKey             = "log4j-console.properties"
+	// AnnotationKubeCluster is the request's job.kube_cluster, when set, so
+	// the job key rebuilt from the Deployment is the one of its messages.
+	AnnotationKubeCluster = "flinkferry.io/kube-cluster"
+	confVolume            = "flink-config-volume"
+	confDir               = "/opt/flink/conf"
+	podTemplateVolume     = "pod-template-volume"
+	podTemplateDir        = "/opt/flink/pod-template"
+	podTemplateKey        = "taskmanager-pod-template.yaml"
+	log4jKey              = "log4j-console.properties"
 )
 
 // Objects are the Kubernetes objects of one Flink cluster, exactly those
@@ -202,6 +205,9 @@ func deploymentAnnotations(ev *messages.ImageBuilt) map[string]string {
 	a := map[string]string{AnnotationRequest: ev.RequestID, AnnotationMode: string(ev.Mode)}
 	if id := ev.Request.FlinkJobID(); id != "" && ev.Mode == messages.ModeApplication {
 		a[AnnotationFlinkJobID] = id
+	}
+	if ev.Job.KubeCluster != "" {
+		a[AnnotationKubeCluster] = ev.Job.KubeCluster
 	}
 	return a
 }

@@ -33,6 +33,14 @@ func Main(m *testing.M) { MainWith(m, Options{}) }
 // MainWith is Main with options for the shared control plane, e.g.
 // Options{ControllerManager: true}.
 func MainWith(m *testing.M, opts Options) {
+	if code := Run(m, opts); code != 0 {
+		os.Exit(code)
+	}
+}
+
+// Run is MainWith returning the exit code instead of exiting, to combine
+// with other peers' mains (testenv.MainFunc).
+func Run(m *testing.M, opts Options) int {
 	shared.mu.Lock()
 	shared.inMain, shared.opts = true, opts
 	shared.mu.Unlock()
@@ -46,7 +54,7 @@ func MainWith(m *testing.M, opts Options) {
 		if shared.dir != "" {
 			os.RemoveAll(shared.dir)
 		}
-		return
+		return code
 	}
 	if err := shared.cp.Stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "kubetest: stopping the shared control plane: %v\n", err)
@@ -55,9 +63,10 @@ func MainWith(m *testing.M, opts Options) {
 	if code != 0 {
 		// Keep the logs of a failed run where they can be read.
 		fmt.Fprintf(os.Stderr, "kubetest: tests failed; shared control plane logs kept in %s\n", shared.dir)
-		os.Exit(code)
+		return code
 	}
 	os.RemoveAll(shared.dir)
+	return code
 }
 
 // Shared returns the package's shared control plane, starting it on first

@@ -104,8 +104,16 @@ func waitRedis(p *process, addr string) error {
 
 // Main runs the package's tests, then stops the shared peers. Call it from
 // TestMain: func TestMain(m *testing.M) { testenv.Main(m) }.
-func Main(m *testing.M) {
-	code := m.Run()
+func Main(m *testing.M) { MainFunc(m.Run) }
+
+// MainFunc is Main around run, which runs the tests and returns the exit
+// code, e.g. kubetest.Run when a package also uses the Kubernetes peer:
+//
+//	func TestMain(m *testing.M) {
+//		testenv.MainFunc(func() int { return kubetest.Run(m, kubetest.Options{}) })
+//	}
+func MainFunc(run func() int) {
+	code := run()
 	if shared.redis != nil {
 		shared.redis.stop()
 		os.RemoveAll(shared.dir)

@@ -13,7 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -62,8 +63,8 @@ func TestChartAppliesToARealAPIServer(t *testing.T) {
 	cp := kubetest.Shared(t)
 	ctx := context.Background()
 	cs := cp.Clientset()
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "flinkferry"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	for _, ns := range []string{"flinkferry", "flink-jobs"} {
+		kubetest.CreateNamespace(t, cs, ns)
 	}
 	dyn, err := dynamic.NewForConfig(cp.Config())
 	if err != nil {
@@ -93,13 +94,53 @@ func TestChartAppliesToARealAPIServer(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", gvk, err)
 		}
-		if _, err := dyn.Resource(m.Resource).Namespace("flinkferry").Apply(ctx, obj.GetName(), &obj, metav1.ApplyOptions{FieldManager: "helm-test"}); err != nil {
+		var client dynamic.ResourceInterface = dyn.Resource(m.Resource)
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			ns := obj.GetNamespace()
+			if ns == "" {
+				ns = "flinkferry"
+			}
+			client = dyn.Resource(m.Resource).Namespace(ns)
+		}
+		if _, err := client.Apply(ctx, obj.GetName(), &obj, metav1.ApplyOptions{FieldManager: "helm-test"}); err != nil {
 			t.Errorf("applying %s %s: %v", gvk.Kind, obj.GetName(), err)
 		}
 		kinds[gvk.Kind]++
 	}
-	if kinds["Deployment"] != 3 || kinds["ServiceAccount"] != 3 || kinds["Service"] != 3 || kinds["ConfigMap"] != 1 {
-		t.Errorf("rendered kinds = %v, want 3 Deployments, ServiceAccounts and Services, 1 ConfigMap", kinds)
+	if kinds["Deployment"] != 3 || kinds["ServiceAccount"] != 3 || kinds["Service"] != 3 || kinds["ConfigMap"] != 1 ||
+		kinds["Role"] != 2 || kinds["RoleBinding"] != 2 || kinds["ClusterRole"] != 1 {
+		t.Errorf("rendered kinds = %v, want 3 Deployments, ServiceAccounts and Services, 1 ConfigMap, Roles and RoleBindings for submit and track in flink-jobs, 1 ClusterRole", kinds)
+	}
+
+	// The workers' service accounts may do their job in flink-jobs and
+	// nothing in other namespaces.
+	for _, tc := range []struct {
+		sa, verb, resource, ns string
+		want                   bool
+	}{
+		{"submit", "patch", "deployments", "flink-jobs", true},
+		{"submit", "delete", "deployments", "flink-jobs", false},
+		{"submit", "patch", "deployments", "kube-system", false},
+		{"track", "watch", "pods", "flink-jobs", true},
+		{"track", "delete", "deployments", "flink-jobs", true},
+		{"track", "create", "deployments", "flink-jobs", false},
+		{"track", "list", "pods", "default", false},
+	} {
+		user := "system:serviceaccount:flinkferry:ff-flinkferry-" + tc.sa
+		group := "apps"
+		if tc.resource == "pods" {
+			group = ""
+		}
+		r, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: user, Groups: []string{"system:serviceaccounts"},
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: tc.ns, Verb: tc.verb, Group: group, Resource: tc.resource},
+		}}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status.Allowed != tc.want {
+			t.Errorf("%s may %s %s in %s = %v, want %v", tc.sa, tc.verb, tc.resource, tc.ns, r.Status.Allowed, tc.want)
+		}
 	}
 
 	d, err := cs.AppsV1().Deployments("flinkferry").Get(ctx, "ff-flinkferry-build", metav1.GetOptions{})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -26,9 +27,7 @@ const redisDatabases = 4096
 var shared struct {
 	once   sync.Once
 	mu     sync.Mutex
-	redis  *process
-	addr   string
-	dir    string
+	redis  *RedisProcess
 	err    error
 	nextDB int
 }
@@ -47,19 +46,53 @@ func Redis(t testing.TB) RedisServer {
 	defer shared.mu.Unlock()
 	db := shared.nextDB % redisDatabases
 	shared.nextDB++
-	return RedisServer{Addr: shared.addr, DB: db}
+	return RedisServer{Addr: shared.redis.Addr, DB: db}
 }
 
 func startRedis(bin string) error {
-	dir, err := os.MkdirTemp("", "flinkferry-redis-")
+	r, err := startRedisProcess(bin)
 	if err != nil {
 		return err
+	}
+	shared.redis = r
+	return nil
+}
+
+// RedisProcess is a redis-server started by StartRedis or by Redis.
+type RedisProcess struct {
+	// Addr is host:port on 127.0.0.1.
+	Addr string
+	p    *process
+	dir  string
+}
+
+// StartRedis starts a redis-server from PATH on a free loopback port
+// without persistence, outside a test (benchmark programs). It dies with
+// the calling process; Stop ends it earlier and removes its directory.
+func StartRedis() (*RedisProcess, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("redis-server is not installed: run `%s`", installHint["redis-server"])
+	}
+	return startRedisProcess(bin)
+}
+
+// Stop kills the server and removes its directory.
+func (r *RedisProcess) Stop() {
+	r.p.stop()
+	os.RemoveAll(r.dir)
+}
+
+func startRedisProcess(bin string) (*RedisProcess, error) {
+	dir, err := os.MkdirTemp("", "flinkferry-redis-")
+	if err != nil {
+		return nil, err
 	}
 	var lastErr error
 	for range 5 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
@@ -67,15 +100,15 @@ func startRedis(bin string) error {
 		p, err := startProcess(bin, "--bind", "127.0.0.1", "--port", itoa(port), "--save", "", "--appendonly", "no",
 			"--dir", dir, "--databases", itoa(redisDatabases), "--protected-mode", "no", "--loglevel", "warning")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if lastErr = waitRedis(p, addr); lastErr == nil {
-			shared.redis, shared.addr, shared.dir = p, addr, dir
-			return nil
+			return &RedisProcess{Addr: addr, p: p, dir: dir}, nil
 		}
 		p.stop()
 	}
-	return lastErr
+	os.RemoveAll(dir)
+	return nil, lastErr
 }
 
 // waitRedis waits until the server answers PING.
@@ -115,8 +148,7 @@ func Main(m *testing.M) { MainFunc(m.Run) }
 func MainFunc(run func() int) {
 	code := run()
 	if shared.redis != nil {
-		shared.redis.stop()
-		os.RemoveAll(shared.dir)
+		shared.redis.Stop()
 	}
 	os.Exit(code)
 }

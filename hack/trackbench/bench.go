@@ -1,0 +1,467 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/flinkferry/flinkferry/internal/testenv"
+)
+
+// method is one measured variant: a child process (or several replicas)
+// polling the simulator and writing Redis.
+type method struct {
+	name     string
+	child    string // trackbench subcommand of the measured process
+	perHost  bool
+	replicas int
+	// prepare runs before the children start, e.g. to register jobs.
+	prepare func(ctx context.Context, rdb *redis.Client, cfg loopConfig) error
+	// childArgs are extra arguments of replica r.
+	childArgs func(r int) []string
+	// lastPolls reads every job's last successful poll (Unix ms, 0 =
+	// never) from Redis and says how many commands that took.
+	lastPolls func(ctx context.Context, rdb *redis.Client, jobs int) ([]int64, int, error)
+}
+
+// methods are the variants by name; worker.go adds the track worker's.
+var methods = map[string]method{
+	"bare-host":   {name: "bare-host", child: "bare", perHost: true, replicas: 1, lastPolls: bareLastPolls},
+	"bare-shared": {name: "bare-shared", child: "bare", perHost: false, replicas: 1, lastPolls: bareLastPolls},
+}
+
+// baseline is the method every other is compared with: the bare loop with
+// a connection per JobManager, as against a real fleet.
+const baseline = "bare-host"
+
+func bareLastPolls(ctx context.Context, rdb *redis.Client, jobs int) ([]int64, int, error) {
+	cmds := make([]*redis.StringCmd, jobs)
+	_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i := range cmds {
+			cmds[i] = p.HGet(ctx, bareKey(i), "last_poll")
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, jobs, fmt.Errorf("reading last polls: %w", err)
+	}
+	out := make([]int64, jobs)
+	for i, c := range cmds {
+		out[i], _ = c.Int64() // missing: 0, never polled
+	}
+	return out, jobs, nil
+}
+
+// benchConfig are the flags of the parent process.
+type benchConfig struct {
+	jobs           []int
+	methods        []string
+	interval       time.Duration
+	metricInterval time.Duration
+	warmup         time.Duration
+	window         time.Duration
+	rounds         int
+	samples        int
+	concurrency    int
+	logDir         string
+}
+
+// runResult is one measured run.
+type runResult struct {
+	method   string
+	jobs     int
+	round    int
+	cpu      float64 // cores, averaged over the window, all replicas
+	rssMiB   float64 // peak RSS of the largest replica
+	p50, p99 float64 // staleness in seconds
+	redisOps float64 // commands per second, the parent's own excluded
+	requests float64 // Flink REST requests per second
+}
+
+func runBench(ctx context.Context, args []string) error {
+	var c benchConfig
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	jobs := fs.String("jobs", "1000,10000", "job counts, comma-separated")
+	names := fs.String("methods", "", "methods, comma-separated: bare-host, bare-shared, worker (default: every one available)")
+	replicas := fs.Int("replicas", 0, "also run the worker with this many replicas (0: not)")
+	fs.DurationVar(&c.interval, "interval", 5*time.Second, "job status interval")
+	fs.DurationVar(&c.metricInterval, "metric-interval", 10*time.Second, "cluster metric interval")
+	fs.DurationVar(&c.warmup, "warmup", 0, "time before the window (0: two metric intervals)")
+	fs.DurationVar(&c.window, "window", 60*time.Second, "measured window per run")
+	fs.IntVar(&c.rounds, "rounds", 2, "rounds; each runs every method once, in a rotating order")
+	fs.IntVar(&c.samples, "samples", 6, "staleness samples per window")
+	fs.IntVar(&c.concurrency, "concurrency", 256, "Flink REST requests in flight per process")
+	fs.StringVar(&c.logDir, "logs", "", "directory for the children's logs (default: a new temporary one)")
+	failJobs := fs.Int("fail", 0, "after the runs, fail this many jobs at once and time the status events (worker only)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for s := range strings.SplitSeq(*jobs, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			return fmt.Errorf("-jobs: %q is not a positive number", s)
+		}
+		c.jobs = append(c.jobs, n)
+	}
+	if *names == "" {
+		var all []string
+		for _, m := range []string{"bare-host", "bare-shared", "worker"} {
+			if _, ok := methods[m]; ok {
+				all = append(all, m)
+			}
+		}
+		*names = strings.Join(all, ",")
+	}
+	for s := range strings.SplitSeq(*names, ",") {
+		if _, ok := methods[s]; !ok {
+			return fmt.Errorf("-methods: unknown method %q", s)
+		}
+		c.methods = append(c.methods, s)
+	}
+	if *replicas > 1 {
+		m, err := workerMethod(*replicas)
+		if err != nil {
+			return err
+		}
+		methods[m.name] = m
+		c.methods = append(c.methods, m.name)
+	}
+	if c.warmup == 0 {
+		c.warmup = 2 * max(c.interval, c.metricInterval)
+	}
+	if c.logDir == "" {
+		d, err := os.MkdirTemp("", "trackbench-")
+		if err != nil {
+			return err
+		}
+		c.logDir = d
+	}
+	slog.Info("children's logs", "dir", c.logDir)
+
+	rs, err := testenv.StartRedis()
+	if err != nil {
+		return err
+	}
+	defer rs.Stop()
+	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr, ContextTimeoutEnabled: true, ReadTimeout: 10 * time.Second})
+	defer rdb.Close()
+
+	simLog, err := os.Create(filepath.Join(c.logDir, "sim.log"))
+	if err != nil {
+		return err
+	}
+	defer simLog.Close()
+	sim, err := startSim(slices.Max(c.jobs), simLog)
+	if err != nil {
+		return err
+	}
+	defer sim.stop()
+
+	e := &env{cfg: c, rdb: rdb, redisAddr: rs.Addr, sim: sim}
+	var results []runResult
+	for _, n := range c.jobs {
+		for r := range c.rounds {
+			for k := range c.methods {
+				m := methods[c.methods[(k+r)%len(c.methods)]]
+				res, err := e.measure(ctx, m, n, r)
+				if err != nil {
+					return fmt.Errorf("%s, %d jobs, round %d: %w", m.name, n, r+1, err)
+				}
+				slog.Info("run", "method", res.method, "jobs", n, "round", r+1, "cpu", round3(res.cpu),
+					"rss_mib", round3(res.rssMiB), "p50", round3(res.p50), "p99", round3(res.p99),
+					"redis_ops", math.Round(res.redisOps), "requests", math.Round(res.requests))
+				results = append(results, res)
+			}
+		}
+	}
+	fmt.Println(machine())
+	fmt.Printf("interval %s / %s, window %s after %s warm-up, %d rounds, medians\n\n",
+		c.interval, c.metricInterval, c.window, c.warmup, c.rounds)
+	printTable(os.Stdout, results, c.methods)
+	if *failJobs > 0 {
+		return e.failBurst(ctx, *failJobs)
+	}
+	return nil
+}
+
+// env is what every run shares.
+type env struct {
+	cfg       benchConfig
+	rdb       *redis.Client
+	redisAddr string
+	sim       *simProc
+}
+
+// child is one running measured process.
+type child struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	log  *os.File
+}
+
+// measure runs method m over jobs once: start, warm up, measure the
+// window, stop.
+func (e *env) measure(ctx context.Context, m method, jobs, round int) (runResult, error) {
+	res := runResult{method: m.name, jobs: jobs, round: round}
+	if err := e.rdb.FlushDB(ctx).Err(); err != nil {
+		return res, fmt.Errorf("flushing redis: %w", err)
+	}
+	cfg := loopConfig{
+		Sim: e.sim.addr, Redis: e.redisAddr, Jobs: jobs, Interval: e.cfg.interval,
+		MetricInterval: e.cfg.metricInterval, PerHost: m.perHost, Concurrency: e.cfg.concurrency,
+		Timeout: 3 * time.Second,
+	}
+	if m.prepare != nil {
+		if err := m.prepare(ctx, e.rdb, cfg); err != nil {
+			return res, err
+		}
+	}
+	var children []*child
+	defer func() {
+		for _, c := range children {
+			c.stop()
+		}
+	}()
+	for r := range m.replicas {
+		args := append([]string{m.child}, cfg.args()...)
+		if m.childArgs != nil {
+			args = append(args, m.childArgs(r)...)
+		}
+		c, err := startChild(filepath.Join(e.cfg.logDir, fmt.Sprintf("%s-%d-r%d-%d.log", m.name, jobs, round+1, r)), args)
+		if err != nil {
+			return res, err
+		}
+		children = append(children, c)
+	}
+	if err := sleep(ctx, e.cfg.warmup, children); err != nil {
+		return res, err
+	}
+
+	t0 := time.Now()
+	cpu0, err := cpuTimes(children)
+	if err != nil {
+		return res, err
+	}
+	cmds0, err := redisCommands(ctx, e.rdb)
+	if err != nil {
+		return res, err
+	}
+	req0, err := e.sim.requests()
+	if err != nil {
+		return res, err
+	}
+	var staleness []float64
+	own := 1 // the INFO above
+	for k := range e.cfg.samples {
+		at := t0.Add(e.cfg.window * time.Duration(2*k+1) / time.Duration(2*e.cfg.samples))
+		if err := sleep(ctx, time.Until(at), children); err != nil {
+			return res, err
+		}
+		polls, n, err := m.lastPolls(ctx, e.rdb, jobs)
+		if err != nil {
+			return res, err
+		}
+		staleness = append(staleness, ages(time.Now(), polls)...)
+		own += n
+	}
+	if err := sleep(ctx, time.Until(t0.Add(e.cfg.window)), children); err != nil {
+		return res, err
+	}
+	cpu1, err := cpuTimes(children)
+	if err != nil {
+		return res, err
+	}
+	cmds1, err := redisCommands(ctx, e.rdb)
+	if err != nil {
+		return res, err
+	}
+	req1, err := e.sim.requests()
+	if err != nil {
+		return res, err
+	}
+	secs := time.Since(t0).Seconds()
+	for _, c := range children {
+		rss, err := peakRSS(c.cmd.Process.Pid)
+		if err != nil {
+			return res, err
+		}
+		res.rssMiB = max(res.rssMiB, float64(rss)/(1<<20))
+	}
+	res.cpu = (cpu1 - cpu0).Seconds() / secs
+	res.redisOps = float64(cmds1-cmds0-int64(own)) / secs
+	res.requests = float64(req1-req0) / secs
+	res.p50 = percentile(staleness, 50)
+	res.p99 = percentile(staleness, 99)
+	return res, nil
+}
+
+func cpuTimes(children []*child) (time.Duration, error) {
+	var sum time.Duration
+	for _, c := range children {
+		d, err := cpuTime(c.cmd.Process.Pid)
+		if err != nil {
+			return 0, err
+		}
+		sum += d
+	}
+	return sum, nil
+}
+
+// startChild starts this program with args, its output going to logPath.
+func startChild(logPath string, args []string) (*child, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("finding own executable: %w", err)
+	}
+	log, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return nil, fmt.Errorf("starting %s: %w", args[0], err)
+	}
+	c := &child{cmd: cmd, done: make(chan struct{}), log: log}
+	go func() { _ = cmd.Wait(); close(c.done) }()
+	return c, nil
+}
+
+// stop ends the child with SIGTERM (SIGKILL after 10 s) and waits.
+func (c *child) stop() {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+	c.log.Close()
+}
+
+// sleep waits d, failing early when ctx ends or a child exits.
+func sleep(ctx context.Context, d time.Duration, children []*child) error {
+	t := time.NewTimer(max(d, 0))
+	defer t.Stop()
+	for _, c := range children {
+		select {
+		case <-c.done:
+			return fmt.Errorf("%s exited early (%s), see %s", c.cmd.Args[1], c.cmd.ProcessState, c.log.Name())
+		default:
+		}
+	}
+	exited := make(chan *child, len(children))
+	stop := make(chan struct{})
+	defer close(stop)
+	for _, c := range children {
+		go func() {
+			select {
+			case <-c.done:
+				exited <- c
+			case <-stop:
+			}
+		}()
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	case c := <-exited:
+		return fmt.Errorf("%s exited early (%s), see %s", c.cmd.Args[1], c.cmd.ProcessState, c.log.Name())
+	}
+}
+
+// machine describes the machine for BENCHMARKS.md.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.Lines(string(b)) {
+			if v, ok := strings.CutPrefix(line, "model name"); ok {
+				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	ram := "?"
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if kb, err := parseStatusKB(string(b), "MemTotal"); err == nil {
+			ram = fmt.Sprintf("%.1f GiB", float64(kb)/(1<<30))
+		}
+	}
+	return fmt.Sprintf("machine: %d CPUs (%s), %s RAM, %s", numCPU(), model, ram, goVersion())
+}
+
+func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
+
+// printTable writes the medians over rounds of each method and job count,
+// in the order of methods, as a markdown table.
+func printTable(w io.Writer, results []runResult, order []string) {
+	type key struct {
+		method string
+		jobs   int
+	}
+	groups := map[key][]runResult{}
+	var jobs []int
+	for _, r := range results {
+		k := key{r.method, r.jobs}
+		groups[k] = append(groups[k], r)
+		if !slices.Contains(jobs, r.jobs) {
+			jobs = append(jobs, r.jobs)
+		}
+	}
+	med := func(rs []runResult, f func(runResult) float64) float64 {
+		xs := make([]float64, len(rs))
+		for i, r := range rs {
+			xs[i] = f(r)
+		}
+		return median(xs)
+	}
+	fmt.Fprintln(w, "| method | jobs | CPU cores (avg) | CPU / "+baseline+" | peak RSS | staleness p50 | staleness p99 | Redis ops/s | requests/s |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	for _, n := range jobs {
+		base := med(groups[key{baseline, n}], func(r runResult) float64 { return r.cpu })
+		for _, m := range order {
+			rs := groups[key{m, n}]
+			if len(rs) == 0 {
+				continue
+			}
+			cpu := med(rs, func(r runResult) float64 { return r.cpu })
+			ratio := "-"
+			if !math.IsNaN(base) && base > 0 {
+				ratio = fmt.Sprintf("%.2f×", cpu/base)
+			}
+			fmt.Fprintf(w, "| %s | %d | %.3f | %s | %.0f MiB | %s | %s | %.0f | %.0f |\n",
+				m, n, cpu, ratio,
+				med(rs, func(r runResult) float64 { return r.rssMiB }),
+				seconds(med(rs, func(r runResult) float64 { return r.p50 })),
+				seconds(med(rs, func(r runResult) float64 { return r.p99 })),
+				med(rs, func(r runResult) float64 { return r.redisOps }),
+				med(rs, func(r runResult) float64 { return r.requests }))
+		}
+	}
+}
+
+// seconds formats a staleness; +Inf means some job was never polled.
+func seconds(s float64) string {
+	if math.IsInf(s, 1) {
+		return "never polled"
+	}
+	return fmt.Sprintf("%.2f s", s)
+}

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/flinkferry/flinkferry/internal/flinksim"
+)
+
+// The simulator process hosts the virtual JobManagers. It reads commands
+// on stdin, one per line, and answers each with one line on stdout:
+//
+//	requests             -> "requests <total requests served>"
+//	fail <first> <count> -> "failed <unix nanoseconds>" (jobs set to FAILED)
+//
+// It prints "ready <base URL>" once serving and exits when stdin closes.
+
+// clusterName is the name of virtual JobManager i.
+func clusterName(i int) string { return fmt.Sprintf("jm%05d", i) }
+
+// jobID is the Flink job id of the one application job of cluster i.
+func jobID(i int) string { return fmt.Sprintf("be%030x", i) }
+
+// simHost is the domain the per-JobManager host names end in; every name
+// is dialled to the simulator's loopback port.
+const simHost = "jm.flinkferry.test"
+
+// clusterBase is the REST endpoint of cluster i on the simulator at addr
+// (host:port): a distinct host per JobManager (perHost), as every
+// JobManager of a real fleet is its own Service, or a path prefix on one
+// shared host.
+func clusterBase(addr string, i int, perHost bool) string {
+	if perHost {
+		_, port, _ := strings.Cut(addr, ":")
+		return "http://" + clusterName(i) + "." + simHost + ":" + port
+	}
+	return "http://" + addr + "/c/" + clusterName(i)
+}
+
+func runSim(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
+	n := fs.Int("clusters", 1000, "virtual JobManagers, each running one application job")
+	checkpoints := fs.Duration("checkpoint-interval", 30*time.Second, "checkpoint interval of every job")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	srv := flinksim.New(flinksim.ServerOptions{HostRouting: true})
+	clusters := make([]*flinksim.Cluster, *n)
+	for i := range clusters {
+		clusters[i] = srv.AddCluster(clusterName(i), flinksim.ClusterOptions{
+			Application: true,
+			Jobs: []flinksim.JobSpec{{
+				ID:          jobID(i),
+				Name:        "bench-" + clusterName(i),
+				Script:      flinksim.Script{{State: flinksim.Running}},
+				Checkpoints: flinksim.CheckpointSpec{Interval: *checkpoints},
+			}},
+		})
+	}
+	url, err := srv.Start()
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	fmt.Printf("ready %s\n", url)
+	go func() { <-ctx.Done(); os.Stdin.Close() }()
+
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		switch {
+		case len(f) == 1 && f[0] == "requests":
+			var total int64
+			for _, c := range clusters {
+				total += c.Requests()
+			}
+			fmt.Printf("requests %d\n", total)
+		case len(f) == 3 && f[0] == "fail":
+			first, err1 := strconv.Atoi(f[1])
+			count, err2 := strconv.Atoi(f[2])
+			if err := errors.Join(err1, err2); err != nil || first < 0 || count < 0 || first+count > len(clusters) {
+				fmt.Printf("error bad range %q\n", sc.Text())
+				continue
+			}
+			for i := first; i < first+count; i++ {
+				clusters[i].Job(jobID(i)).Fail("java.lang.RuntimeException: benchmark failure")
+			}
+			fmt.Printf("failed %d\n", time.Now().UnixNano())
+		default:
+			fmt.Printf("error unknown command %q\n", sc.Text())
+		}
+	}
+	return sc.Err()
+}
+
+// simProc is the parent's handle on a simulator process.
+type simProc struct {
+	cmd  *exec.Cmd
+	addr string // host:port
+
+	mu  sync.Mutex
+	in  io.WriteCloser
+	out *bufio.Reader
+}
+
+// startSim starts the simulator with n clusters and waits until it serves.
+func startSim(n int, stderr io.Writer) (*simProc, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("finding own executable: %w", err)
+	}
+	cmd := exec.Command(self, "sim", "-clusters", strconv.Itoa(n))
+	cmd.Stderr = stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, fmt.Errorf("starting simulator: %w", err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("starting simulator: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting simulator: %w", err)
+	}
+	s := &simProc{cmd: cmd, in: in, out: bufio.NewReader(out)}
+	line, err := s.out.ReadString('\n')
+	if err != nil {
+		s.stop()
+		return nil, fmt.Errorf("starting simulator: %w", err)
+	}
+	url, ok := strings.CutPrefix(strings.TrimSpace(line), "ready http://")
+	if !ok {
+		s.stop()
+		return nil, fmt.Errorf("starting simulator: it said %q", line)
+	}
+	s.addr = url
+	return s, nil
+}
+
+// call sends one command and returns the answer's words after the first.
+func (s *simProc) call(cmd, want string) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := io.WriteString(s.in, cmd+"\n"); err != nil {
+		return nil, fmt.Errorf("simulator command %q: %w", cmd, err)
+	}
+	line, err := s.out.ReadString('\n')
+	if err != nil {
+		return nil, fmt.Errorf("simulator command %q: %w", cmd, err)
+	}
+	f := strings.Fields(line)
+	if len(f) == 0 || f[0] != want {
+		return nil, fmt.Errorf("simulator command %q: answer %q", cmd, strings.TrimSpace(line))
+	}
+	return f[1:], nil
+}
+
+// requests returns how many requests the simulator has served.
+func (s *simProc) requests() (int64, error) {
+	f, err := s.call("requests", "requests")
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseInt(f[0], 10, 64)
+}
+
+// fail switches the jobs of clusters [first, first+count) to FAILED and
+// returns when the simulator did it.
+func (s *simProc) fail(first, count int) (time.Time, error) {
+	f, err := s.call(fmt.Sprintf("fail %d %d", first, count), "failed")
+	if err != nil {
+		return time.Time{}, err
+	}
+	ns, err := strconv.ParseInt(f[0], 10, 64)
+	return time.Unix(0, ns), err
+}
+
+// stop closes stdin (the simulator exits) and waits.
+func (s *simProc) stop() {
+	s.in.Close()
+	done := make(chan struct{})
+	go func() { _ = s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-done
+	}
+}

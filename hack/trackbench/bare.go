@@ -55,12 +55,11 @@ func (c loopConfig) args() []string {
 	}
 }
 
-// httpClient returns a client that reaches every JobManager host name on
-// the simulator's port. Idle connections are not capped in total, so in
-// per-host mode each JobManager keeps its own connection between polls,
-// as it would against a fleet of Services.
+// httpClient returns the bare loop's client. Idle connections are not
+// capped in total, so in per-host mode each JobManager keeps its own
+// connection between polls, as it would against a fleet of Services.
+// JobManager host names resolve to the simulator (useSimResolver).
 func (c loopConfig) httpClient() *http.Client {
-	d := &net.Dialer{Timeout: c.Timeout, KeepAlive: 30 * time.Second}
 	perHostIdle := 2
 	if !c.PerHost {
 		perHostIdle = c.Concurrency
@@ -68,9 +67,7 @@ func (c loopConfig) httpClient() *http.Client {
 	return &http.Client{
 		Timeout: c.Timeout,
 		Transport: &http.Transport{
-			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return d.DialContext(ctx, network, c.Sim)
-			},
+			DialContext:         (&net.Dialer{Timeout: c.Timeout, KeepAlive: 30 * time.Second}).DialContext,
 			MaxIdleConns:        0, // no total cap
 			MaxIdleConnsPerHost: perHostIdle,
 			IdleConnTimeout:     90 * time.Second,
@@ -93,6 +90,7 @@ func runBare(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	useSimResolver()
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis, ContextTimeoutEnabled: true})
 	defer rdb.Close()
 	if err := rdb.Ping(ctx).Err(); err != nil {

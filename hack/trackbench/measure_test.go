@@ -2,7 +2,9 @@ package main
 
 import (
 	"math"
+	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -161,5 +163,21 @@ func TestClusterBase(t *testing.T) {
 	}
 	if got := jobID(7); len(got) != 32 {
 		t.Errorf("jobID(7) = %q, want 32 hex characters", got)
+	}
+}
+
+// TestSimResolver resolves JobManager host names through Go's resolver
+// and the in-process answerer.
+func TestSimResolver(t *testing.T) {
+	useSimResolver()
+	addrs, err := net.DefaultResolver.LookupHost(t.Context(), "jm00042."+simHost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(addrs, ","), "127.0.0.1"; got != want {
+		t.Errorf("LookupHost() = %s, want %s", got, want)
+	}
+	if _, err := net.DefaultResolver.LookupHost(t.Context(), "jm00042.example.invalid"); err == nil {
+		t.Error("LookupHost() of another domain succeeded, want an error")
 	}
 }

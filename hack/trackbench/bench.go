@@ -34,8 +34,8 @@ type method struct {
 	// childArgs are extra arguments of replica r.
 	childArgs func(r int) []string
 	// lastPolls reads every job's last successful poll (Unix ms, 0 =
-	// never) from Redis and says how many commands that took.
-	lastPolls func(ctx context.Context, rdb *redis.Client, jobs int) ([]int64, int, error)
+	// never) from Redis.
+	lastPolls func(ctx context.Context, rdb *redis.Client, jobs int) ([]int64, error)
 }
 
 // methods are the variants by name; worker.go adds the track worker's.
@@ -48,7 +48,7 @@ var methods = map[string]method{
 // a connection per JobManager, as against a real fleet.
 const baseline = "bare-host"
 
-func bareLastPolls(ctx context.Context, rdb *redis.Client, jobs int) ([]int64, int, error) {
+func bareLastPolls(ctx context.Context, rdb *redis.Client, jobs int) ([]int64, error) {
 	cmds := make([]*redis.StringCmd, jobs)
 	_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i := range cmds {
@@ -57,13 +57,13 @@ func bareLastPolls(ctx context.Context, rdb *redis.Client, jobs int) ([]int64, i
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, jobs, fmt.Errorf("reading last polls: %w", err)
+		return nil, fmt.Errorf("reading last polls: %w", err)
 	}
 	out := make([]int64, jobs)
 	for i, c := range cmds {
 		out[i], _ = c.Int64() // missing: 0, never polled
 	}
-	return out, jobs, nil
+	return out, nil
 }
 
 // benchConfig are the flags of the parent process.
@@ -159,6 +159,8 @@ func runBench(ctx context.Context, args []string) error {
 	defer rs.Stop()
 	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr, ContextTimeoutEnabled: true, ReadTimeout: 10 * time.Second})
 	defer rdb.Close()
+	own := &commandCounter{}
+	rdb.AddHook(own)
 
 	simLog, err := os.Create(filepath.Join(c.logDir, "sim.log"))
 	if err != nil {
@@ -171,7 +173,7 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	defer sim.stop()
 
-	e := &env{cfg: c, rdb: rdb, redisAddr: rs.Addr, sim: sim}
+	e := &env{cfg: c, rdb: rdb, own: own, redisAddr: rs.Addr, sim: sim}
 	var results []runResult
 	for _, n := range c.jobs {
 		for r := range c.rounds {
@@ -202,6 +204,7 @@ func runBench(ctx context.Context, args []string) error {
 type env struct {
 	cfg       benchConfig
 	rdb       *redis.Client
+	own       *commandCounter // the parent's own Redis commands
 	redisAddr string
 	sim       *simProc
 }
@@ -256,6 +259,7 @@ func (e *env) measure(ctx context.Context, m method, jobs, round int) (runResult
 	if err != nil {
 		return res, err
 	}
+	own0 := e.own.n.Load() // counts the INFO below, which the server's total does not
 	cmds0, err := redisCommands(ctx, e.rdb)
 	if err != nil {
 		return res, err
@@ -265,18 +269,16 @@ func (e *env) measure(ctx context.Context, m method, jobs, round int) (runResult
 		return res, err
 	}
 	var staleness []float64
-	own := 1 // the INFO above
 	for k := range e.cfg.samples {
 		at := t0.Add(e.cfg.window * time.Duration(2*k+1) / time.Duration(2*e.cfg.samples))
 		if err := sleep(ctx, time.Until(at), children); err != nil {
 			return res, err
 		}
-		polls, n, err := m.lastPolls(ctx, e.rdb, jobs)
+		polls, err := m.lastPolls(ctx, e.rdb, jobs)
 		if err != nil {
 			return res, err
 		}
 		staleness = append(staleness, ages(time.Now(), polls)...)
-		own += n
 	}
 	if err := sleep(ctx, time.Until(t0.Add(e.cfg.window)), children); err != nil {
 		return res, err
@@ -285,6 +287,7 @@ func (e *env) measure(ctx context.Context, m method, jobs, round int) (runResult
 	if err != nil {
 		return res, err
 	}
+	own1 := e.own.n.Load()
 	cmds1, err := redisCommands(ctx, e.rdb)
 	if err != nil {
 		return res, err
@@ -302,7 +305,7 @@ func (e *env) measure(ctx context.Context, m method, jobs, round int) (runResult
 		res.rssMiB = max(res.rssMiB, float64(rss)/(1<<20))
 	}
 	res.cpu = (cpu1 - cpu0).Seconds() / secs
-	res.redisOps = float64(cmds1-cmds0-int64(own)) / secs
+	res.redisOps = float64(cmds1-cmds0-(own1-own0)) / secs
 	res.requests = float64(req1-req0) / secs
 	res.p50 = percentile(staleness, 50)
 	res.p99 = percentile(staleness, 99)

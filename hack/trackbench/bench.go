@@ -106,7 +106,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.IntVar(&c.samples, "samples", 6, "staleness samples per window")
 	fs.IntVar(&c.concurrency, "concurrency", 256, "Flink REST requests in flight per process")
 	fs.StringVar(&c.logDir, "logs", "", "directory for the children's logs (default: a new temporary one)")
-	failJobs := fs.Int("fail", 0, "after the runs, fail this many jobs at once and time the status events (worker only)")
+	failJobs := fs.Int("fail", 0, "after the runs, fail this many of the largest -jobs count at once and time their status events (worker)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -195,7 +195,7 @@ func runBench(ctx context.Context, args []string) error {
 		c.interval, c.metricInterval, c.window, c.warmup, c.rounds)
 	printTable(os.Stdout, results, c.methods)
 	if *failJobs > 0 {
-		return e.failBurst(ctx, *failJobs)
+		return e.failBurst(ctx, slices.Max(c.jobs), *failJobs)
 	}
 	return nil
 }

@@ -14,13 +14,15 @@ import (
 
 	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/logging"
+	"github.com/flinkferry/flinkferry/internal/oci"
 )
 
-// Media types of a jar pushed as an OCI artifact.
+// Media types of a jar pushed as an OCI artifact (the format is shared
+// with the submit worker, see package oci).
 const (
-	JarArtifactType   types.MediaType = "application/vnd.flinkferry.jar.config.v1+json"
-	JarLayerMediaType types.MediaType = "application/java-archive"
-	AnnotationJarName                 = "org.opencontainers.image.title"
+	JarArtifactType   = oci.JarArtifactType
+	JarLayerMediaType = oci.JarLayerMediaType
+	AnnotationJarName = oci.AnnotationJarName
 )
 
 // stageJar pushes the jar alone as an OCI artifact (one layer, the jar's

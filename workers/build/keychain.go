@@ -1,53 +1,11 @@
 package build
 
 import (
-	"os"
-	"sync"
-
-	"github.com/docker/cli/cli/config"
-	"github.com/docker/cli/cli/config/configfile"
 	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/flinkferry/flinkferry/internal/oci"
 )
 
-// dockerConfigKeychain reads credentials from one docker config.json file.
-func dockerConfigKeychain(path string) authn.Keychain {
-	return &fileKeychain{path: path}
-}
-
-type fileKeychain struct {
-	path string
-	once sync.Once
-	cf   *configfile.ConfigFile
-	err  error
-}
-
-// Resolve implements authn.Keychain.
-func (k *fileKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
-	k.once.Do(func() {
-		f, err := os.Open(k.path)
-		if err != nil {
-			k.err = err
-			return
-		}
-		defer f.Close()
-		k.cf, k.err = config.LoadFromReader(f)
-	})
-	if k.err != nil {
-		return nil, k.err
-	}
-	key := target.RegistryStr()
-	if key == "index.docker.io" {
-		key = "https://index.docker.io/v1/"
-	}
-	ac, err := k.cf.GetAuthConfig(key)
-	if err != nil {
-		return nil, err
-	}
-	if ac.Username == "" && ac.Password == "" && ac.IdentityToken == "" && ac.RegistryToken == "" {
-		return authn.Anonymous, nil
-	}
-	return authn.FromConfig(authn.AuthConfig{
-		Username: ac.Username, Password: ac.Password, Auth: ac.Auth,
-		IdentityToken: ac.IdentityToken, RegistryToken: ac.RegistryToken,
-	}), nil
-}
+// dockerConfigKeychain reads credentials from one docker config.json file
+// (shared with the submit worker, see oci.DockerConfigKeychain).
+func dockerConfigKeychain(path string) authn.Keychain { return oci.DockerConfigKeychain(path) }

@@ -28,6 +28,13 @@ const (
 	// DeployReasonContainerConfigError: the JobManager container cannot be
 	// created (CreateContainerConfigError, RunContainerError).
 	DeployReasonContainerConfigError = "container_config_error"
+	// DeployReasonRegistryAuthRefused: the registry refused the submit
+	// worker's credentials for a session job's jar artifact (HTTP 401/403).
+	DeployReasonRegistryAuthRefused = "registry_auth_refused"
+	// DeployReasonBadJarArtifact: a session job's jar artifact is missing
+	// from the registry, is not a flinkferry jar artifact, or the registry
+	// refused to serve it (HTTP 4xx).
+	DeployReasonBadJarArtifact = "bad_jar_artifact"
 )
 
 // DeployFailed reports a deployment that cannot succeed: retrying the same

@@ -1,0 +1,26 @@
+// Package jobstore keeps the track worker's view of every tracked Flink job
+// in Redis: one small hash per job, index sets for listing, a capped stream
+// of transitions per job, and one outbox stream per shard from which the
+// shard's owner publishes *job status changed* events.
+//
+// Every write is one Lua script, so a job's hash, its index memberships,
+// its transition record and its outbox entry change together or not at
+// all. Writes of observations ([Store.Apply]) are compare-and-set on the
+// job's version: a replica that lost a shard, or read the job before
+// another writer changed it, gets a conflict and writes nothing.
+// Registration ([Store.Register]) is idempotent on the request id and
+// ignores deployments older than the stored one, so redelivered and
+// replayed *deployed* events change nothing.
+//
+// Each state change is recorded exactly once, by the script that makes it,
+// with an event id derived from the job's incarnation (random, drawn when
+// its hash is created), its new version and the new state.
+// The shard owner reads the outbox ([Store.Outbox]), publishes each entry
+// with that id as ce_id and then acknowledges it ([Store.AckOutbox]); a
+// crash in between publishes the entry again under the same id, and
+// consumers drop ids they have seen.
+//
+// The layout, the scripts' contracts and the cost per tracked job are in
+// docs/redis.md. The store needs a single Redis primary (standalone, or
+// behind Sentinel): New refuses Redis Cluster and Ring clients.
+package jobstore

@@ -1,0 +1,81 @@
+-- register: record a deployed run of a job (Store.Register).
+--
+-- KEYS[1] job hash          KEYS[2] transitions stream   KEYS[3] jobs set
+-- KEYS[4] terminal zset     KEYS[5] states set           KEYS[6] kube set
+-- KEYS[7] namespace set
+-- ARGV[1] job key           ARGV[2] request id           ARGV[3] deployed_at (ms)
+-- ARGV[4] now (ms)          ARGV[5] shard                ARGV[6] incarnation for a new hash
+-- ARGV[7] transitions maxlen ARGV[8] key prefix
+-- ARGV[9..] field/value pairs of the run (identity, request, endpoints, labels, deployed_at)
+--
+-- Returns {outcome, version, state}; outcome is
+--   created      no hash: created in STARTING, version 1, transition '' -> STARTING
+--   duplicate    same request id: nothing changes (but a job whose shard
+--                differs from ARGV[5] is moved to it, version + 1)
+--   resubmitted  another request, deployed later (ties: greater request id):
+--                the hash is rebuilt for the new run in STARTING, version + 1,
+--                incarnation kept; transition old -> STARTING unless already STARTING
+--   stale        another request, deployed earlier: nothing changes
+local job = KEYS[1]
+local key, req, deployed, now, shard = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local inc, maxlen, prefix = ARGV[6], ARGV[7], ARGV[8]
+local run = {}
+for i = 9, #ARGV do run[#run + 1] = ARGV[i] end
+
+-- index adds the job to the sets that do not depend on its state, leaving
+-- its old shard's set.
+local function index(old_shard)
+  if old_shard and old_shard ~= shard then
+    redis.call('SREM', prefix .. 'shard:' .. old_shard, key)
+  end
+  redis.call('SADD', prefix .. 'shard:' .. shard, key)
+  redis.call('SADD', KEYS[3], key)
+  redis.call('SADD', KEYS[6], key)
+  redis.call('SADD', KEYS[7], key)
+end
+
+local cur = redis.call('HMGET', job, 'version', 'request_id', 'deployed_at', 'state', 'shard', 'inc')
+local version = tonumber(cur[1])
+
+if not version then
+  redis.call('DEL', job)
+  redis.call('HSET', job, unpack(run))
+  redis.call('HSET', job, 'version', 1, 'inc', inc, 'shard', shard,
+    'state', 'STARTING', 'state_since', now, 'reason', 'deployed')
+  index(nil)
+  redis.call('SADD', prefix .. 'state:STARTING', key)
+  redis.call('SADD', KEYS[5], 'STARTING')
+  record(job, KEYS[2], prefix .. 'outbox:' .. shard, key, inc, 1, '', 'STARTING', 'deployed', '', now, maxlen)
+  return {'created', 1, 'STARTING'}
+end
+
+local state = val(cur[4])
+if cur[2] == req then
+  if cur[5] ~= shard then
+    version = version + 1
+    redis.call('HSET', job, 'shard', shard, 'version', version)
+    index(cur[5])
+  end
+  return {'duplicate', version, state}
+end
+
+local stored, d = tonumber(cur[3]) or 0, tonumber(deployed)
+if d < stored or (d == stored and req < val(cur[2])) then
+  return {'stale', version, state}
+end
+
+version = version + 1
+inc = cur[6] or inc
+redis.call('DEL', job)
+redis.call('HSET', job, unpack(run))
+redis.call('HSET', job, 'version', version, 'inc', inc, 'shard', shard,
+  'state', 'STARTING', 'state_since', now, 'reason', 'resubmitted')
+index(cur[5])
+redis.call('ZREM', KEYS[4], key)
+if state ~= 'STARTING' then
+  if state ~= '' then redis.call('SREM', prefix .. 'state:' .. state, key) end
+  redis.call('SADD', prefix .. 'state:STARTING', key)
+  redis.call('SADD', KEYS[5], 'STARTING')
+  record(job, KEYS[2], prefix .. 'outbox:' .. shard, key, inc, version, state, 'STARTING', 'resubmitted', '', now, maxlen)
+end
+return {'resubmitted', version, 'STARTING'}

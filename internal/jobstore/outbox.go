@@ -1,0 +1,174 @@
+package jobstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/flinkferry/flinkferry/messages"
+)
+
+// OutboxEntry is one recorded transition waiting to be published.
+type OutboxEntry struct {
+	// StreamID is the entry's id in the shard's outbox stream, for
+	// AckOutbox.
+	StreamID string
+	// EventID is "<job key>@<incarnation>.<version>.<to>": stable for the
+	// entry and unique per recorded transition, also across a job hash
+	// created again for the same key (new incarnation) and across a write
+	// Redis lost in a failover (the same version then names the same
+	// transition only if it reaches the same state). Publish with it as
+	// ce_id.
+	EventID string
+	// Event is the job status changed event, as of the transition.
+	Event *messages.JobStatusChanged
+}
+
+// Outbox returns up to max of the shard's unpublished transitions, oldest
+// first (one job's transitions are in version order). The shard's owner
+// publishes each with ce_id = EventID, in order, and then acknowledges
+// them with AckOutbox; entries stay until acknowledged, so a crash before
+// the acknowledgement publishes them again under the same ids.
+func (s *Store) Outbox(ctx context.Context, shard, max int) ([]OutboxEntry, error) {
+	if max <= 0 {
+		max = 100
+	}
+	msgs, err := s.rdb.XRangeN(ctx, s.k.outbox(shard), "-", "+", int64(max)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading outbox of shard %d: %w", shard, err)
+	}
+	out := make([]OutboxEntry, 0, len(msgs))
+	for _, m := range msgs {
+		e, err := outboxEntry(m)
+		if err != nil {
+			return nil, fmt.Errorf("reading outbox of shard %d: entry %s: %w", shard, m.ID, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// AckOutbox removes published entries (by StreamID) from the shard's
+// outbox. Removing an entry twice is harmless.
+func (s *Store) AckOutbox(ctx context.Context, shard int, streamIDs ...string) error {
+	if len(streamIDs) == 0 {
+		return nil
+	}
+	if err := s.rdb.XDel(ctx, s.k.outbox(shard), streamIDs...).Err(); err != nil {
+		return fmt.Errorf("acknowledging %d outbox entries of shard %d: %w", len(streamIDs), shard, err)
+	}
+	return nil
+}
+
+// OutboxLen returns the number of unpublished entries of a shard (a
+// growing value means nobody publishes it).
+func (s *Store) OutboxLen(ctx context.Context, shard int) (int64, error) {
+	n, err := s.rdb.XLen(ctx, s.k.outbox(shard)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("reading outbox length of shard %d: %w", shard, err)
+	}
+	return n, nil
+}
+
+// values reads the string fields of a stream entry.
+type values map[string]any
+
+func (v values) str(name string) string {
+	s, _ := v[name].(string)
+	return s
+}
+
+func (v values) int(name string) (int64, error) {
+	s := v.str(name)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("field %s: %q is not an integer", name, s)
+	}
+	return n, nil
+}
+
+func (v values) time(name string) (time.Time, error) {
+	n, err := v.int(name)
+	if err != nil || n == 0 {
+		return time.Time{}, err
+	}
+	return time.UnixMilli(n).UTC(), nil
+}
+
+func outboxEntry(m redis.XMessage) (OutboxEntry, error) {
+	v := values(m.Values)
+	at, err := v.time("time")
+	if err != nil {
+		return OutboxEntry{}, err
+	}
+	ev := &messages.JobStatusChanged{
+		RequestID:  v.str("request_id"),
+		Job:        messages.JobRef{KubeCluster: v.str("kube_cluster"), Namespace: v.str("namespace"), ClusterID: v.str("cluster_id")},
+		Mode:       messages.Mode(v.str("mode")),
+		FlinkJobID: v.str("flink_job_id"),
+		From:       messages.JobState(v.str("from")),
+		To:         messages.JobState(v.str("to")),
+		Reason:     v.str("reason"),
+		Message:    v.str("message"),
+		WebUIURL:   v.str("web_ui_url"),
+		Time:       at,
+	}
+	if l := v.str("labels"); l != "" {
+		if err := json.Unmarshal([]byte(l), &ev.Labels); err != nil {
+			return OutboxEntry{}, fmt.Errorf("field labels: %w", err)
+		}
+	}
+	return OutboxEntry{StreamID: m.ID, EventID: v.str("event_id"), Event: ev}, nil
+}
+
+// TransitionRecord is one entry of a job's transitions stream.
+type TransitionRecord struct {
+	// StreamID is the entry's id in the stream.
+	StreamID string
+	// Version is the job's version the transition produced.
+	Version int64
+	// From and To are the states; From is empty for the first one.
+	From, To messages.JobState
+	// Reason and Message are the transition's.
+	Reason, Message string
+	// Time is when the new state was observed.
+	Time time.Time
+	// RequestID is the run's request id.
+	RequestID string
+}
+
+// Transitions returns the job's last n transitions (at most
+// Options.TransitionsMaxLen are kept), newest first.
+func (s *Store) Transitions(ctx context.Context, key string, n int) ([]TransitionRecord, error) {
+	if n <= 0 {
+		n = int(s.opts.TransitionsMaxLen)
+	}
+	msgs, err := s.rdb.XRevRangeN(ctx, s.k.transitions(key), "+", "-", int64(n)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading transitions of %s: %w", key, err)
+	}
+	out := make([]TransitionRecord, 0, len(msgs))
+	for _, m := range msgs {
+		v := values(m.Values)
+		ver, err := v.int("version")
+		if err != nil {
+			return nil, fmt.Errorf("reading transitions of %s: entry %s: %w", key, m.ID, err)
+		}
+		at, err := v.time("time")
+		if err != nil {
+			return nil, fmt.Errorf("reading transitions of %s: entry %s: %w", key, m.ID, err)
+		}
+		out = append(out, TransitionRecord{
+			StreamID: m.ID, Version: ver, From: messages.JobState(v.str("from")), To: messages.JobState(v.str("to")),
+			Reason: v.str("reason"), Message: v.str("message"), Time: at, RequestID: v.str("request_id"),
+		})
+	}
+	return out, nil
+}

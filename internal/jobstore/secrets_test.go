@@ -1,0 +1,117 @@
+package jobstore
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/flinkferry/flinkferry/messages"
+)
+
+// dump returns every key of the database with its content as text.
+func dump(t *testing.T, rdb *redis.Client) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	keys, err := rdb.Keys(ctx, "*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, k := range keys {
+		var b strings.Builder
+		switch typ := rdb.Type(ctx, k).Val(); typ {
+		case "hash":
+			for f, v := range rdb.HGetAll(ctx, k).Val() {
+				b.WriteString(f + "=" + v + "\n")
+			}
+		case "set":
+			b.WriteString(strings.Join(rdb.SMembers(ctx, k).Val(), "\n"))
+		case "zset":
+			b.WriteString(strings.Join(rdb.ZRange(ctx, k, 0, -1).Val(), "\n"))
+		case "stream":
+			for _, m := range rdb.XRange(ctx, k, "-", "+").Val() {
+				for f, v := range m.Values {
+					b.WriteString(f + "=" + v.(string) + "\n")
+				}
+			}
+		default:
+			t.Fatalf("key %s has unexpected type %s", k, typ)
+		}
+		out[k] = b.String()
+	}
+	return out
+}
+
+// Labels are stored (they are the user's metadata and go out with every
+// event); credentials in URLs and error texts are not.
+func TestNoSecretsInRedis(t *testing.T) {
+	rdb := client(t)
+	s := newStore(t, rdb, Options{})
+	d := deployed("ns", "job", "req-1", t0)
+	d.RestEndpoint = "http://admin:hunter2@job-rest.ns:8081"
+	d.WebUIURL = "https://viewer:hunter2@flink.example.com/job/?tab=overview"
+	d.Labels = map[string]string{"team": "data", "cost-center": "42"}
+	register(t, s, d, t0)
+	res := apply(t, s, Update{Key: d.Job.Key(), ExpectVersion: 1,
+		LastError:   `Get "http://admin:hunter2@job-rest.ns:8081/jobs/overview": dial tcp: connection refused`,
+		Checkpoints: &Checkpoints{LastCompletedPath: "s3://key:hunter2@bucket/chk-1", LastFailureMessage: "upload to https://u:hunter2@s3/x failed"},
+		Transition: &Transition{To: messages.StateSilent, Reason: "rest_unreachable",
+			Message: "JobManager at http://admin:hunter2@job-rest.ns:8081 does not answer", Time: t0}})
+	if res[0].Conflict {
+		t.Fatal("conflict")
+	}
+
+	all := dump(t, rdb)
+	for k, v := range all {
+		if strings.Contains(v, "hunter2") || strings.Contains(k, "hunter2") {
+			t.Errorf("%s holds a secret:\n%s", k, v)
+		}
+	}
+	j := get(t, s, d.Job.Key())
+	if j.RestEndpoint != "http://job-rest.ns:8081" || j.WebUIURL != "https://flink.example.com/job/?tab=overview" {
+		t.Errorf("endpoints = %q, %q", j.RestEndpoint, j.WebUIURL)
+	}
+	if !strings.Contains(j.LastError, "http://job-rest.ns:8081/jobs/overview") || !strings.Contains(j.Message, "http://job-rest.ns:8081 does") {
+		t.Errorf("redacted texts lost their URL: %q, %q", j.LastError, j.Message)
+	}
+	if j.Labels["team"] != "data" || j.Labels["cost-center"] != "42" {
+		t.Errorf("labels = %v", j.Labels)
+	}
+	// The hash holds documented fields only.
+	h := rdb.HGetAll(context.Background(), s.k.job(d.Job.Key())).Val()
+	for f := range h {
+		if !slices.Contains(hashFields, f) {
+			t.Errorf("undocumented hash field %q", f)
+		}
+	}
+	// Every key is under the prefix and of a documented kind.
+	kinds := []string{"ff:job:", "ff:transitions:", "ff:outbox:", "ff:shard:", "ff:state:", "ff:kube:", "ff:ns:", "ff:jobs", "ff:states", "ff:terminal"}
+	for k := range all {
+		if !slices.ContainsFunc(kinds, func(p string) bool { return strings.HasPrefix(k, p) }) {
+			t.Errorf("undocumented key %s", k)
+		}
+	}
+	es := outbox(t, s, j.Shard)
+	if ev := es[len(es)-1].Event; ev.Labels["team"] != "data" || ev.WebUIURL != j.WebUIURL {
+		t.Errorf("event labels %v, web UI %q", ev.Labels, ev.WebUIURL)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"http://a:b@h:1/p", "http://h:1/p"},
+		{"x https://tok@h/p?q=1 y s3://k:s@b/o", "x https://h/p?q=1 y s3://b/o"},
+		{"mail me at a@b.c", "mail me at a@b.c"},
+		{"http://h/p@q", "http://h/p@q"},
+	} {
+		if got := redact(tt.in); got != tt.want {
+			t.Errorf("redact(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if got := capText("aé", 2); got != "a" {
+		t.Errorf("capText cut a rune: %q", got)
+	}
+}

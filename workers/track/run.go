@@ -2,12 +2,104 @@ package track
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"time"
+
+	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/flinkrest"
+	"github.com/flinkferry/flinkferry/internal/jobstore"
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
+	"github.com/flinkferry/flinkferry/internal/redisclient"
+	"github.com/flinkferry/flinkferry/internal/worker"
+	"github.com/flinkferry/flinkferry/messages"
+	"github.com/flinkferry/flinkferry/workers/track/shard"
 )
 
 // Run runs the track worker until ctx ends.
 func Run(ctx context.Context, cfg Config) error {
-	_ = ctx
-	_ = cfg
-	return errors.New("the track worker is not implemented yet (issue #6)")
+	return worker.Run(ctx, Spec(cfg, nil))
+}
+
+// Spec returns the worker specification. clusters overrides the clusters
+// connected from the configuration (tests, dev mode).
+func Spec(cfg Config, clusters *kubeclusters.Set) worker.Spec {
+	return worker.Spec{
+		Name:   "track",
+		Common: cfg.Common,
+		Setup: func(ctx context.Context, d worker.Deps) ([]func(context.Context) error, error) {
+			t := cfg.Track
+			cs := clusters
+			if cs == nil {
+				cfgs, err := t.clusters()
+				if err != nil {
+					return nil, err
+				}
+				if cs, err = kubeclusters.Connect(cfgs, t.KubeQPS, t.KubeBurst); err != nil {
+					return nil, err
+				}
+			}
+			rdb, err := redisclient.New(ctx, cfg.Redis)
+			if err != nil {
+				return nil, err
+			}
+			store, err := jobstore.New(rdb, jobstore.Options{Prefix: t.RedisPrefix, Shards: t.Shards, TerminalRetention: t.TerminalRetention})
+			if err != nil {
+				return nil, err
+			}
+			leases, err := shard.New(rdb, shard.Options{Prefix: t.RedisPrefix, Shards: t.Shards, ReplicaID: t.replicaID(), LeaseTTL: t.LeaseTTL, Logger: d.Log})
+			if err != nil {
+				return nil, err
+			}
+			prod, err := bus.NewProducer(cfg.Kafka, "flinkferry/track", d.Log)
+			if err != nil {
+				return nil, err
+			}
+			flink := flinkrest.New(flinkrest.Options{RequestTimeout: t.RequestTimeout, UserAgent: "flinkferry-track"})
+			pub := &producerPublisher{p: prod, topic: d.Topics.Status}
+
+			tr := NewTracker(t, Deps{
+				Store: store, Flink: flink, Owner: leases, Publisher: pub, Clusters: cs,
+				Log: d.Log, Registerer: d.Ops.Registry,
+			})
+			loops := []func(context.Context) error{
+				leases.Run,
+				tr.Run,
+				func(ctx context.Context) error { <-ctx.Done(); return prod.Close() },
+				func(ctx context.Context) error { <-ctx.Done(); return rdb.Close() },
+			}
+			d.Ops.AddReadinessCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+
+			h := &Handler{Store: store}
+			if err := bus.Handle(d.Router, "track", d.Topics.Deployed, h.Handle); err != nil {
+				return nil, err
+			}
+			return loops, nil
+		},
+	}
+}
+
+// Handler registers deployed jobs for tracking.
+type Handler struct {
+	Store interface {
+		Register(ctx context.Context, d *messages.Deployed, now time.Time) (jobstore.RegisterResult, error)
+	}
+}
+
+// Handle registers one deployed job. Redelivery is a no-op (same request
+// id); Redis errors are retried.
+func (h *Handler) Handle(ctx context.Context, ev *messages.Deployed) ([]bus.Out, error) {
+	if _, err := h.Store.Register(ctx, ev, time.Now().UTC()); err != nil {
+		return nil, fmt.Errorf("registering %s: %w", ev.Job.Key(), err)
+	}
+	return nil, nil
+}
+
+// producerPublisher publishes status events with the bus producer.
+type producerPublisher struct {
+	p     *bus.Producer
+	topic string
+}
+
+func (p *producerPublisher) Publish(ctx context.Context, ev *messages.JobStatusChanged, id string) error {
+	return p.p.SendWithID(ctx, ev, id, p.topic)
 }

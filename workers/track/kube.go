@@ -1,0 +1,233 @@
+package track
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+// Labels Flink's native Kubernetes integration puts on its objects, and
+// the annotations the submit worker adds to the JobManager Deployment.
+const (
+	labelType          = "type"
+	labelTypeValue     = "flink-native-kubernetes"
+	labelApp           = "app"
+	labelComponent     = "component"
+	componentJM        = "jobmanager"
+	annotationRequest  = "flinkferry.io/request-id"
+	annotationMode     = "flinkferry.io/mode"
+	annotationFlinkJob = "flinkferry.io/flink-job-id"
+	indexByApp         = "flinkferry-app"
+)
+
+// KubeView is what one kube cluster's informers show for one Flink
+// cluster (namespace and cluster id).
+type KubeView struct {
+	// Known is false while the informers have not synced or the last watch
+	// failed and has not recovered: the cache may be stale, so absence
+	// means nothing.
+	Known bool
+	// Deployment is the JobManager Deployment, nil when absent.
+	Deployment *appsv1.Deployment
+	// Pods are the JobManager pods.
+	Pods []*corev1.Pod
+}
+
+// kubeWatcher keeps one informer on JobManager Deployments and one on
+// JobManager pods per kube cluster (and per allowed namespace, or
+// cluster-wide for "*"), selected by Flink's labels. It never lists per
+// job: every lookup reads the cache.
+type kubeWatcher struct {
+	name      string
+	log       *slog.Logger
+	factories []informers.SharedInformerFactory
+	deps      []cache.SharedIndexInformer
+	pods      []cache.SharedIndexInformer
+	synced    atomic.Bool
+	// watchErrors counts informers whose last list/watch failed; they
+	// clear it on their next successful event or resync.
+	mu       sync.Mutex
+	failing  map[cache.SharedIndexInformer]time.Time
+	onChange func(namespace, clusterID string)
+}
+
+// newKubeWatcher prepares the informers of one kube cluster. onChange is
+// called (from informer goroutines) with the Flink cluster whose
+// Deployment or JobManager pods changed.
+func newKubeWatcher(name string, kube kubernetes.Interface, namespaces []string, resync time.Duration, log *slog.Logger, onChange func(namespace, clusterID string)) *kubeWatcher {
+	w := &kubeWatcher{name: name, log: log, failing: map[cache.SharedIndexInformer]time.Time{}, onChange: onChange}
+	selector := func(o *metav1.ListOptions) {
+		o.LabelSelector = labelType + "=" + labelTypeValue + "," + labelComponent + "=" + componentJM
+	}
+	if len(namespaces) == 0 || contains(namespaces, "*") {
+		namespaces = []string{metav1.NamespaceAll}
+	}
+	for _, ns := range namespaces {
+		f := informers.NewSharedInformerFactoryWithOptions(kube, resync,
+			informers.WithNamespace(ns), informers.WithTweakListOptions(selector))
+		d := f.Apps().V1().Deployments().Informer()
+		p := f.Core().V1().Pods().Informer()
+		if err := p.AddIndexers(cache.Indexers{indexByApp: podAppIndex}); err != nil {
+			panic(err) // only fails once the informer has started
+		}
+		for _, inf := range []cache.SharedIndexInformer{d, p} {
+			_ = inf.SetWatchErrorHandlerWithContext(w.watchErrorHandler(inf))
+			_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+				AddFunc:    func(o any) { w.changed(inf, o) },
+				UpdateFunc: func(_, o any) { w.changed(inf, o) },
+				DeleteFunc: func(o any) { w.changed(inf, o) },
+			})
+		}
+		w.factories = append(w.factories, f)
+		w.deps = append(w.deps, d)
+		w.pods = append(w.pods, p)
+	}
+	return w
+}
+
+func contains(list []string, v string) bool {
+	for _, s := range list {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// podAppIndex indexes JobManager pods by "<namespace>/<app label>".
+func podAppIndex(obj any) ([]string, error) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok {
+		return nil, nil
+	}
+	return []string{p.Namespace + "/" + p.Labels[labelApp]}, nil
+}
+
+// run starts the informers and waits for their first sync; it returns
+// when ctx ends.
+func (w *kubeWatcher) run(ctx context.Context) error {
+	for _, f := range w.factories {
+		f.Start(ctx.Done())
+	}
+	for _, f := range w.factories {
+		for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
+			if !ok && ctx.Err() == nil {
+				return fmt.Errorf("kube cluster %s: informer for %v did not sync", w.name, typ)
+			}
+		}
+	}
+	if ctx.Err() == nil {
+		w.synced.Store(true)
+		w.log.Info("kubernetes informers synced", "kube_cluster", w.name)
+	}
+	<-ctx.Done()
+	for _, f := range w.factories {
+		f.Shutdown()
+	}
+	return nil
+}
+
+func (w *kubeWatcher) watchErrorHandler(inf cache.SharedIndexInformer) cache.WatchErrorHandlerWithContext {
+	return func(ctx context.Context, r *cache.Reflector, err error) {
+		w.mu.Lock()
+		if _, ok := w.failing[inf]; !ok {
+			w.failing[inf] = time.Now()
+		}
+		w.mu.Unlock()
+		w.log.Warn("kubernetes watch failed; states from this cluster are unknown until it recovers", "kube_cluster", w.name, "error", err.Error())
+		cache.DefaultWatchErrorHandler(ctx, r, err)
+	}
+}
+
+// changed clears inf's failure (an event means its watch works again) and
+// reports the Flink cluster the object belongs to.
+func (w *kubeWatcher) changed(inf cache.SharedIndexInformer, obj any) {
+	w.mu.Lock()
+	delete(w.failing, inf)
+	w.mu.Unlock()
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	m, err := metaOf(obj)
+	if err != nil || w.onChange == nil {
+		return
+	}
+	id := m.GetLabels()[labelApp]
+	if id == "" {
+		id = m.GetName()
+	}
+	w.onChange(m.GetNamespace(), id)
+}
+
+func metaOf(obj any) (metav1.Object, error) {
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		return o, nil
+	case *corev1.Pod:
+		return o, nil
+	}
+	return nil, fmt.Errorf("unexpected object %T", obj)
+}
+
+// known reports whether the caches can be trusted: synced, and no watch
+// failing since its last event. A watch that failed and then relisted
+// without any change stays "failing" until the next event or resync, which
+// is the conservative side (unknown, never gone).
+func (w *kubeWatcher) known() bool {
+	if !w.synced.Load() {
+		return false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for inf, since := range w.failing {
+		// The reflector relists after a failure; once the informer has
+		// synced again after the failure and a resync period passed, trust it.
+		if inf.HasSynced() && time.Since(since) > 2*time.Minute {
+			delete(w.failing, inf)
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// view returns what the caches hold for Flink cluster ns/clusterID.
+func (w *kubeWatcher) view(ns, clusterID string) KubeView {
+	v := KubeView{Known: w.known()}
+	key := ns + "/" + clusterID
+	for i := range w.deps {
+		if o, ok, _ := w.deps[i].GetStore().GetByKey(key); ok {
+			v.Deployment = o.(*appsv1.Deployment)
+		}
+		objs, _ := w.pods[i].GetIndexer().ByIndex(indexByApp, key)
+		for _, o := range objs {
+			v.Pods = append(v.Pods, o.(*corev1.Pod))
+		}
+	}
+	return v
+}
+
+// deployments returns every JobManager Deployment flinkferry created (the
+// request-id annotation), for recovery.
+func (w *kubeWatcher) deployments() []*appsv1.Deployment {
+	var out []*appsv1.Deployment
+	for _, d := range w.deps {
+		for _, o := range d.GetStore().List() {
+			dep := o.(*appsv1.Deployment)
+			if dep.Annotations[annotationRequest] != "" {
+				out = append(out, dep)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,58 @@
+package track
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are the track worker's Prometheus metrics.
+type metrics struct {
+	jobs        *prometheus.GaugeVec
+	pollSeconds *prometheus.HistogramVec
+	pollErrors  *prometheus.CounterVec
+	staleness   prometheus.Histogram
+	shards      prometheus.Gauge
+	transitions *prometheus.CounterVec
+	published   prometheus.Counter
+	conflicts   prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		jobs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "flinkferry", Subsystem: "track", Name: "jobs",
+			Help: "Jobs tracked by this replica (its shards), by state.",
+		}, []string{"state"}),
+		pollSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "flinkferry", Subsystem: "track", Name: "poll_duration_seconds",
+			Help:    "Latency of Flink REST polls, by kind (job_status, cluster_metric).",
+			Buckets: []float64{.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"kind"}),
+		pollErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "flinkferry", Subsystem: "track", Name: "poll_errors_total",
+			Help: "Failed Flink REST polls, by kind and reason (timeout, refused, http_5xx, http_4xx, decode, other).",
+		}, []string{"kind", "reason"}),
+		staleness: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "flinkferry", Subsystem: "track", Name: "staleness_seconds",
+			Help:    "Age of a job's last successful poll when it is polled again (now - last successful poll).",
+			Buckets: []float64{1, 2.5, 5, 6, 7.5, 10, 15, 30, 60, 120, 300},
+		}),
+		shards: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "flinkferry", Subsystem: "track", Name: "owned_shards",
+			Help: "Shards whose lease this replica holds.",
+		}),
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "flinkferry", Subsystem: "track", Name: "transitions_total",
+			Help: "State transitions recorded by this replica, by new state.",
+		}, []string{"to"}),
+		published: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "flinkferry", Subsystem: "track", Name: "status_events_published_total",
+			Help: "Job status changed events published to the status topic.",
+		}),
+		conflicts: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "flinkferry", Subsystem: "track", Name: "write_conflicts_total",
+			Help: "Redis writes refused because another writer changed the job first (the job is reloaded).",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.jobs, m.pollSeconds, m.pollErrors, m.staleness, m.shards, m.transitions, m.published, m.conflicts)
+	}
+	return m
+}

@@ -1,0 +1,35 @@
+package track
+
+import (
+	"hash/fnv"
+	"time"
+)
+
+// wheel spreads periodic work over its interval: every key gets a fixed
+// slot from a hash, and each tick the keys of one slot are due. 10,000
+// jobs polled every 5 s with 250 ms ticks are 500 polls per tick instead
+// of 10,000 every 5 s, and a job is polled every interval exactly.
+type wheel struct {
+	tick  time.Duration
+	slots int
+}
+
+func newWheel(interval, tick time.Duration) wheel {
+	n := int(interval / tick)
+	if n < 1 {
+		n = 1
+	}
+	return wheel{tick: tick, slots: n}
+}
+
+// slot returns key's slot.
+func (w wheel) slot(key string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(key))
+	return int(h.Sum32() % uint32(w.slots))
+}
+
+// due reports whether key is due at tick number n.
+func (w wheel) due(key string, n int64) bool {
+	return int(n%int64(w.slots)) == w.slot(key)
+}

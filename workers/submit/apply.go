@@ -3,6 +3,7 @@ package submit
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -14,9 +15,11 @@ const FieldManager = "flinkferry"
 // Applied are the uids of the applied objects, by "Kind/name".
 type Applied map[string]string
 
-// Apply server-side applies objs: the Deployment first, then, owned by it,
-// the ConfigMaps and Services. Applying the same objects again changes
-// nothing (same resourceVersion).
+// Apply server-side applies objs: the Deployment first (its uid goes into
+// the others' ownerReferences), then, owned by it, the ConfigMaps and
+// Services, all at once. Applying the same objects again changes nothing
+// (same resourceVersion). On failure it returns what was applied and the
+// error of the first failed object in the order ConfigMaps, Services.
 func Apply(ctx context.Context, cs kubernetes.Interface, objs *Objects) (Applied, error) {
 	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
 	ns := *objs.Deployment.Namespace
@@ -24,21 +27,47 @@ func Apply(ctx context.Context, cs kubernetes.Interface, objs *Objects) (Applied
 	if err != nil {
 		return nil, fmt.Errorf("applying Deployment %s/%s: %w", ns, *objs.Deployment.Name, err)
 	}
-	out := Applied{"Deployment/" + d.Name: string(d.UID)}
 	objs.Owned(string(d.UID))
+
+	// The owned objects depend on nothing but the Deployment's uid: one
+	// round trip for all of them instead of one each.
+	type result struct{ key, uid string }
+	var applies []func() (result, error)
 	for _, cm := range objs.ConfigMaps {
-		got, err := cs.CoreV1().ConfigMaps(ns).Apply(ctx, cm, opts)
-		if err != nil {
-			return out, fmt.Errorf("applying ConfigMap %s/%s: %w", ns, *cm.Name, err)
-		}
-		out["ConfigMap/"+got.Name] = string(got.UID)
+		applies = append(applies, func() (result, error) {
+			got, err := cs.CoreV1().ConfigMaps(ns).Apply(ctx, cm, opts)
+			if err != nil {
+				return result{}, fmt.Errorf("applying ConfigMap %s/%s: %w", ns, *cm.Name, err)
+			}
+			return result{"ConfigMap/" + got.Name, string(got.UID)}, nil
+		})
 	}
 	for _, s := range objs.Services {
-		got, err := cs.CoreV1().Services(ns).Apply(ctx, s, opts)
-		if err != nil {
-			return out, fmt.Errorf("applying Service %s/%s: %w", ns, *s.Name, err)
-		}
-		out["Service/"+got.Name] = string(got.UID)
+		applies = append(applies, func() (result, error) {
+			got, err := cs.CoreV1().Services(ns).Apply(ctx, s, opts)
+			if err != nil {
+				return result{}, fmt.Errorf("applying Service %s/%s: %w", ns, *s.Name, err)
+			}
+			return result{"Service/" + got.Name, string(got.UID)}, nil
+		})
 	}
-	return out, nil
+	results := make([]result, len(applies))
+	errs := make([]error, len(applies))
+	var wg sync.WaitGroup
+	for i, apply := range applies {
+		wg.Go(func() { results[i], errs[i] = apply() })
+	}
+	wg.Wait()
+
+	out := Applied{"Deployment/" + d.Name: string(d.UID)}
+	var first error
+	for i, r := range results {
+		switch {
+		case errs[i] != nil && first == nil:
+			first = errs[i]
+		case errs[i] == nil:
+			out[r.key] = r.uid
+		}
+	}
+	return out, first
 }

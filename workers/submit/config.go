@@ -29,10 +29,12 @@ type SubmitConfig struct {
 	AllowedServiceAccounts []string `envconfig:"ALLOWED_SERVICE_ACCOUNTS" default:"default" desc:"service accounts the JobManager may run as (* allows all)"`
 	// RestAccess is how workers reach JobManagers on the default cluster.
 	RestAccess string `envconfig:"REST_ACCESS" default:"auto" desc:"how workers reach JobManager REST endpoints: auto (by exposed type: cluster DNS, node port, load balancer) or service-proxy (through the API server)"`
-	// KubeQPS and KubeBurst bound the worker's requests to each API server
-	// (client-go's defaults, 5 and 10, allow about one deployment a second).
-	KubeQPS   float32 `envconfig:"KUBE_QPS" default:"50" desc:"requests per second to each Kubernetes API server"`
-	KubeBurst int     `envconfig:"KUBE_BURST" default:"100" desc:"request burst to each Kubernetes API server"`
+	// KubeQPS and KubeBurst bound the worker's requests to each API server.
+	// An application deployment is 4 requests (5 with a TaskManager pod
+	// template): 200 a second allow 50 deployments a second; the API
+	// server's priority and fairness shields it from bursts (BENCHMARKS.md).
+	KubeQPS   float32 `envconfig:"KUBE_QPS" default:"200" desc:"requests per second to each Kubernetes API server (an application deployment is 4 requests)"`
+	KubeBurst int     `envconfig:"KUBE_BURST" default:"400" desc:"request burst to each Kubernetes API server"`
 	// FlinkConf is the worker's Flink configuration, between Flink's
 	// defaults and the request's dynamic options: "key=value" pairs.
 	FlinkConf []string `envconfig:"FLINK_CONF" desc:"Flink configuration for every cluster, key=value pairs separated by commas (under the request's dynamic options)"`

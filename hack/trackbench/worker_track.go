@@ -185,7 +185,11 @@ type busPublisher struct {
 }
 
 func newBusPublisher(brokers string) (*busPublisher, error) {
-	cfg := bus.Config{Brokers: strings.Split(brokers, ","), TopicPrefix: "flinkferry."}
+	var cfg bus.Config // the worker's defaults, then the brokers
+	if err := envconfig.Process("TRACKBENCH_KAFKA", &cfg); err != nil {
+		return nil, err
+	}
+	cfg.Brokers = strings.Split(brokers, ",")
 	p, err := bus.NewProducer(cfg, "flinkferry/track", slog.Default())
 	if err != nil {
 		return nil, err

@@ -38,6 +38,16 @@ type SubmitConfig struct {
 	// FlinkConf is the worker's Flink configuration, between Flink's
 	// defaults and the request's dynamic options: "key=value" pairs.
 	FlinkConf []string `envconfig:"FLINK_CONF" desc:"Flink configuration for every cluster, key=value pairs separated by commas (under the request's dynamic options)"`
+
+	// Registry is the build worker's registry, where session jobs' jars
+	// are (FLINKFERRY_BUILD_REGISTRY); the credentials and INSECURE below
+	// apply to it only, so they never reach another host.
+	Registry         string `envconfig:"REGISTRY" desc:"registry host[:port] session jobs' jars are fetched from (the build worker's); USERNAME, PASSWORD and INSECURE apply to it only"`
+	RegistryUsername string `envconfig:"REGISTRY_USERNAME" desc:"registry user (basic auth)"`
+	RegistryPassword string `envconfig:"REGISTRY_PASSWORD" desc:"registry password (secret; never logged)"`
+	RegistryInsecure bool   `envconfig:"REGISTRY_INSECURE" default:"false" desc:"talk plain HTTP to REGISTRY (local registries only)"`
+	// DockerConfig holds credentials for any other registry.
+	DockerConfig string `envconfig:"DOCKER_CONFIG_FILE" desc:"docker config.json with registry credentials (other registries than REGISTRY)"`
 }
 
 // Validate reports every problem at once.
@@ -55,6 +65,7 @@ func (c Config) Validate() error {
 	if _, err := c.Submit.flinkConf(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.Submit.validateRegistry())
 	return errors.Join(errs...)
 }
 
@@ -73,4 +84,20 @@ func (c SubmitConfig) flinkConf() (FlinkConf, error) {
 // allowed reports whether v is in list (or list holds *).
 func allowed(list []string, v string) bool {
 	return slices.Contains(list, "*") || slices.Contains(list, v)
+}
+
+// validateRegistry checks the session-job registry settings. Secrets
+// never appear in its errors.
+func (c SubmitConfig) validateRegistry() error {
+	var errs []error
+	if strings.Contains(c.Registry, "/") {
+		errs = append(errs, fmt.Errorf("submit: REGISTRY %q must be host[:port] only", c.Registry))
+	}
+	if (c.RegistryUsername == "") != (c.RegistryPassword == "") {
+		errs = append(errs, errors.New("submit: REGISTRY_USERNAME and REGISTRY_PASSWORD go together"))
+	}
+	if c.Registry == "" && (c.RegistryUsername != "" || c.RegistryInsecure) {
+		errs = append(errs, errors.New("submit: REGISTRY_USERNAME, REGISTRY_PASSWORD and REGISTRY_INSECURE need REGISTRY (the host they apply to)"))
+	}
+	return errors.Join(errs...)
 }

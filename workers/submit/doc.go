@@ -3,8 +3,9 @@
 // exactly the objects Flink's own client creates (KubernetesClusterDescriptor),
 // by server-side apply with one field manager, then emits deployed.
 //
-// This first slice holds the pure part (the effective Flink configuration
-// and the objects, checked against golden files and the real API server)
-// and the apply; the Kafka handler, pod-template merging, session jobs over
-// REST and multi-cluster configuration follow.
+// Session jobs (mode session) create no objects: the jar, pushed by the
+// build worker as an OCI artifact, is fetched from the registry by digest,
+// uploaded to the session cluster over Flink's REST API and run with the
+// request's Flink job id, which makes a redelivered event find the job
+// instead of submitting it again (session.go).
 package submit

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/flinkrest"
 	"github.com/flinkferry/flinkferry/internal/logging"
 	"github.com/flinkferry/flinkferry/messages"
 )
@@ -18,20 +20,41 @@ const (
 	ReasonKubernetesRefused  = messages.DeployReasonKubernetesRefused
 	ReasonNamespaceForbidden = "namespace_not_allowed"
 	ReasonServiceAccount     = "service_account_not_allowed"
-	ReasonNotImplemented     = "not_implemented"
 )
 
-// Handler turns image built events into Kubernetes objects and deployed
-// (or deploy failed) events.
+// Handler turns image built events into Kubernetes objects, or session
+// jobs submitted over Flink's REST API, and deployed (or deploy failed)
+// events.
 type Handler struct {
 	Clusters *Clusters
 	Topics   messages.Topics
 	Config   SubmitConfig
+
+	// Flink submits session jobs. Nil: a flinkrest client (one per
+	// Kubernetes cluster reached through the API server's service proxy,
+	// with its credentials).
+	Flink SessionREST
+	// Jars opens session jobs' jar artifacts. Nil: the registry settings
+	// of Config (NewRegistryJars).
+	Jars JarSource
+	// SessionEndpoint resolves a session cluster's REST endpoint. Nil:
+	// KubeSessionEndpoint.
+	SessionEndpoint SessionEndpointFunc
+
+	defaultOnce  sync.Once
+	defaultFlink *flinkrest.Client
+	proxyClients sync.Map // cluster name -> *flinkrest.Client
+	jarsOnce     sync.Once
+	defaultJars  *RegistryJars
 }
 
-// Handle deploys one image built event. Permanent failures (refused by the
-// allow-lists, or by the API server with 4xx) become deploy failed on the
-// status topic; API server 5xx and timeouts are returned to be retried.
+// Handle deploys one image built event: the Kubernetes objects of an
+// application or session cluster, or a session job submitted to its
+// session cluster (see deploySession). Permanent failures (refused by the
+// allow-lists, by the API server with 4xx, a missing session cluster or
+// jar artifact, Flink refusing the job) become deploy failed on the
+// status topic; API server or Flink 5xx, timeouts and unreachable peers
+// are returned to be retried.
 func (h *Handler) Handle(ctx context.Context, ev *messages.ImageBuilt) ([]bus.Out, error) {
 	dep, err := h.deploy(ctx, ev)
 	if err == nil {
@@ -55,15 +78,17 @@ func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*message
 	if !allowed(cl.AllowedNamespaces, ev.Job.Namespace) {
 		return nil, bus.Permanentf(ReasonNamespaceForbidden, "namespace %q is not allowed on Kubernetes cluster %s", ev.Job.Namespace, cl.Name)
 	}
+	if ev.Mode == messages.ModeSession {
+		// The session cluster's service account runs the job: it was
+		// checked when the session cluster was deployed.
+		return h.deploySession(ctx, cl, ev)
+	}
 	sa := ev.Request.Kubernetes.ServiceAccount
 	if sa == "" {
 		sa = "default"
 	}
 	if !allowed(cl.AllowedServiceAccounts, sa) {
 		return nil, bus.Permanentf(ReasonServiceAccount, "service account %q is not allowed on Kubernetes cluster %s", sa, cl.Name)
-	}
-	if ev.Mode == messages.ModeSession {
-		return nil, bus.Permanentf(ReasonNotImplemented, "session jobs are not deployed by this version of the submit worker yet")
 	}
 	base, err := h.Config.flinkConf()
 	if err != nil {

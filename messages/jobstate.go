@@ -74,10 +74,12 @@ func JobStates() []JobState {
 // UPPER_SNAKE_CASE state.
 func (s JobState) IsKnown() bool { return slices.Contains(JobStates(), s) }
 
-// IsTerminal reports whether s is final: Flink's globally terminal states
-// (FAILED, CANCELED, FINISHED), TERMINATED and DEPLOY_FAILED. A job leaves
-// them only by being submitted again. SUSPENDED and LOST are not terminal:
-// the job can come back.
+// IsTerminal reports whether s ends polling: Flink's globally terminal
+// states (FAILED, CANCELED, FINISHED), TERMINATED and DEPLOY_FAILED. A job
+// leaves the first four only by being submitted again; DEPLOY_FAILED is
+// left when Kubernetes recovers (the image pull succeeds after all, see
+// docs/tracking.md). SUSPENDED and LOST are not terminal: the job can come
+// back.
 func (s JobState) IsTerminal() bool {
 	switch s {
 	case StateFailed, StateCanceled, StateFinished, StateTerminated, StateDeployFailed:

@@ -54,6 +54,11 @@ type kubeWatcher struct {
 	deps      []cache.SharedIndexInformer
 	pods      []cache.SharedIndexInformer
 	synced    atomic.Bool
+	// healthy is the last answer of the API server to a probe: client-go
+	// reflectors retry a refused watch silently, so an API server that
+	// went away is seen only by asking it.
+	healthy atomic.Bool
+	kube    kubernetes.Interface
 	// watchErrors counts informers whose last list/watch failed; they
 	// clear it on their next successful event or resync.
 	mu       sync.Mutex
@@ -65,7 +70,8 @@ type kubeWatcher struct {
 // called (from informer goroutines) with the Flink cluster whose
 // Deployment or JobManager pods changed.
 func newKubeWatcher(name string, kube kubernetes.Interface, namespaces []string, resync time.Duration, log *slog.Logger, onChange func(namespace, clusterID string)) *kubeWatcher {
-	w := &kubeWatcher{name: name, log: log, failing: map[cache.SharedIndexInformer]time.Time{}, onChange: onChange}
+	w := &kubeWatcher{name: name, log: log, kube: kube, failing: map[cache.SharedIndexInformer]time.Time{}, onChange: onChange}
+	w.healthy.Store(true)
 	selector := func(o *metav1.ListOptions) {
 		o.LabelSelector = labelType + "=" + labelTypeValue + "," + labelComponent + "=" + componentJM
 	}
@@ -130,11 +136,41 @@ func (w *kubeWatcher) run(ctx context.Context) error {
 		w.synced.Store(true)
 		w.log.Info("kubernetes informers synced", "kube_cluster", w.name)
 	}
-	<-ctx.Done()
+	w.probe(ctx, probeInterval)
 	for _, f := range w.factories {
 		f.Shutdown()
 	}
 	return nil
+}
+
+// probeInterval is how often the API server is asked whether it is up.
+const probeInterval = 2 * time.Second
+
+// probe asks the API server's /readyz (readable by every authenticated
+// client) every interval until ctx ends, and marks the caches unknown
+// while it does not answer.
+func (w *kubeWatcher) probe(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, interval)
+		err := w.kube.Discovery().RESTClient().Get().AbsPath("/readyz").Do(pctx).Error()
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		switch was := w.healthy.Swap(err == nil); {
+		case was && err != nil:
+			w.log.Warn("kubernetes API server does not answer; states from this cluster are unknown until it does", "kube_cluster", w.name, "error", err.Error())
+		case !was && err == nil:
+			w.log.Info("kubernetes API server answers again", "kube_cluster", w.name)
+		}
+	}
 }
 
 func (w *kubeWatcher) watchErrorHandler(inf cache.SharedIndexInformer) cache.WatchErrorHandlerWithContext {
@@ -184,7 +220,7 @@ func metaOf(obj any) (metav1.Object, error) {
 // without any change stays "failing" until the next event or resync, which
 // is the conservative side (unknown, never gone).
 func (w *kubeWatcher) known() bool {
-	if !w.synced.Load() {
+	if !w.synced.Load() || !w.healthy.Load() {
 		return false
 	}
 	w.mu.Lock()

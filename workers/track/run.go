@@ -3,6 +3,7 @@ package track
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
@@ -17,12 +18,22 @@ import (
 
 // Run runs the track worker until ctx ends.
 func Run(ctx context.Context, cfg Config) error {
-	return worker.Run(ctx, Spec(cfg, nil))
+	return worker.Run(ctx, Spec(cfg, Overrides{}))
 }
 
-// Spec returns the worker specification. clusters overrides the clusters
-// connected from the configuration (tests, dev mode).
-func Spec(cfg Config, clusters *kubeclusters.Set) worker.Spec {
+// Overrides replace what the worker would build from its configuration
+// (tests, dev mode).
+type Overrides struct {
+	// Clusters replaces the clusters connected from the configuration.
+	Clusters *kubeclusters.Set
+	// HTTPClient sends the Flink REST requests (e.g. a dialer that reaches
+	// simulated JobManagers at their cluster DNS names).
+	HTTPClient *http.Client
+}
+
+// Spec returns the worker specification.
+func Spec(cfg Config, o Overrides) worker.Spec {
+	clusters := o.Clusters
 	return worker.Spec{
 		Name:   "track",
 		Common: cfg.Common,
@@ -54,7 +65,7 @@ func Spec(cfg Config, clusters *kubeclusters.Set) worker.Spec {
 			if err != nil {
 				return nil, err
 			}
-			flink := flinkrest.New(flinkrest.Options{RequestTimeout: t.RequestTimeout, UserAgent: "flinkferry-track"})
+			flink := flinkrest.New(flinkrest.Options{HTTPClient: o.HTTPClient, RequestTimeout: t.RequestTimeout, UserAgent: "flinkferry-track"})
 			pub := &producerPublisher{p: prod, topic: d.Topics.Status}
 
 			tr := NewTracker(t, Deps{

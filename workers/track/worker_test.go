@@ -3,6 +3,9 @@ package track
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
+	"net/url"
 	"slices"
 	"testing"
 	"time"
@@ -13,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/flinkferry/flinkferry/internal/flinkrest"
 	"github.com/flinkferry/flinkferry/internal/flinksim"
 	"github.com/flinkferry/flinkferry/internal/jobstore"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
@@ -76,6 +80,36 @@ func deployed(ns, id, jobID, endpoint string) *messages.Deployed {
 		FlinkJobID: jobID, Image: "registry.example.com/flinkferry/" + id + "@sha256:" + fmt.Sprintf("%064d", 1),
 		RestEndpoint: endpoint, WebUIURL: endpoint + "/", Time: time.Now().UTC(),
 	}
+}
+
+// startSim starts a Flink REST simulator that answers for every
+// JobManager at its cluster DNS name (http://<id>-rest.<namespace>:8081,
+// simulator cluster "<id>-rest"), and the HTTP client that reaches it.
+func startSim(t *testing.T) (*flinksim.Server, *http.Client) {
+	t.Helper()
+	sim := flinksim.New(flinksim.ServerOptions{HostRouting: true})
+	base, err := sim.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := flinkrest.NewTransport(64)
+	var d net.Dialer
+	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, network, u.Host)
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	return sim, &http.Client{Transport: tr}
+}
+
+// restURL is the REST endpoint the submit worker reports for a ClusterIP
+// rest Service.
+func restURL(ns, id string) string {
+	return fmt.Sprintf("http://%s.%s:%d", kubeclusters.RestServiceName(id), ns, kubeclusters.RestPort)
 }
 
 func produce(t *testing.T, k *testenv.KafkaCluster, topic string, ev messages.Event) {
@@ -152,11 +186,7 @@ func TestTrackApplicationJobEndToEnd(t *testing.T) {
 	ns := "track-e2e"
 	cs := cp.Clientset()
 	kubetest.CreateNamespace(t, cs, ns)
-	sim := flinksim.New(flinksim.ServerOptions{})
-	if _, err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
+	sim, hc := startSim(t)
 
 	cfg := fastConfig(k, r, "r1", ns)
 	if err := cfg.Validate(); err != nil {
@@ -164,13 +194,13 @@ func TestTrackApplicationJobEndToEnd(t *testing.T) {
 	}
 	clusters := &kubeclusters.Set{}
 	clusters.Add(kubeclusters.Config{Name: "default", Default: true, AllowedNamespaces: []string{ns}}, cs)
-	testenv.RunWorker(t, Spec(cfg, clusters))
+	testenv.RunWorker(t, Spec(cfg, Overrides{Clusters: clusters, HTTPClient: hc}))
 	store := newStore(t, r, cfg.Track.Shards)
 	topics := cfg.Kafka.Topics()
 	ctx := context.Background()
 
 	const jobID = "0123456789abcdef0123456789abcdef"
-	ev := deployed(ns, "wordcount", jobID, sim.ClusterURL("wordcount"))
+	ev := deployed(ns, "wordcount", jobID, restURL(ns, "wordcount"))
 	key := ev.Job.Key()
 	produce(t, k, topics.Deployed, ev)
 	produce(t, k, topics.Deployed, ev) // a redelivery changes nothing
@@ -193,7 +223,7 @@ func TestTrackApplicationJobEndToEnd(t *testing.T) {
 	if err := kubetest.SetDeploymentAvailable(ctx, cs, ns, "wordcount", 1); err != nil {
 		t.Fatal(err)
 	}
-	jm := sim.AddCluster("wordcount", flinksim.ClusterOptions{
+	jm := sim.AddCluster("wordcount-rest", flinksim.ClusterOptions{
 		Application: true, TaskManagers: 2, SlotsPerTaskManager: 3,
 		Jobs: []flinksim.JobSpec{{ID: jobID, Script: flinksim.Script{{State: flinksim.Running}},
 			Checkpoints: flinksim.CheckpointSpec{Interval: 100 * time.Millisecond}}},
@@ -222,7 +252,7 @@ func TestTrackApplicationJobEndToEnd(t *testing.T) {
 	if err := cs.AppsV1().Deployments(ns).Delete(ctx, "wordcount", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	sim.RemoveCluster("wordcount")
+	sim.RemoveCluster("wordcount-rest")
 	time.Sleep(2 * time.Second)
 	if j, _ := store.Get(ctx, key); j.State != messages.StateFinished {
 		t.Errorf("after the cluster went away: state %s, want FINISHED", j.State)

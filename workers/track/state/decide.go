@@ -174,6 +174,11 @@ func (r *round) present() Decision {
 		p := r.waiting()
 		return r.initializing(p.Code, p.Message)
 	}
+	// The JobManager answered (a Flink state entered) since its pod became
+	// ready: its silence now is silence, not a start.
+	if isFlinkState(r.ps) && r.ev.kind == evSilent && !k.ReadySince.IsZero() && r.prev.Since.After(k.ReadySince) {
+		return r.silent(r.ev.reason, r.ev.message)
+	}
 	since := k.ReadySince
 	if r.waitingState() && r.prev.Since.After(since) {
 		since = r.prev.Since

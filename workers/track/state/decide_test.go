@@ -121,6 +121,7 @@ func TestDecideRules(t *testing.T) {
 		{"7 scaled to zero on a Kubernetes-only round: K8S_INITIALIZING", app, rec(starting, t0), 30 * sec, notPolled(), Kube{Outcome: KubePresent, ScaledToZero: true}, k8sInit, ReasonScaledToZero},
 
 		// 8. REST's silence.
+		{"8 a job RUNNING since after its JobManager became ready, REST silent: SILENT at once", app, rec(running, at(30*sec)), min, unreachable(), ready(at(20 * sec)), silent, ReasonRESTUnreachable},
 		{"8 ready for StartTimeout and REST still silent: SILENT", app, rec(k8sInit, t0), 3 * min, unreachable(), ready(at(30 * sec)), silent, ReasonRESTUnreachable},
 		{"8 ready for StartTimeout and the job never listed: SILENT", app, rec(k8sInit, t0), 3 * min, notListed(), ready(at(30 * sec)), silent, ReasonJobNotListed},
 		{"8 a session job not listed StartTimeout after submission: SILENT", session, rec(starting, t0), 3 * min, notListed(), ready(at(-24 * time.Hour)), silent, ReasonJobNotListed},

@@ -190,7 +190,7 @@ func (t *Tracker) loop(ctx context.Context) error {
 	defer ticker.Stop()
 	var n int64
 	for {
-		if n%8 == 0 { // every 2 s: pick up new jobs and shard changes
+		if n%8 == 0 || t.ownershipChanged() { // every 2 s new jobs; shard changes at once
 			if err := t.refresh(ctx); err != nil && ctx.Err() == nil {
 				t.log.Warn("refreshing tracked jobs", "error", err.Error())
 			}
@@ -210,6 +210,21 @@ func (t *Tracker) loop(ctx context.Context) error {
 		case <-ticker.C:
 		}
 	}
+}
+
+// ownershipChanged reports whether the owned shards differ from those of
+// the last refresh.
+func (t *Tracker) ownershipChanged() bool {
+	owned := t.owner.Owned()
+	if len(owned) != len(t.owned) {
+		return true
+	}
+	for _, s := range owned {
+		if !t.owned[s] {
+			return true
+		}
+	}
+	return false
 }
 
 // refresh reloads the set of jobs of the owned shards from Redis: new

@@ -30,20 +30,25 @@ func TestMain(m *testing.M) {
 	testenv.MainFunc(func() int { return kubetest.Run(m, kubetest.Options{}) })
 }
 
-// fastConfig is a track configuration for tests: half-second polls,
+// fastTrack is a track configuration for tests: half-second polls,
 // short leases and silence.
+func fastTrack(replica string, namespaces ...string) TrackConfig {
+	return TrackConfig{
+		JobStatusInterval: 500 * time.Millisecond, ClusterMetricInterval: time.Second,
+		JobStatusTimeout: 30 * time.Second, ClusterMetricTimeout: 5 * time.Second,
+		SilentStateKeep: 3 * time.Second, RequestTimeout: 400 * time.Millisecond, Concurrency: 32,
+		Namespaces: namespaces, RestAccess: kubeclusters.RestAccessAuto, KubeQPS: 50, KubeBurst: 100,
+		Shards: 8, LeaseTTL: 2 * time.Second, ReplicaID: replica,
+		RedisPrefix: "ff:", TerminalRetention: time.Hour, RecoveryInterval: time.Hour,
+	}
+}
+
+// fastConfig is a whole worker configuration around fastTrack.
 func fastConfig(k *testenv.KafkaCluster, r testenv.RedisServer, replica string, namespaces ...string) Config {
 	return Config{
 		Common: k.WorkerCommon(),
 		Redis:  redisclient.Config{URL: r.URL(), Timeout: 2 * time.Second},
-		Track: TrackConfig{
-			JobStatusInterval: 500 * time.Millisecond, ClusterMetricInterval: time.Second,
-			JobStatusTimeout: 30 * time.Second, ClusterMetricTimeout: 5 * time.Second,
-			SilentStateKeep: 3 * time.Second, RequestTimeout: 400 * time.Millisecond, Concurrency: 32,
-			Namespaces: namespaces, RestAccess: kubeclusters.RestAccessAuto, KubeQPS: 50, KubeBurst: 100,
-			Shards: 8, LeaseTTL: 2 * time.Second, ReplicaID: replica,
-			RedisPrefix: "ff:", TerminalRetention: time.Hour, RecoveryInterval: time.Hour,
-		},
+		Track:  fastTrack(replica, namespaces...),
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flinkferry/flinkferry/internal/flinksim"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
@@ -164,5 +166,60 @@ func TestTrackSlowJobManagerDoesNotDelayOthers(t *testing.T) {
 	j := waitState(t, store, messages.JobRef{Namespace: "flink", ClusterID: "job-00"}.Key(), messages.StateLost, 15*time.Second)
 	if j.LastError == "" {
 		t.Errorf("dead JobManager: no last error recorded")
+	}
+}
+
+// TestTrackRemovesFinishedApplicationClusters: an application cluster kept
+// after its job finished (execution.shutdown-on-application-finish: false)
+// is deleted once FINISHED_CLUSTER_RETENTION has passed, and the job stays
+// FINISHED.
+func TestTrackRemovesFinishedApplicationClusters(t *testing.T) {
+	k, r, cp := testenv.Kafka(t), testenv.Redis(t), kubetest.Shared(t)
+	ns := "track-retention"
+	cs := cp.Clientset()
+	kubetest.CreateNamespace(t, cs, ns)
+	sim, hc := startSim(t)
+	cfg := fastConfig(k, r, "r1", ns)
+	cfg.Track.FinishedClusterRetention = 2 * time.Second
+	clusters := &kubeclusters.Set{}
+	clusters.Add(kubeclusters.Config{Name: "default", Default: true, AllowedNamespaces: []string{ns}}, cs)
+	testenv.RunWorker(t, Spec(cfg, Overrides{Clusters: clusters, HTTPClient: hc}))
+	store := newStore(t, r, cfg.Track.Shards)
+	ctx := context.Background()
+
+	jobID := jobIDOf(7)
+	d := flinkCluster(t, cs, ns, "batch", jobID)
+	pod, err := kubetest.CreatePodFor(ctx, cs, d, corev1.PodRunning, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kubetest.SetPodRunning(ctx, cs, ns, pod.Name); err != nil {
+		t.Fatal(err)
+	}
+	jm := runningCluster(sim, "batch", jobID)
+	key := messages.JobRef{Namespace: ns, ClusterID: "batch"}.Key()
+	produce(t, k, cfg.Kafka.Topics().Deployed, deployed(ns, "batch", jobID, restURL(ns, "batch")))
+	waitState(t, store, key, messages.StateRunning, 15*time.Second)
+	jm.Job(jobID).SetState(flinksim.Finished)
+	finishedAt := time.Now()
+	waitState(t, store, key, messages.StateFinished, 10*time.Second)
+
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, err := cs.AppsV1().Deployments(ns).Get(ctx, "batch", metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Deployment still there %s after the job finished (err %v)", time.Since(finishedAt), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if kept := time.Since(finishedAt); kept < cfg.Track.FinishedClusterRetention {
+		t.Errorf("cluster deleted after %s, before the retention of %s", kept, cfg.Track.FinishedClusterRetention)
+	}
+	time.Sleep(time.Second)
+	if j, _ := store.Get(ctx, key); j.State != messages.StateFinished {
+		t.Errorf("after the cleanup: state %s, want FINISHED", j.State)
 	}
 }

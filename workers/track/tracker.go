@@ -200,7 +200,7 @@ func (t *Tracker) loop(ctx context.Context) error {
 		if n%4 == 0 {
 			t.drainOutbox(ctx)
 		}
-		if n%240 == 0 { // every minute
+		if n%t.housekeepingTicks() == 0 {
 			t.housekeeping(ctx)
 		}
 		n++
@@ -651,6 +651,22 @@ func (t *Tracker) drainOutbox(ctx context.Context) {
 	}
 }
 
+// housekeepingTicks is how often housekeeping runs, in ticks: every
+// minute, or twice per FinishedClusterRetention when that is shorter.
+func (t *Tracker) housekeepingTicks() int64 {
+	every := time.Minute
+	if r := t.cfg.FinishedClusterRetention / 2; r > 0 && r < every {
+		every = max(r, tick)
+	}
+	return int64(every / tick)
+}
+
+// finished reports whether a job ended in Flink (FINISHED, FAILED,
+// CANCELED): its application cluster is kept for reading, then removed.
+func finished(s messages.JobState) bool {
+	return s == messages.StateFinished || s == messages.StateFailed || s == messages.StateCanceled
+}
+
 // housekeeping removes expired terminal jobs from Redis and deletes
 // application clusters kept past FinishedClusterRetention.
 func (t *Tracker) housekeeping(ctx context.Context) {
@@ -661,7 +677,7 @@ func (t *Tracker) housekeeping(ctx context.Context) {
 		return
 	}
 	for _, j := range t.jobs {
-		if j.Mode != messages.ModeApplication || !j.State.IsTerminal() || j.State == messages.StateTerminated ||
+		if j.Mode != messages.ModeApplication || !finished(j.State) ||
 			t.now().Sub(j.StateSince) < t.cfg.FinishedClusterRetention || !t.owner.Owns(j.Shard) {
 			continue
 		}

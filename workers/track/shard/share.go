@@ -1,24 +1,15 @@
 package shard
 
 import (
-	"hash/fnv"
 	"slices"
+
+	"github.com/flinkferry/flinkferry/internal/jobstore"
 )
 
 // ShardOf returns the shard of a job key: the 32-bit FNV-1a hash of key
-// modulo shards, in [0, shards). It returns 0 when shards < 1.
-func ShardOf(key string, shards int) int {
-	if shards < 1 {
-		return 0
-	}
-	return int(hash32(key) % uint32(shards))
-}
-
-func hash32(s string) uint32 {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(s))
-	return h.Sum32()
-}
+// modulo shards (0 when shards < 1). It is jobstore.ShardOf, so the store
+// files a job under the shard whose lease decides who polls it.
+func ShardOf(key string, shards int) int { return jobstore.ShardOf(key, shards) }
 
 // fairShare returns how many of shards the replica self should hold when
 // replicas are alive: shards/R each, and one more for the first shards%R

@@ -52,6 +52,7 @@ func CheckUnknown(specs ...any) error {
 	if err != nil {
 		return err
 	}
+	keys = append(keys, CLIVariables...)
 	var unknown []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
@@ -64,6 +65,10 @@ func CheckUnknown(specs ...any) error {
 	}
 	return nil
 }
+
+// CLIVariables are FLINKFERRY_* variables read by the CLI commands, not by
+// the workers; a worker accepts them in its environment.
+var CLIVariables = []string{"FLINKFERRY_DEV_STATE"}
 
 // Usage writes the table of spec's variables: name, type, default, description.
 func Usage(w io.Writer, spec any) error {

@@ -3,6 +3,7 @@ package track
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/flinkferry/flinkferry/internal/flinksim"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
+	"github.com/flinkferry/flinkferry/internal/ops"
 	"github.com/flinkferry/flinkferry/internal/testenv"
 	"github.com/flinkferry/flinkferry/messages"
 )
@@ -127,7 +129,9 @@ func TestTrackSlowJobManagerDoesNotDelayOthers(t *testing.T) {
 	k, r := testenv.Kafka(t), testenv.Redis(t)
 	sim, hc := startSim(t)
 	cfg := fastConfig(k, r, "r1")
-	testenv.RunWorker(t, Spec(cfg, Overrides{Clusters: &kubeclusters.Set{}, HTTPClient: hc}))
+	spec := Spec(cfg, Overrides{Clusters: &kubeclusters.Set{}, HTTPClient: hc})
+	spec.Ops = ops.New(slog.New(slog.DiscardHandler))
+	testenv.RunWorker(t, spec)
 	store := newStore(t, r, cfg.Track.Shards)
 	ctx := context.Background()
 
@@ -166,6 +170,9 @@ func TestTrackSlowJobManagerDoesNotDelayOthers(t *testing.T) {
 	j := waitState(t, store, messages.JobRef{Namespace: "flink", ClusterID: "job-00"}.Key(), messages.StateLost, 15*time.Second)
 	if j.LastError == "" {
 		t.Errorf("dead JobManager: no last error recorded")
+	}
+	if got := pollErrors(t, spec.Ops, "job_status", "timeout"); got < 1 {
+		t.Errorf("flinkferry_track_poll_errors_total{kind=job_status,reason=timeout} = %v, want > 0", got)
 	}
 }
 
@@ -222,4 +229,29 @@ func TestTrackRemovesFinishedApplicationClusters(t *testing.T) {
 	if j, _ := store.Get(ctx, key); j.State != messages.StateFinished {
 		t.Errorf("after the cleanup: state %s, want FINISHED", j.State)
 	}
+}
+
+// pollErrors returns the poll error counter of the worker's registry.
+func pollErrors(t *testing.T, srv *ops.Server, kind, reason string) float64 {
+	t.Helper()
+	families, err := srv.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, f := range families {
+		if f.GetName() != "flinkferry_track_poll_errors_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["kind"] == kind && labels["reason"] == reason {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
 }

@@ -3,6 +3,7 @@ package track
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -21,6 +22,7 @@ import (
 	"github.com/flinkferry/flinkferry/internal/jobstore"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
+	"github.com/flinkferry/flinkferry/internal/ops"
 	"github.com/flinkferry/flinkferry/internal/redisclient"
 	"github.com/flinkferry/flinkferry/internal/testenv"
 	"github.com/flinkferry/flinkferry/messages"
@@ -199,7 +201,9 @@ func TestTrackApplicationJobEndToEnd(t *testing.T) {
 	}
 	clusters := &kubeclusters.Set{}
 	clusters.Add(kubeclusters.Config{Name: "default", Default: true, AllowedNamespaces: []string{ns}}, cs)
-	testenv.RunWorker(t, Spec(cfg, Overrides{Clusters: clusters, HTTPClient: hc}))
+	spec := Spec(cfg, Overrides{Clusters: clusters, HTTPClient: hc})
+	spec.Ops = ops.New(slog.New(slog.DiscardHandler))
+	testenv.RunWorker(t, spec)
 	store := newStore(t, r, cfg.Track.Shards)
 	topics := cfg.Kafka.Topics()
 	ctx := context.Background()
@@ -248,6 +252,22 @@ func TestTrackApplicationJobEndToEnd(t *testing.T) {
 	}
 	if j.Metrics.TaskManagers != 2 || j.Metrics.SlotsTotal != 6 || j.Checkpoints.Completed == 0 || j.LastPoll.IsZero() {
 		t.Errorf("metrics = %+v, checkpoints = %+v, last poll %v", j.Metrics, j.Checkpoints, j.LastPoll)
+	}
+
+	// The worker's metrics say what it did.
+	families, err := spec.Ops.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range families {
+		seen[f.GetName()] = true
+	}
+	for _, name := range []string{"flinkferry_track_jobs", "flinkferry_track_poll_duration_seconds",
+		"flinkferry_track_staleness_seconds", "flinkferry_track_owned_shards", "flinkferry_track_transitions_total", "flinkferry_track_status_events_published_total"} {
+		if !seen[name] {
+			t.Errorf("metric %s not exported", name)
+		}
 	}
 
 	// The job finishes; then the cluster goes away. FINISHED stays

@@ -10,6 +10,6 @@ func New() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newWorkerCmd())
+	root.AddCommand(newVersionCmd(), newWorkerCmd(), newSubmitCmd())
 	return root
 }

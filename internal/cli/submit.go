@@ -35,7 +35,7 @@ import (
 // command has already printed every problem; Problems holds them (empty
 // when the file could not be read or parsed at all, then Err says why).
 type InvalidRequestError struct {
-	// File is the file name as given (- for stdin).
+	// File is the file name as given (<stdin> for -f -).
 	File string
 	// Problems are the field errors, each with its JSON path.
 	Problems messages.FieldErrors
@@ -130,7 +130,11 @@ func runSubmit(ctx context.Context, cmd *cobra.Command, o submitOptions) error {
 	if err != nil {
 		return err
 	}
-	req, generated, err := LoadSubmitRequest(o.file, data)
+	label := o.file
+	if label == "-" {
+		label = "<stdin>"
+	}
+	req, generated, err := LoadSubmitRequest(label, data)
 	if err != nil {
 		var ire *InvalidRequestError
 		if errors.As(err, &ire) {
@@ -353,12 +357,12 @@ func (w *statusWatcher) follow(ctx context.Context, req *messages.SubmitRequeste
 			if state != "" {
 				still = state
 			}
+			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return ctx.Err() // interrupted: the job goes on
+			}
 			msg := fmt.Sprintf("still %s after %s", still, timeout)
 			p.fail(msg)
-			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return &JobFailedError{RequestID: req.RequestID, State: still, Reason: "timeout", Message: msg}
-			}
-			return ctx.Err()
+			return &JobFailedError{RequestID: req.RequestID, State: still, Reason: "timeout", Message: msg}
 		}
 		var done error
 		finished := false

@@ -1,5 +1,3 @@
-//go:build trackworker
-
 package main
 
 import (

@@ -1,20 +1,200 @@
-//go:build !trackworker
-
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/flinkrest"
+	"github.com/flinkferry/flinkferry/internal/jobstore"
+	"github.com/flinkferry/flinkferry/messages"
+	"github.com/flinkferry/flinkferry/workers/track"
+	"github.com/flinkferry/flinkferry/workers/track/shard"
 )
 
-// errNoWorker: the track worker's packages (workers/track with
-// internal/jobstore, internal/flinkrest and workers/track/shard) are not in
-// the module yet; worker_track.go and burst.go hold the worker mode and
-// build with -tags trackworker once they are.
-var errNoWorker = errors.New("worker mode is not available yet: build with -tags trackworker once workers/track, internal/jobstore and internal/flinkrest are in the module")
+// The worker mode runs the real track worker core: track.NewTracker with
+// the real jobstore, shard leases and Flink REST client, without Kafka
+// consumption (jobs are registered in Redis by the parent, as the deployed
+// handler would) and without Kubernetes (states come from REST alone).
 
-func runWorker(ctx context.Context, args []string) error { return errNoWorker }
+// benchNamespace is the namespace of every benchmark job.
+const benchNamespace = "bench"
 
-func workerMethod(replicas int) (method, error) { return method{}, errNoWorker }
+// benchPrefix is the Redis prefix of the worker's keys.
+const benchPrefix = "ff:"
 
-func (e *env) failBurst(ctx context.Context, jobs, count int) error { return errNoWorker }
+// benchShards is the shard count (the worker's default).
+const benchShards = 128
+
+func init() {
+	methods["worker"] = method{name: "worker", child: "worker", perHost: true, replicas: 1,
+		prepare: registerJobs, childArgs: replicaArgs, lastPolls: workerLastPolls}
+	methods["worker-shared"] = method{name: "worker-shared", child: "worker", perHost: false, replicas: 1,
+		prepare: registerJobs, childArgs: replicaArgs, lastPolls: workerLastPolls}
+}
+
+// workerMethod is the worker with replicas processes.
+func workerMethod(replicas int) (method, error) {
+	m := methods["worker"]
+	m.name = fmt.Sprintf("worker×%d", replicas)
+	m.replicas = replicas
+	return m, nil
+}
+
+func replicaArgs(r int) []string { return []string{"-replica", "bench-" + strconv.Itoa(r)} }
+
+// deployedEvent is what the submit worker would have emitted for job i.
+func deployedEvent(cfg loopConfig, i int) *messages.Deployed {
+	base := clusterBase(cfg.Sim, i, cfg.PerHost)
+	return &messages.Deployed{
+		RequestID: "bench-" + clusterName(i), Job: messages.JobRef{Namespace: benchNamespace, ClusterID: clusterName(i)},
+		Mode: messages.ModeApplication, FlinkJobID: jobID(i),
+		Image:        "registry.example.com/flinkferry/bench@sha256:" + strings.Repeat("0", 64),
+		RestEndpoint: base, WebUIURL: base + "/", Time: time.Now().UTC(),
+	}
+}
+
+func jobKey(i int) string {
+	return messages.JobRef{Namespace: benchNamespace, ClusterID: clusterName(i)}.Key()
+}
+
+func newStore(rdb *redis.Client) (*jobstore.Store, error) {
+	return jobstore.New(rdb, jobstore.Options{Prefix: benchPrefix, Shards: benchShards})
+}
+
+// registerJobs registers every job in Redis, as the deployed handler does.
+func registerJobs(ctx context.Context, rdb *redis.Client, cfg loopConfig) error {
+	store, err := newStore(rdb)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	for i := range cfg.Jobs {
+		if _, err := store.Register(ctx, deployedEvent(cfg, i), now); err != nil {
+			return fmt.Errorf("registering job %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func workerLastPolls(ctx context.Context, rdb *redis.Client, jobs int) ([]int64, error) {
+	store, err := newStore(rdb)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, jobs)
+	for i := range keys {
+		keys[i] = jobKey(i)
+	}
+	js, err := store.GetMany(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("reading jobs: %w", err)
+	}
+	out := make([]int64, jobs)
+	for i, j := range js {
+		if j != nil && !j.LastPoll.IsZero() {
+			out[i] = j.LastPoll.UnixMilli()
+		}
+	}
+	return out, nil
+}
+
+// runWorker runs one track worker replica until ctx ends.
+func runWorker(ctx context.Context, args []string) error {
+	var cfg loopConfig
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	cfg.flags(fs)
+	replica := fs.String("replica", "bench-0", "replica id")
+	brokers := fs.String("brokers", "", "Kafka brokers for status events (empty: events are counted and dropped)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	useSimResolver()
+
+	// The worker's own defaults (envconfig tags), then the benchmark's
+	// intervals; no TRACKBENCH_* variable is meant to be set.
+	var tc track.TrackConfig
+	if err := envconfig.Process("TRACKBENCH_TRACK", &tc); err != nil {
+		return err
+	}
+	tc.JobStatusInterval, tc.ClusterMetricInterval = cfg.Interval, cfg.MetricInterval
+	tc.RequestTimeout, tc.Concurrency = cfg.Timeout, cfg.Concurrency
+	tc.Shards, tc.RedisPrefix, tc.ReplicaID = benchShards, benchPrefix, *replica
+
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis, ContextTimeoutEnabled: true})
+	defer rdb.Close()
+	store, err := newStore(rdb)
+	if err != nil {
+		return err
+	}
+	log := slog.Default()
+	leases, err := shard.New(rdb, shard.Options{Prefix: tc.RedisPrefix, Shards: tc.Shards, ReplicaID: tc.ReplicaID, LeaseTTL: tc.LeaseTTL, Logger: log})
+	if err != nil {
+		return err
+	}
+	var pub track.Publisher = &countingPublisher{}
+	if *brokers != "" {
+		p, err := newBusPublisher(*brokers)
+		if err != nil {
+			return err
+		}
+		defer p.p.Close()
+		pub = p
+	}
+	flink := flinkrest.New(flinkrest.Options{RequestTimeout: tc.RequestTimeout, UserAgent: "flinkferry-track"})
+	tr := track.NewTracker(tc, track.Deps{Store: store, Flink: flink, Owner: leases, Publisher: pub, Log: log})
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return leases.Run(ctx) })
+	g.Go(func() error { return tr.Run(ctx) })
+	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	if c, ok := pub.(*countingPublisher); ok {
+		slog.Info("worker stopped", "status_events", c.n.Load())
+	}
+	return nil
+}
+
+// countingPublisher drops status events (none are expected in steady
+// state) and counts them.
+type countingPublisher struct{ n atomic.Int64 }
+
+func (c *countingPublisher) Publish(ctx context.Context, ev *messages.JobStatusChanged, id string) error {
+	c.n.Add(1)
+	return nil
+}
+
+// busPublisher publishes status events to Kafka as the worker does.
+type busPublisher struct {
+	p     *bus.Producer
+	topic string
+}
+
+func newBusPublisher(brokers string) (*busPublisher, error) {
+	var cfg bus.Config // the worker's defaults, then the brokers
+	if err := envconfig.Process("TRACKBENCH_KAFKA", &cfg); err != nil {
+		return nil, err
+	}
+	cfg.Brokers = strings.Split(brokers, ",")
+	p, err := bus.NewProducer(cfg, "flinkferry/track", slog.Default())
+	if err != nil {
+		return nil, err
+	}
+	return &busPublisher{p: p, topic: cfg.Topics().Status}, nil
+}
+
+func (b *busPublisher) Publish(ctx context.Context, ev *messages.JobStatusChanged, id string) error {
+	return b.p.SendWithID(ctx, ev, id, b.topic)
+}

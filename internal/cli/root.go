@@ -10,6 +10,6 @@ func New() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newWorkerCmd(), newSubmitCmd())
+	root.AddCommand(newVersionCmd(), newWorkerCmd(), newSubmitCmd(), newStatusCmd(), newEventsCmd())
 	return root
 }

@@ -7,11 +7,13 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 	"sigs.k8s.io/yaml"
@@ -148,13 +150,17 @@ func runStatus(ctx context.Context, cmd *cobra.Command, o statusOptions, cluster
 		State:       messages.JobState(strings.ToUpper(o.state)),
 		ClusterID:   clusterID,
 	}
-	if filter.KubeCluster == "default" {
+	// The workers' default cluster has an empty name, which List reads
+	// as "any": such jobs are kept after listing.
+	onlyDefault := filter.KubeCluster == "default"
+	if onlyDefault {
 		filter.KubeCluster = ""
 	}
 	rcfg, prefix, err := statusRedisConfig(cmd, o)
 	if err != nil {
 		return err
 	}
+	redis.SetLogger(quietRedisLogger{}) // its dial retries would be printed to stderr
 	rdb, err := redisclient.New(ctx, rcfg)
 	if err != nil {
 		return fmt.Errorf("reading job status: %w", err)
@@ -166,7 +172,7 @@ func runStatus(ctx context.Context, cmd *cobra.Command, o statusOptions, cluster
 	}
 	out := cmd.OutOrStdout()
 	if !o.watch {
-		return printStatusOnce(ctx, out, store, filter, o.output)
+		return printStatusOnce(ctx, out, store, filter, onlyDefault, o.output)
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
@@ -175,7 +181,7 @@ func runStatus(ctx context.Context, cmd *cobra.Command, o statusOptions, cluster
 		if clearScreen {
 			fmt.Fprint(out, "\033[H\033[2J")
 		}
-		if err := printStatusOnce(ctx, out, store, filter, o.output); err != nil {
+		if err := printStatusOnce(ctx, out, store, filter, onlyDefault, o.output); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -191,6 +197,12 @@ func runStatus(ctx context.Context, cmd *cobra.Command, o statusOptions, cluster
 		}
 	}
 }
+
+// quietRedisLogger drops go-redis's internal log lines.
+type quietRedisLogger struct{}
+
+// Printf discards the line.
+func (quietRedisLogger) Printf(context.Context, string, ...any) {}
 
 // isTerminal reports whether w is a terminal.
 func isTerminal(w io.Writer) bool {
@@ -227,10 +239,15 @@ func statusRedisConfig(cmd *cobra.Command, o statusOptions) (redisclient.Config,
 }
 
 // printStatusOnce lists the jobs and prints them in format.
-func printStatusOnce(ctx context.Context, w io.Writer, store *jobstore.Store, f jobstore.Filter, format string) error {
+// With onlyDefault, only jobs of the workers' default Kubernetes cluster
+// are printed.
+func printStatusOnce(ctx context.Context, w io.Writer, store *jobstore.Store, f jobstore.Filter, onlyDefault bool, format string) error {
 	jobs, err := store.List(ctx, f)
 	if err != nil {
 		return fmt.Errorf("reading job status: %w", err)
+	}
+	if onlyDefault {
+		jobs = slices.DeleteFunc(jobs, func(j *jobstore.Job) bool { return j.Job.KubeCluster != "" })
 	}
 	now := statusNow()
 	rows := make([]JobStatus, len(jobs))

@@ -65,9 +65,19 @@ func statusEvents(t *testing.T, k *testenv.KafkaCluster, cfg bus.Config) {
 	changed.Time = eventsT0
 	failed := &messages.DeployFailed{RequestID: "wc-1", Job: wordcountReq.Job, Mode: messages.ModeApplication,
 		Reason: messages.DeployReasonImagePullFailed, Message: "back-off pulling image", Time: eventsT0.Add(time.Second)}
-	produceStatus(t, cfg, built, changed)
+	// One client and partitioner for all four, so they share a partition
+	// and keep their order.
+	encode := func(ev messages.Event) {
+		key, h, v, err := messages.Encode(ev, messages.Envelope{Source: "test/events"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.Produce(t, cfg.Topics().Status, key, v, h)
+	}
+	encode(built)
+	encode(changed)
 	k.Produce(t, cfg.Topics().Status, wordcountReq.Job.Key(), []byte("not json {"), nil)
-	produceStatus(t, cfg, failed)
+	encode(failed)
 }
 
 func TestEventsPrintsHumanLinesAndWarnsOnGarbage(t *testing.T) {

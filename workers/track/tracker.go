@@ -102,7 +102,10 @@ type Tracker struct {
 	jmConfig   map[string]map[string]string
 
 	results chan pollResult
-	mu      sync.Mutex
+	// kick asks the publisher to drain the outboxes now (a transition was
+	// written); it runs apart so a slow Kafka never holds up polling.
+	kick chan struct{}
+	mu   sync.Mutex
 	dirty   map[string]bool // "<kube>/<namespace>/<cluster id>" changed in Kubernetes
 }
 
@@ -137,7 +140,7 @@ func NewTracker(cfg TrackConfig, d Deps) *Tracker {
 		metricWheel: newWheel(cfg.ClusterMetricInterval, tick),
 		jobs:        map[string]*jobstore.Job{}, byEndpoint: map[string][]string{},
 		owned: map[int]bool{}, inflight: map[string]bool{}, jmConfig: map[string]map[string]string{},
-		results: make(chan pollResult, 4096), dirty: map[string]bool{},
+		results: make(chan pollResult, 4096), dirty: map[string]bool{}, kick: make(chan struct{}, 1),
 	}
 	if d.Clusters != nil {
 		for _, cl := range d.Clusters.All() {
@@ -170,6 +173,7 @@ func (t *Tracker) Run(ctx context.Context) error {
 		g.Go(func() error { return rec.run(ctx, t.cfg.RecoveryInterval) })
 	}
 	g.Go(func() error { return t.loop(ctx) })
+	g.Go(func() error { return t.publish(ctx) })
 	return g.Wait()
 }
 
@@ -197,9 +201,6 @@ func (t *Tracker) loop(ctx context.Context) error {
 		}
 		t.dispatch(ctx, n, sem)
 		t.collect(ctx)
-		if n%4 == 0 {
-			t.drainOutbox(ctx)
-		}
 		if n%t.housekeepingTicks() == 0 {
 			t.housekeeping(ctx)
 		}
@@ -590,7 +591,10 @@ func (t *Tracker) write(ctx context.Context, updates map[string]*jobstore.Update
 		}
 	}
 	if len(reload) > 0 || anyTransition(batch) {
-		t.drainOutbox(ctx)
+		select {
+		case t.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -617,9 +621,26 @@ func foldUpdate(j *jobstore.Job, u jobstore.Update, version int64) {
 	}
 }
 
+// publish drains the outboxes of the owned shards every second and when
+// kicked, until ctx ends. Registrations by any replica land in the
+// outboxes too, so the periodic pass is needed.
+func (t *Tracker) publish(ctx context.Context) error {
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		case <-t.kick:
+		}
+		t.drainOutbox(ctx)
+	}
+}
+
 // drainOutbox publishes the pending status events of the owned shards.
 func (t *Tracker) drainOutbox(ctx context.Context) {
-	for s := range t.owned {
+	for _, s := range t.owner.Owned() {
 		if !t.owner.Owns(s) {
 			continue
 		}

@@ -1,0 +1,155 @@
+package dev
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/flinkrest"
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
+	"github.com/flinkferry/flinkferry/internal/ops"
+	"github.com/flinkferry/flinkferry/internal/redisclient"
+	"github.com/flinkferry/flinkferry/internal/worker"
+	"github.com/flinkferry/flinkferry/workers/build"
+	"github.com/flinkferry/flinkferry/workers/submit"
+	"github.com/flinkferry/flinkferry/workers/track"
+)
+
+// defaultsPrefix is an environment prefix nobody sets: envconfig then
+// fills only the struct-tag defaults.
+const defaultsPrefix = "FLINKFERRY_DEV_DEFAULTS_UNSET"
+
+// Workers are the three workers running in-process.
+type Workers struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	errs   []error
+}
+
+// StartWorkers runs the build, submit and track workers in-process against
+// env and kube until Stop, logging to log. Errors of a stopped worker are
+// logged and returned by Stop.
+func StartWorkers(env *Env, kube *Kube, log *slog.Logger) (*Workers, error) {
+	common, err := commonConfig(env)
+	if err != nil {
+		return nil, err
+	}
+	au, err := url.Parse(env.ArtifactsURL)
+	if err != nil {
+		return nil, err
+	}
+
+	var bcfg build.Config
+	if err := envconfig.Process(defaultsPrefix, &bcfg); err != nil {
+		return nil, fmt.Errorf("build defaults: %w", err)
+	}
+	bcfg.Common = common
+	bcfg.Build.Registry, bcfg.Build.RegistryInsecure = env.Registry, true
+	bcfg.Build.RegistryUsername, bcfg.Build.RegistryPassword, bcfg.Build.DockerConfig = "", "", ""
+	bcfg.Build.DefaultBaseImage = env.BaseImage()
+	bcfg.Build.ArtifactAllowedHosts = []string{au.Host}
+	bcfg.Build.WorkDir = ""
+
+	var scfg submit.Config
+	if err := envconfig.Process(defaultsPrefix, &scfg); err != nil {
+		return nil, fmt.Errorf("submit defaults: %w", err)
+	}
+	scfg.Common = common
+	scfg.Submit.Kubeconfig, scfg.Submit.ClustersFile = "", ""
+	scfg.Submit.AllowedNamespaces, scfg.Submit.AllowedServiceAccounts = []string{Namespace}, []string{"default"}
+	scfg.Submit.Registry, scfg.Submit.RegistryInsecure = env.Registry, true
+	scfg.Submit.RegistryUsername, scfg.Submit.RegistryPassword, scfg.Submit.DockerConfig = "", "", ""
+	subClusters := &submit.Clusters{}
+	subClusters.Add(kubeclusters.Config{Name: "default", Default: true, RestAccess: kubeclusters.RestAccessAuto,
+		AllowedNamespaces: []string{Namespace}, AllowedServiceAccounts: []string{"default"}}, kube.Client)
+	so := submit.Overrides{Clusters: subClusters}
+	if kube.FlinkHTTP != nil {
+		so.Flink = flinkrestClient(kube)
+	}
+
+	var tcfg track.Config
+	if err := envconfig.Process(defaultsPrefix, &tcfg); err != nil {
+		return nil, fmt.Errorf("track defaults: %w", err)
+	}
+	tcfg.Common = common
+	tcfg.Redis = redisclient.Config{URL: env.RedisURL, Timeout: 3 * time.Second}
+	tcfg.Track.Kubeconfig, tcfg.Track.ClustersFile = "", ""
+	tcfg.Track.Namespaces = []string{Namespace}
+	tcfg.Track.JobStatusInterval, tcfg.Track.RequestTimeout = time.Second, 800*time.Millisecond
+	tcfg.Track.ClusterMetricInterval = 2 * time.Second
+	trClusters := &kubeclusters.Set{}
+	trClusters.Add(kubeclusters.Config{Name: "default", Default: true, RestAccess: kubeclusters.RestAccessAuto,
+		AllowedNamespaces: []string{Namespace}}, kube.Client)
+
+	for _, v := range []worker.Validator{bcfg, scfg, tcfg} {
+		if err := v.Validate(); err != nil {
+			return nil, fmt.Errorf("dev worker configuration: %w", err)
+		}
+	}
+	specs := []worker.Spec{
+		build.Spec(bcfg),
+		submit.SpecWith(scfg, so),
+		track.Spec(tcfg, track.Overrides{Clusters: trClusters, HTTPClient: kube.FlinkHTTP}),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &Workers{cancel: cancel}
+	for _, s := range specs {
+		s.Logger = log.With("worker", s.Name)
+		s.Ops = ops.New(s.Logger)
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			if err := worker.Run(ctx, s); err != nil && ctx.Err() == nil {
+				log.Error("worker stopped", "worker", s.Name, "error", err)
+				w.mu.Lock()
+				w.errs = append(w.errs, fmt.Errorf("%s worker: %w", s.Name, err))
+				w.mu.Unlock()
+			}
+		}()
+	}
+	return w, nil
+}
+
+// Stop stops the workers and waits for them; it returns the errors of
+// workers that had stopped on their own.
+func (w *Workers) Stop() error {
+	w.cancel()
+	w.wg.Wait()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return joinErrs(w.errs)
+}
+
+// commonConfig is the shared worker configuration for env: its brokers,
+// one-partition-friendly topic creation, quick consumer groups.
+func commonConfig(env *Env) (worker.Common, error) {
+	var c worker.Common
+	if err := envconfig.Process(defaultsPrefix, &c); err != nil {
+		return c, fmt.Errorf("worker defaults: %w", err)
+	}
+	c.Kafka.Brokers, c.Kafka.TopicPrefix = env.KafkaBrokers, TopicPrefix
+	c.Kafka.SASL, c.Kafka.TLS = bus.SASLConfig{}, bus.TLSConfig{}
+	c.Kafka.CreateTopics, c.Kafka.Partitions, c.Kafka.ReplicationFactor = true, 6, 1
+	c.Kafka.SessionTimeout, c.Kafka.HeartbeatInterval, c.Kafka.RebalanceTimeout = 6*time.Second, 300*time.Millisecond, 10*time.Second
+	c.Log.Level, c.Log.Format = "warn", "text"
+	return c, nil
+}
+
+func joinErrs(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return errors.Join(errs...)
+}
+
+func flinkrestClient(k *Kube) *flinkrest.Client {
+	return flinkrest.New(flinkrest.Options{HTTPClient: k.FlinkHTTP, UserAgent: "flinkferry-submit"})
+}

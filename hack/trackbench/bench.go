@@ -78,6 +78,7 @@ type benchConfig struct {
 	samples        int
 	concurrency    int
 	logDir         string
+	profile        bool
 }
 
 // runResult is one measured run.
@@ -89,6 +90,8 @@ type runResult struct {
 	rssMiB   float64 // peak RSS of the largest replica
 	p50, p99 float64 // staleness in seconds
 	redisOps float64 // commands per second, the parent's own excluded
+	redisCPU float64 // cores used by redis-server over the window
+	simCPU   float64 // cores used by the simulator over the window
 	requests float64 // Flink REST requests per second
 }
 
@@ -106,6 +109,8 @@ func runBench(ctx context.Context, args []string) error {
 	fs.IntVar(&c.samples, "samples", 6, "staleness samples per window")
 	fs.IntVar(&c.concurrency, "concurrency", 256, "Flink REST requests in flight per process")
 	fs.StringVar(&c.logDir, "logs", "", "directory for the children's logs (default: a new temporary one)")
+	fs.BoolVar(&c.profile, "profile", false, "write a CPU profile of every worker child into the logs directory")
+	nofile := fs.Uint64("nofile", 1<<18, "open-file limit for this process and its children (a JobManager may hold two connections)")
 	failJobs := fs.Int("fail", 0, "after the runs, fail this many of the largest -jobs count at once and time their status events (worker)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -152,6 +157,8 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	slog.Info("children's logs", "dir", c.logDir)
 
+	raiseNofile(*nofile)
+
 	rs, err := testenv.StartRedis()
 	if err != nil {
 		return err
@@ -173,7 +180,11 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	defer sim.stop()
 
-	e := &env{cfg: c, rdb: rdb, own: own, redisAddr: rs.Addr, sim: sim}
+	redisPID, err := redisPID(ctx, rdb)
+	if err != nil {
+		return err
+	}
+	e := &env{cfg: c, rdb: rdb, own: own, redisAddr: rs.Addr, redisPID: redisPID, sim: sim}
 	var results []runResult
 	for _, n := range c.jobs {
 		for r := range c.rounds {
@@ -185,7 +196,8 @@ func runBench(ctx context.Context, args []string) error {
 				}
 				slog.Info("run", "method", res.method, "jobs", n, "round", r+1, "cpu", round3(res.cpu),
 					"rss_mib", round3(res.rssMiB), "p50", round3(res.p50), "p99", round3(res.p99),
-					"redis_ops", math.Round(res.redisOps), "requests", math.Round(res.requests))
+					"redis_ops", math.Round(res.redisOps), "requests", math.Round(res.requests),
+					"redis_cpu", round3(res.redisCPU), "sim_cpu", round3(res.simCPU))
 				results = append(results, res)
 			}
 		}
@@ -206,6 +218,7 @@ type env struct {
 	rdb       *redis.Client
 	own       *commandCounter // the parent's own Redis commands
 	redisAddr string
+	redisPID  int
 	sim       *simProc
 }
 
@@ -244,7 +257,11 @@ func (e *env) measure(ctx context.Context, m method, jobs, round int) (runResult
 		if m.childArgs != nil {
 			args = append(args, m.childArgs(r)...)
 		}
-		c, err := startChild(filepath.Join(e.cfg.logDir, fmt.Sprintf("%s-%d-r%d-%d.log", m.name, jobs, round+1, r)), args)
+		name := filepath.Join(e.cfg.logDir, fmt.Sprintf("%s-%d-r%d-%d", m.name, jobs, round+1, r))
+		if e.cfg.profile && m.child == "worker" {
+			args = append(args, "-cpuprofile", name+".pprof")
+		}
+		c, err := startChild(name+".log", args)
 		if err != nil {
 			return res, err
 		}
@@ -256,6 +273,10 @@ func (e *env) measure(ctx context.Context, m method, jobs, round int) (runResult
 
 	t0 := time.Now()
 	cpu0, err := cpuTimes(children)
+	if err != nil {
+		return res, err
+	}
+	peers0, err := e.peerCPU()
 	if err != nil {
 		return res, err
 	}
@@ -287,6 +308,10 @@ func (e *env) measure(ctx context.Context, m method, jobs, round int) (runResult
 	if err != nil {
 		return res, err
 	}
+	peers1, err := e.peerCPU()
+	if err != nil {
+		return res, err
+	}
 	own1 := e.own.n.Load()
 	cmds1, err := redisCommands(ctx, e.rdb)
 	if err != nil {
@@ -305,11 +330,52 @@ func (e *env) measure(ctx context.Context, m method, jobs, round int) (runResult
 		res.rssMiB = max(res.rssMiB, float64(rss)/(1<<20))
 	}
 	res.cpu = (cpu1 - cpu0).Seconds() / secs
+	res.redisCPU = (peers1[0] - peers0[0]).Seconds() / secs
+	res.simCPU = (peers1[1] - peers0[1]).Seconds() / secs
 	res.redisOps = float64(cmds1-cmds0-(own1-own0)) / secs
 	res.requests = float64(req1-req0) / secs
 	res.p50 = percentile(staleness, 50)
 	res.p99 = percentile(staleness, 99)
 	return res, nil
+}
+
+// raiseNofile raises the open-file limit, inherited by the children, to n
+// if allowed: a container runtime's default (1,048,576 for containerd) is
+// far above the 20,000 of some shells, and at 10,000 JobManagers the
+// measured process and the simulator each hold up to two connections per
+// JobManager.
+func raiseNofile(n uint64) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur >= n {
+		return
+	}
+	want := syscall.Rlimit{Cur: n, Max: max(n, lim.Max)}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err != nil {
+		slog.Warn("open-file limit stays", "limit", lim.Cur, "wanted", n, "err", err)
+		return
+	}
+	slog.Info("open-file limit raised", "from", lim.Cur, "to", n)
+}
+
+// peerCPU returns the CPU time used so far by redis-server and the
+// simulator.
+func (e *env) peerCPU() ([2]time.Duration, error) {
+	r, err := cpuTime(e.redisPID)
+	if err != nil {
+		return [2]time.Duration{}, err
+	}
+	s, err := cpuTime(e.sim.cmd.Process.Pid)
+	return [2]time.Duration{r, s}, err
+}
+
+// redisPID asks the server for its process id (INFO server).
+func redisPID(ctx context.Context, rdb *redis.Client) (int, error) {
+	info, err := rdb.Info(ctx, "server").Result()
+	if err != nil {
+		return 0, fmt.Errorf("reading redis INFO server: %w", err)
+	}
+	pid, err := parseInfoInt(info, "process_id")
+	return int(pid), err
 }
 
 func cpuTimes(children []*child) (time.Duration, error) {
@@ -436,8 +502,8 @@ func printTable(w io.Writer, results []runResult, order []string) {
 		}
 		return median(xs)
 	}
-	fmt.Fprintln(w, "| method | jobs | CPU cores (avg) | CPU / "+baseline+" | peak RSS | staleness p50 | staleness p99 | Redis ops/s | requests/s |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| method | jobs | CPU cores (avg) | CPU / "+baseline+" | peak RSS | staleness p50 | staleness p99 | Redis ops/s | Redis CPU | requests/s |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, n := range jobs {
 		base := med(groups[key{baseline, n}], func(r runResult) float64 { return r.cpu })
 		for _, m := range order {
@@ -450,12 +516,13 @@ func printTable(w io.Writer, results []runResult, order []string) {
 			if !math.IsNaN(base) && base > 0 {
 				ratio = fmt.Sprintf("%.2f×", cpu/base)
 			}
-			fmt.Fprintf(w, "| %s | %d | %.3f | %s | %.0f MiB | %s | %s | %.0f | %.0f |\n",
+			fmt.Fprintf(w, "| %s | %d | %.3f | %s | %.0f MiB | %s | %s | %.0f | %.3f | %.0f |\n",
 				m, n, cpu, ratio,
 				med(rs, func(r runResult) float64 { return r.rssMiB }),
 				seconds(med(rs, func(r runResult) float64 { return r.p50 })),
 				seconds(med(rs, func(r runResult) float64 { return r.p99 })),
 				med(rs, func(r runResult) float64 { return r.redisOps }),
+				med(rs, func(r runResult) float64 { return r.redisCPU }),
 				med(rs, func(r runResult) float64 { return r.requests }))
 		}
 	}

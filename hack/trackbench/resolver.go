@@ -8,14 +8,15 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
 )
 
-// useSimResolver makes every name under simHost resolve to 127.0.0.1 in
-// this process, through Go's own resolver talking DNS to an in-process
+// useSimResolver makes every name under simHost resolve to one of the
+// simulator's loopback addresses (simIP) in this process, through Go's own resolver talking DNS to an in-process
 // answerer. The measured HTTP clients stay unchanged (their own dialers
 // and connection pools), yet every JobManager is a distinct host, as in a
 // fleet where each JobManager is its own Service. Other names fail.
@@ -71,8 +72,9 @@ type dnsAddr struct{}
 func (dnsAddr) Network() string { return "tcp" }
 func (dnsAddr) String() string  { return "trackbench-dns" }
 
-// answer builds the reply to one DNS query: A 127.0.0.1 for names under
-// simHost, no address of other types for them, NXDOMAIN for other names.
+// answer builds the reply to one DNS query: for JobManager i's name under
+// simHost an A record of simIP(i), no address of other types; NXDOMAIN
+// for other names.
 func answer(query []byte) ([]byte, error) {
 	var p dnsmessage.Parser
 	h, err := p.Start(query)
@@ -102,7 +104,8 @@ func answer(query []byte) ([]byte, error) {
 	}
 	if ours && q.Type == dnsmessage.TypeA {
 		rr := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 3600}
-		if err := b.AResource(rr, dnsmessage.AResource{A: [4]byte{127, 0, 0, 1}}); err != nil {
+		i, _ := strconv.Atoi(strings.TrimPrefix(strings.TrimSuffix(name, "."+simHost), "jm"))
+		if err := b.AResource(rr, dnsmessage.AResource{A: simIP(i)}); err != nil {
 			return nil, err
 		}
 	}

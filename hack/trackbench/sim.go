@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
@@ -35,6 +37,57 @@ func jobID(i int) string { return fmt.Sprintf("be%030x", i) }
 // simHost is the domain the per-JobManager host names end in; every name
 // is dialled to the simulator's loopback port.
 const simHost = "jm.flinkferry.test"
+
+// simAddrs is how many loopback addresses (127.0.0.1 to 127.0.0.<simAddrs>)
+// the simulator listens on, all on the same port. JobManager host names
+// resolve to them in turn, so per-JobManager connections are spread over
+// as many destinations, as a fleet's are over its JobManagers' addresses:
+// one destination address and port would cap the connections at the
+// ephemeral port range (28,232 by default), TIME_WAIT sockets included,
+// and make every connect() search that range.
+const simAddrs = 16
+
+// simIP is the loopback address JobManager i resolves to.
+func simIP(i int) [4]byte { return [4]byte{127, 0, 0, byte(1 + i%simAddrs)} }
+
+// serveLoopbacks serves srv on the same free port of every simAddrs
+// address and returns the port.
+func serveLoopbacks(srv *flinksim.Server) (int, error) {
+	for range 10 {
+		lns, err := listenLoopbacks()
+		if err != nil {
+			continue // the port was taken on another address: try another
+		}
+		hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		for _, ln := range lns {
+			go func() { _ = hs.Serve(ln) }()
+		}
+		return lns[0].Addr().(*net.TCPAddr).Port, nil
+	}
+	return 0, errors.New("no port free on every simulator loopback address")
+}
+
+// listenLoopbacks listens on a free port of 127.0.0.1 and on the same port
+// of the other simAddrs addresses.
+func listenLoopbacks() ([]net.Listener, error) {
+	first, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listening on loopback: %w", err)
+	}
+	port := first.Addr().(*net.TCPAddr).Port
+	lns := []net.Listener{first}
+	for a := 2; a <= simAddrs; a++ {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.%d:%d", a, port))
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, fmt.Errorf("listening on 127.0.0.%d:%d: %w", a, port, err)
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
+}
 
 // clusterBase is the REST endpoint of cluster i on the simulator at addr
 // (host:port): a distinct host per JobManager (perHost), as every
@@ -68,12 +121,12 @@ func runSim(ctx context.Context, args []string) error {
 			}},
 		})
 	}
-	url, err := srv.Start()
+	port, err := serveLoopbacks(srv)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	fmt.Printf("ready %s\n", url)
+	fmt.Printf("ready http://127.0.0.1:%d\n", port)
 	go func() { <-ctx.Done(); os.Stdin.Close() }()
 
 	sc := bufio.NewScanner(os.Stdin)

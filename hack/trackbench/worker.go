@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -117,8 +119,20 @@ func runWorker(ctx context.Context, args []string) error {
 	cfg.flags(fs)
 	replica := fs.String("replica", "bench-0", "replica id")
 	brokers := fs.String("brokers", "", "Kafka brokers for status events (empty: events are counted and dropped)")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	useSimResolver()
 

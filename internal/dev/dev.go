@@ -161,9 +161,7 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	e.closers = append(e.closers, stop)
 	e.ArtifactsURL = "http://" + addr
 	if !o.NoState {
-		if err := devstate.Write(devstate.State{PID: os.Getpid(), KafkaBrokers: e.KafkaBrokers, TopicPrefix: TopicPrefix,
-			RedisURL: e.RedisURL, Registry: e.Registry, ArtifactsURL: e.ArtifactsURL, ArtifactsDir: dir,
-			Namespace: Namespace}); err != nil {
+		if err := WriteState(e, ""); err != nil {
 			return nil, err
 		}
 		e.closers = append(e.closers, func() { _ = devstate.Remove() })
@@ -237,3 +235,15 @@ func ExampleJar() []byte {
 	}
 	return b.Bytes()
 }
+
+// WriteState writes the devstate file for e with Kubernetes kind kube
+// (Start does so itself unless Options.NoState; the command writes it once
+// Kubernetes is up too).
+func WriteState(e *Env, kube string) error {
+	return devstate.Write(devstate.State{PID: os.Getpid(), KafkaBrokers: e.KafkaBrokers, TopicPrefix: TopicPrefix,
+		RedisURL: e.RedisURL, Registry: e.Registry, ArtifactsURL: e.ArtifactsURL, ArtifactsDir: e.ArtifactsDir,
+		Kubernetes: kube, Namespace: Namespace})
+}
+
+// RemoveState removes the devstate file, ignoring errors.
+func RemoveState() { _ = devstate.Remove() }

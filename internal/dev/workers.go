@@ -153,3 +153,9 @@ func joinErrs(errs []error) error {
 func flinkrestClient(k *Kube) *flinkrest.Client {
 	return flinkrest.New(flinkrest.Options{HTTPClient: k.FlinkHTTP, UserAgent: "flinkferry-submit"})
 }
+
+// BusConfig returns the Kafka configuration the dev workers use for env.
+func BusConfig(env *Env) (bus.Config, error) {
+	c, err := commonConfig(env)
+	return c.Kafka, err
+}

@@ -1,0 +1,242 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/dev"
+	"github.com/flinkferry/flinkferry/internal/jobstore"
+	"github.com/flinkferry/flinkferry/internal/redisclient"
+	"github.com/flinkferry/flinkferry/messages"
+)
+
+// DevReadyLine is printed on its own line once `flinkferry dev` serves.
+const DevReadyLine = "flinkferry dev: ready"
+
+// devOptions are the flags of `flinkferry dev`.
+type devOptions struct {
+	kafka         []string
+	redis         string
+	registry      string
+	kubeconfig    string
+	noDemo        bool
+	kafkaPort     int
+	registryPort  int
+	artifactsPort int
+	logLevel      string
+	examples      string
+	kubeletDelay  time.Duration
+}
+
+func newDevCmd() *cobra.Command {
+	var o devOptions
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run everything locally: Kafka, Redis, registry, artifact server, the three workers, a (simulated) Kubernetes",
+		Long: `Starts in one process an embedded Kafka-protocol broker (kfake), Redis (a
+local redis-server without persistence), an in-memory OCI registry with
+stand-in Flink base images, an artifact server with an example jar at
+/jars/wordcount.jar, the build, submit and track workers, and a Kubernetes
+target: the cluster of --kubeconfig/KUBECONFIG, else a simulated one (a
+local kube-apiserver + etcd, a kubelet simulation making JobManagers
+available after a short delay and a Flink REST simulator answering for
+them). Simulated parts are announced as such.
+
+Unless --no-demo, the requests in examples/ (else a built-in one) are
+submitted and followed until RUNNING. The other commands find this
+instance through its state file, removed on exit (Ctrl-C).
+"` + DevReadyLine + `" is printed once everything is up.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDev(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&o.kafka, "kafka", nil, "use these Kafka brokers instead of the embedded one")
+	f.StringVar(&o.redis, "redis", "", "use this Redis URL instead of a local redis-server")
+	f.StringVar(&o.registry, "registry", "", "use this registry (host:port, plain HTTP) instead of the embedded one")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "deploy to this cluster (default: KUBECONFIG, else a simulated cluster)")
+	f.BoolVar(&o.noDemo, "no-demo", false, "do not submit the example jobs")
+	f.IntVar(&o.kafkaPort, "kafka-port", 9092, "port of the embedded Kafka broker (0: any free port)")
+	f.IntVar(&o.registryPort, "registry-port", 5000, "port of the embedded registry (0: any free port)")
+	f.IntVar(&o.artifactsPort, "artifacts-port", 8989, "port of the artifact server (0: any free port)")
+	f.StringVar(&o.logLevel, "log-level", "warn", "workers' log level on stderr: debug, info, warn, error")
+	f.StringVar(&o.examples, "examples", "examples", "directory of the demo requests")
+	f.DurationVar(&o.kubeletDelay, "kubelet-delay", 2*time.Second, "simulated cluster: delay before a JobManager is available")
+	return cmd
+}
+
+func runDev(ctx context.Context, out, errOut io.Writer, o devOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: level}))
+	if o.kubeconfig == "" {
+		o.kubeconfig = os.Getenv("KUBECONFIG")
+	}
+	fmt.Fprintln(out, "flinkferry dev: starting…")
+	env, err := dev.Start(ctx, dev.Options{KafkaPort: o.kafkaPort, RegistryPort: o.registryPort, ArtifactPort: o.artifactsPort,
+		Kafka: o.kafka, RedisURL: o.redis, Registry: o.registry, NoState: true})
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	kube, err := dev.StartKube(ctx, dev.KubeOptions{Kubeconfig: o.kubeconfig, StartDelay: o.kubeletDelay, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer kube.Close()
+	if err := dev.WriteState(env, kube.Kind); err != nil {
+		return err
+	}
+	defer dev.RemoveState()
+	workers, err := dev.StartWorkers(env, kube, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := workers.Stop(); err != nil {
+			log.Error("stopping the workers", "error", err)
+		}
+	}()
+	printBanner(out, env, kube)
+	fmt.Fprintln(out, DevReadyLine)
+	if !o.noDemo {
+		if err := runDemo(ctx, out, env, o.examples); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(out, "demo: %v\n", err)
+		}
+	}
+	<-ctx.Done()
+	fmt.Fprintln(out, "flinkferry dev: stopping")
+	return nil
+}
+
+func printBanner(w io.Writer, env *dev.Env, kube *dev.Kube) {
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "  Kafka        %s\n", strings.Join(env.KafkaBrokers, ","))
+	fmt.Fprintf(w, "  Redis        %s\n", env.RedisURL)
+	fmt.Fprintf(w, "  Registry     %s (plain HTTP)\n", env.Registry)
+	fmt.Fprintf(w, "  Artifacts    %s  (example jar: %s)\n", env.ArtifactsURL, env.JarURL())
+	fmt.Fprintf(w, "  Kubernetes   %s, namespace %s, kubeconfig %s\n", kube.Kind, dev.Namespace, kube.Kubeconfig)
+	if len(env.Simulated) > 0 || kube.Sim != nil {
+		sim := append([]string(nil), env.Simulated...)
+		if kube.Sim != nil {
+			sim = append(sim, "kubernetes (local apiserver, kubelet simulation)", "flink jobmanagers (REST simulator)")
+		}
+		fmt.Fprintf(w, "  Simulated    %s\n", strings.Join(sim, "; "))
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "  Other shells (flinkferry submit/status/events find this instance without them):")
+	fmt.Fprintf(w, "    export FLINKFERRY_KAFKA_BROKERS=%s\n", strings.Join(env.KafkaBrokers, ","))
+	fmt.Fprintf(w, "    export FLINKFERRY_KAFKA_TOPIC_PREFIX=%s\n", dev.TopicPrefix)
+	fmt.Fprintf(w, "    export FLINKFERRY_REDIS_URL=%s\n", env.RedisURL)
+	fmt.Fprintln(w, "  Submit with kcat:")
+	fmt.Fprintf(w, "    kcat -b %s -t %ssubmit -P -k flink-jobs/my-job request.json\n", env.KafkaBrokers[0], dev.TopicPrefix)
+	fmt.Fprintln(w)
+}
+
+// demoFiles are the example requests submitted in order; a session job
+// waits for its session cluster.
+var demoFiles = []string{"application/wordcount.yaml", "session/cluster.yaml", "session/job.yaml"}
+
+// runDemo submits the examples (or the built-in request when dir has
+// none) and prints their state changes until each is RUNNING.
+func runDemo(ctx context.Context, out io.Writer, env *dev.Env, dir string) error {
+	var reqs []*messages.SubmitRequested
+	for _, f := range demoFiles {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		data = []byte(strings.ReplaceAll(string(data), "http://127.0.0.1:8989", env.ArtifactsURL))
+		req, _, err := LoadSubmitRequest(f, data)
+		if err != nil {
+			return err
+		}
+		reqs = append(reqs, req)
+	}
+	if len(reqs) == 0 {
+		req, _, err := LoadSubmitRequest("built-in demo", dev.DemoRequest("wordcount", env.JarURL()))
+		if err != nil {
+			return err
+		}
+		reqs = append(reqs, req)
+	}
+	cfg, err := dev.BusConfig(env)
+	if err != nil {
+		return err
+	}
+	p, err := bus.NewProducer(cfg, "flinkferry/dev", slog.New(slog.DiscardHandler))
+	if err != nil {
+		return fmt.Errorf("connecting to Kafka: %w", err)
+	}
+	defer p.Close()
+	rdb, err := redisclient.New(ctx, redisclient.Config{URL: env.RedisURL, Timeout: 3 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer rdb.Close()
+	store, err := jobstore.New(rdb, jobstore.Options{Prefix: "ff:"})
+	if err != nil {
+		return err
+	}
+	for _, req := range reqs {
+		if err := p.Send(ctx, req, cfg.Topics().Submit); err != nil {
+			return fmt.Errorf("submitting %s: %w", req.RequestID, err)
+		}
+		fmt.Fprintf(out, "demo: submitted %s (%s)\n", req.JobKey(), req.Mode)
+		if err := followJob(ctx, out, store, req.JobKey(), 3*time.Minute); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(out, "demo: done; try `flinkferry status`")
+	return nil
+}
+
+// followJob prints key's state changes in Redis until RUNNING (or
+// FINISHED), a failure, or timeout.
+func followJob(ctx context.Context, out io.Writer, store *jobstore.Store, key string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last messages.JobState
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if j, err := store.Get(ctx, key); err == nil && j.State != last {
+			last = j.State
+			line := fmt.Sprintf("demo: %s %s", key, j.State)
+			if j.Reason != "" {
+				line += " (" + j.Reason + ")"
+			}
+			fmt.Fprintln(out, line)
+			switch j.State {
+			case messages.StateRunning, messages.StateFinished:
+				return nil
+			case messages.StateFailed, messages.StateLost:
+				return fmt.Errorf("%s: %s %s", key, j.State, j.Message)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: still %s: %w", key, last, ctx.Err())
+		case <-t.C:
+		}
+	}
+}

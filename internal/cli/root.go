@@ -10,6 +10,6 @@ func New() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newWorkerCmd(), newSubmitCmd(), newStatusCmd(), newEventsCmd())
+	root.AddCommand(newVersionCmd(), newWorkerCmd(), newSubmitCmd(), newStatusCmd(), newEventsCmd(), newDevCmd())
 	return root
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,8 +25,8 @@ const tick = 250 * time.Millisecond
 
 // loopConfig is what a measured child (bare loop or worker) is told.
 type loopConfig struct {
-	Sim            string // simulator host:port
-	Redis          string // redis host:port
+	Sims           []string // simulator processes' host:port
+	Redis          string   // redis host:port
 	Jobs           int
 	Interval       time.Duration // job status (GET /jobs/overview)
 	MetricInterval time.Duration // cluster metrics (GET /overview)
@@ -35,7 +36,10 @@ type loopConfig struct {
 }
 
 func (c *loopConfig) flags(fs *flag.FlagSet) {
-	fs.StringVar(&c.Sim, "sim", "", "simulator host:port")
+	fs.Func("sims", "simulator processes' host:port, comma-separated", func(v string) error {
+		c.Sims = strings.Split(v, ",")
+		return nil
+	})
 	fs.StringVar(&c.Redis, "redis", "", "redis host:port")
 	fs.IntVar(&c.Jobs, "jobs", 1000, "jobs (virtual JobManagers jm00000...) to poll")
 	fs.DurationVar(&c.Interval, "interval", 5*time.Second, "job status poll interval")
@@ -48,7 +52,7 @@ func (c *loopConfig) flags(fs *flag.FlagSet) {
 // args is the command line that sets c in a child.
 func (c loopConfig) args() []string {
 	return []string{
-		"-sim", c.Sim, "-redis", c.Redis, "-jobs", strconv.Itoa(c.Jobs),
+		"-sims", strings.Join(c.Sims, ","), "-redis", c.Redis, "-jobs", strconv.Itoa(c.Jobs),
 		"-interval", c.Interval.String(), "-metric-interval", c.MetricInterval.String(),
 		"-per-host=" + strconv.FormatBool(c.PerHost), "-concurrency", strconv.Itoa(c.Concurrency),
 		"-timeout", c.Timeout.String(),
@@ -98,7 +102,7 @@ func runBare(ctx context.Context, args []string) error {
 	}
 	b := &bareLoop{cfg: cfg, client: cfg.httpClient(), rdb: rdb, sem: make(chan struct{}, cfg.Concurrency)}
 	for i := range cfg.Jobs {
-		b.bases = append(b.bases, clusterBase(cfg.Sim, i, cfg.PerHost))
+		b.bases = append(b.bases, clusterBase(cfg.Sims, i, cfg.PerHost))
 	}
 	b.run(ctx)
 	slog.Info("bare loop stopped", "polls", b.polls.Load(), "errors", b.errors.Load())

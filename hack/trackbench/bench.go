@@ -110,6 +110,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.IntVar(&c.concurrency, "concurrency", 256, "Flink REST requests in flight per process")
 	fs.StringVar(&c.logDir, "logs", "", "directory for the children's logs (default: a new temporary one)")
 	fs.BoolVar(&c.profile, "profile", false, "write a CPU profile of every worker child into the logs directory")
+	simProcs := fs.Int("sims", 2, "simulator processes (each holds the server side of its JobManagers' connections)")
 	nofile := fs.Uint64("nofile", 1<<18, "open-file limit for this process and its children (a JobManager may hold two connections)")
 	failJobs := fs.Int("fail", 0, "after the runs, fail this many of the largest -jobs count at once and time their status events (worker)")
 	if err := fs.Parse(args); err != nil {
@@ -169,22 +170,17 @@ func runBench(ctx context.Context, args []string) error {
 	own := &commandCounter{}
 	rdb.AddHook(own)
 
-	simLog, err := os.Create(filepath.Join(c.logDir, "sim.log"))
+	sims, err := startSims(slices.Max(c.jobs), *simProcs, c.logDir)
 	if err != nil {
 		return err
 	}
-	defer simLog.Close()
-	sim, err := startSim(slices.Max(c.jobs), simLog)
-	if err != nil {
-		return err
-	}
-	defer sim.stop()
+	defer sims.stop()
 
 	redisPID, err := redisPID(ctx, rdb)
 	if err != nil {
 		return err
 	}
-	e := &env{cfg: c, rdb: rdb, own: own, redisAddr: rs.Addr, redisPID: redisPID, sim: sim}
+	e := &env{cfg: c, rdb: rdb, own: own, redisAddr: rs.Addr, redisPID: redisPID, sims: sims}
 	var results []runResult
 	for _, n := range c.jobs {
 		for r := range c.rounds {
@@ -219,7 +215,7 @@ type env struct {
 	own       *commandCounter // the parent's own Redis commands
 	redisAddr string
 	redisPID  int
-	sim       *simProc
+	sims      simFleet
 }
 
 // child is one running measured process.
@@ -237,7 +233,7 @@ func (e *env) measure(ctx context.Context, m method, jobs, round int) (runResult
 		return res, fmt.Errorf("flushing redis: %w", err)
 	}
 	cfg := loopConfig{
-		Sim: e.sim.addr, Redis: e.redisAddr, Jobs: jobs, Interval: e.cfg.interval,
+		Sims: e.sims.addrs(), Redis: e.redisAddr, Jobs: jobs, Interval: e.cfg.interval,
 		MetricInterval: e.cfg.metricInterval, PerHost: m.perHost, Concurrency: e.cfg.concurrency,
 		Timeout: 3 * time.Second,
 	}
@@ -285,7 +281,7 @@ func (e *env) measure(ctx context.Context, m method, jobs, round int) (runResult
 	if err != nil {
 		return res, err
 	}
-	req0, err := e.sim.requests()
+	req0, err := e.sims.requests()
 	if err != nil {
 		return res, err
 	}
@@ -317,7 +313,7 @@ func (e *env) measure(ctx context.Context, m method, jobs, round int) (runResult
 	if err != nil {
 		return res, err
 	}
-	req1, err := e.sim.requests()
+	req1, err := e.sims.requests()
 	if err != nil {
 		return res, err
 	}
@@ -358,13 +354,13 @@ func raiseNofile(n uint64) {
 }
 
 // peerCPU returns the CPU time used so far by redis-server and the
-// simulator.
+// simulators.
 func (e *env) peerCPU() ([2]time.Duration, error) {
 	r, err := cpuTime(e.redisPID)
 	if err != nil {
 		return [2]time.Duration{}, err
 	}
-	s, err := cpuTime(e.sim.cmd.Process.Pid)
+	s, err := e.sims.cpu()
 	return [2]time.Duration{r, s}, err
 }
 

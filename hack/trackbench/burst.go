@@ -39,7 +39,7 @@ func (e *env) failBurst(ctx context.Context, jobs, count int) error {
 		return fmt.Errorf("flushing redis: %w", err)
 	}
 	cfg := loopConfig{
-		Sim: e.sim.addr, Redis: e.redisAddr, Jobs: jobs, Interval: e.cfg.interval,
+		Sims: e.sims.addrs(), Redis: e.redisAddr, Jobs: jobs, Interval: e.cfg.interval,
 		MetricInterval: e.cfg.metricInterval, PerHost: true, Concurrency: e.cfg.concurrency, Timeout: 3 * time.Second,
 	}
 	if err := m.prepare(ctx, e.rdb, cfg); err != nil {
@@ -59,7 +59,7 @@ func (e *env) failBurst(ctx context.Context, jobs, count int) error {
 	for i := range count {
 		failing[jobKey(i)] = true
 	}
-	t0, err := e.sim.fail(0, count)
+	t0, err := e.sims.fail(0, count)
 	if err != nil {
 		return err
 	}

@@ -155,10 +155,11 @@ func TestAges(t *testing.T) {
 }
 
 func TestClusterBase(t *testing.T) {
-	if got, want := clusterBase("127.0.0.1:4242", 7, true), "http://jm00007."+simHost+":4242"; got != want {
+	sims := []string{"127.0.0.1:4242", "127.0.0.1:4343"}
+	if got, want := clusterBase(sims, 7, true), "http://jm00007."+simHost+":4343"; got != want {
 		t.Errorf("clusterBase(per host) = %q, want %q", got, want)
 	}
-	if got, want := clusterBase("127.0.0.1:4242", 7, false), "http://127.0.0.1:4242/c/jm00007"; got != want {
+	if got, want := clusterBase(sims, 8, false), "http://127.0.0.1:4242/c/jm00008"; got != want {
 		t.Errorf("clusterBase(shared) = %q, want %q", got, want)
 	}
 	if got := jobID(7); len(got) != 32 {

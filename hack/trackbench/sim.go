@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,7 +25,8 @@ import (
 // on stdin, one per line, and answers each with one line on stdout:
 //
 //	requests             -> "requests <total requests served>"
-//	fail <first> <count> -> "failed <unix nanoseconds>" (jobs set to FAILED)
+//	fail <first> <count> -> "failed <unix nanoseconds>" (its jobs of
+//	                        clusters first..first+count-1 set to FAILED)
 //
 // It prints "ready <base URL>" once serving and exits when stdin closes.
 
@@ -89,11 +91,12 @@ func listenLoopbacks() ([]net.Listener, error) {
 	return lns, nil
 }
 
-// clusterBase is the REST endpoint of cluster i on the simulator at addr
-// (host:port): a distinct host per JobManager (perHost), as every
-// JobManager of a real fleet is its own Service, or a path prefix on one
-// shared host.
-func clusterBase(addr string, i int, perHost bool) string {
+// clusterBase is the REST endpoint of cluster i, served by simulator
+// process i mod len(sims) (sims are host:port): a distinct host per
+// JobManager (perHost), as every JobManager of a real fleet is its own
+// Service, or a path prefix on the simulator's one host.
+func clusterBase(sims []string, i int, perHost bool) string {
+	addr := sims[i%len(sims)]
 	if perHost {
 		_, port, _ := strings.Cut(addr, ":")
 		return "http://" + clusterName(i) + "." + simHost + ":" + port
@@ -104,13 +107,18 @@ func clusterBase(addr string, i int, perHost bool) string {
 func runSim(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	n := fs.Int("clusters", 1000, "virtual JobManagers, each running one application job")
+	part := fs.Int("part", 0, "this process serves the clusters i with i mod -parts = -part")
+	parts := fs.Int("parts", 1, "simulator processes")
 	checkpoints := fs.Duration("checkpoint-interval", 30*time.Second, "checkpoint interval of every job")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	srv := flinksim.New(flinksim.ServerOptions{HostRouting: true})
-	clusters := make([]*flinksim.Cluster, *n)
+	clusters := make([]*flinksim.Cluster, *n) // nil: served by another process
 	for i := range clusters {
+		if i%*parts != *part {
+			continue
+		}
 		clusters[i] = srv.AddCluster(clusterName(i), flinksim.ClusterOptions{
 			Application: true,
 			Jobs: []flinksim.JobSpec{{
@@ -136,7 +144,9 @@ func runSim(ctx context.Context, args []string) error {
 		case len(f) == 1 && f[0] == "requests":
 			var total int64
 			for _, c := range clusters {
-				total += c.Requests()
+				if c != nil {
+					total += c.Requests()
+				}
 			}
 			fmt.Printf("requests %d\n", total)
 		case len(f) == 3 && f[0] == "fail":
@@ -146,8 +156,10 @@ func runSim(ctx context.Context, args []string) error {
 				fmt.Printf("error bad range %q\n", sc.Text())
 				continue
 			}
-			for i := first; i < first+count; i++ {
-				clusters[i].Job(jobID(i)).Fail("java.lang.RuntimeException: benchmark failure")
+			for _, c := range clusters[first : first+count] {
+				if c != nil {
+					c.Jobs()[0].Fail("java.lang.RuntimeException: benchmark failure")
+				}
 			}
 			fmt.Printf("failed %d\n", time.Now().UnixNano())
 		default:
@@ -167,13 +179,14 @@ type simProc struct {
 	out *bufio.Reader
 }
 
-// startSim starts the simulator with n clusters and waits until it serves.
-func startSim(n int, stderr io.Writer) (*simProc, error) {
+// startSim starts simulator process part of parts for n clusters and
+// waits until it serves.
+func startSim(n, part, parts int, stderr io.Writer) (*simProc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("finding own executable: %w", err)
 	}
-	cmd := exec.Command(self, "sim", "-clusters", strconv.Itoa(n))
+	cmd := exec.Command(self, "sim", "-clusters", strconv.Itoa(n), "-part", strconv.Itoa(part), "-parts", strconv.Itoa(parts))
 	cmd.Stderr = stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	in, err := cmd.StdinPipe()
@@ -250,5 +263,95 @@ func (s *simProc) stop() {
 	case <-time.After(5 * time.Second):
 		_ = s.cmd.Process.Kill()
 		<-done
+	}
+}
+
+// simFleet is the simulator processes; cluster i is on process i mod len.
+type simFleet []*simProc
+
+// startSims starts parts simulator processes for n clusters.
+func startSims(n, parts int, logDir string) (simFleet, error) {
+	var f simFleet
+	for k := range parts {
+		log, err := os.Create(filepath.Join(logDir, fmt.Sprintf("sim-%d.log", k)))
+		if err != nil {
+			f.stop()
+			return nil, err
+		}
+		s, err := startSim(n, k, parts, log)
+		if err != nil {
+			f.stop()
+			return nil, err
+		}
+		f = append(f, s)
+	}
+	return f, nil
+}
+
+// addrs are the processes' host:port, for loopConfig.Sims.
+func (f simFleet) addrs() []string {
+	out := make([]string, len(f))
+	for i, s := range f {
+		out[i] = s.addr
+	}
+	return out
+}
+
+// requests returns how many requests the simulators have served.
+func (f simFleet) requests() (int64, error) {
+	var sum int64
+	for _, s := range f {
+		n, err := s.requests()
+		if err != nil {
+			return 0, err
+		}
+		sum += n
+	}
+	return sum, nil
+}
+
+// fail fails the jobs of clusters [first, first+count), every process at
+// once, and returns the earliest time a process did so.
+func (f simFleet) fail(first, count int) (time.Time, error) {
+	type answer struct {
+		t   time.Time
+		err error
+	}
+	ch := make(chan answer, len(f))
+	for _, s := range f {
+		go func() {
+			t, err := s.fail(first, count)
+			ch <- answer{t, err}
+		}()
+	}
+	var t0 time.Time
+	var errs []error
+	for range f {
+		a := <-ch
+		errs = append(errs, a.err)
+		if a.err == nil && (t0.IsZero() || a.t.Before(t0)) {
+			t0 = a.t
+		}
+	}
+	return t0, errors.Join(errs...)
+}
+
+// cpu returns the CPU time the simulators have used so far.
+func (f simFleet) cpu() (time.Duration, error) {
+	var sum time.Duration
+	for _, s := range f {
+		d, err := cpuTime(s.cmd.Process.Pid)
+		if err != nil {
+			return 0, err
+		}
+		sum += d
+	}
+	return sum, nil
+}
+
+// stop stops every process.
+func (f simFleet) stop() {
+	for _, s := range f {
+		s.stop()
 	}
 }

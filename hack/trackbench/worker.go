@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
@@ -58,7 +59,7 @@ func replicaArgs(r int) []string { return []string{"-replica", "bench-" + strcon
 
 // deployedEvent is what the submit worker would have emitted for job i.
 func deployedEvent(cfg loopConfig, i int) *messages.Deployed {
-	base := clusterBase(cfg.Sim, i, cfg.PerHost)
+	base := clusterBase(cfg.Sims, i, cfg.PerHost)
 	return &messages.Deployed{
 		RequestID: "bench-" + clusterName(i), Job: messages.JobRef{Namespace: benchNamespace, ClusterID: clusterName(i)},
 		Mode: messages.ModeApplication, FlinkJobID: jobID(i),
@@ -167,7 +168,9 @@ func runWorker(ctx context.Context, args []string) error {
 		pub = p
 	}
 	flink := flinkrest.New(flinkrest.Options{RequestTimeout: tc.RequestTimeout, UserAgent: "flinkferry-track"})
-	tr := track.NewTracker(tc, track.Deps{Store: store, Flink: flink, Owner: leases, Publisher: pub, Log: log})
+	reg := prometheus.NewRegistry()
+	tr := track.NewTracker(tc, track.Deps{Store: store, Flink: flink, Owner: leases, Publisher: pub, Log: log, Registerer: reg})
+	defer logErrorCounts(reg)
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return leases.Run(ctx) })
@@ -179,6 +182,27 @@ func runWorker(ctx context.Context, args []string) error {
 		slog.Info("worker stopped", "status_events", c.n.Load())
 	}
 	return nil
+}
+
+// logErrorCounts logs the worker's poll error and write conflict counters
+// at exit, to tell a slow worker from a failing one.
+func logErrorCounts(reg *prometheus.Registry) {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return
+	}
+	for _, mf := range mfs {
+		if !strings.HasSuffix(mf.GetName(), "errors_total") && !strings.HasSuffix(mf.GetName(), "conflicts_total") {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			attrs := []any{"metric", mf.GetName(), "value", m.GetCounter().GetValue()}
+			for _, l := range m.GetLabel() {
+				attrs = append(attrs, l.GetName(), l.GetValue())
+			}
+			slog.Info("worker counter", attrs...)
+		}
+	}
 }
 
 // countingPublisher drops status events (none are expected in steady

@@ -149,7 +149,16 @@ func (b *bareLoop) tick(ctx context.Context, s, statusSlots, m, metricSlots int)
 		updates[i] = append(updates[i], fields...)
 		mu.Unlock()
 	}
-	poll := func(i int, f func(ctx context.Context, i int) ([]any, error)) {
+	// A JobManager due for both polls gets them one after the other on
+	// one goroutine, so it never needs a second connection.
+	due := map[int][]func(ctx context.Context, i int) ([]any, error){}
+	for i := s; i < b.cfg.Jobs; i += statusSlots {
+		due[i] = append(due[i], b.pollStatus)
+	}
+	for i := m; i < b.cfg.Jobs; i += metricSlots {
+		due[i] = append(due[i], b.pollMetrics)
+	}
+	for i, polls := range due {
 		select {
 		case b.sem <- struct{}{}:
 		case <-ctx.Done():
@@ -157,20 +166,16 @@ func (b *bareLoop) tick(ctx context.Context, s, statusSlots, m, metricSlots int)
 		}
 		wg.Go(func() {
 			defer func() { <-b.sem }()
-			fields, err := f(ctx, i)
-			b.polls.Add(1)
-			if err != nil {
-				b.errors.Add(1)
-				return
+			for _, f := range polls {
+				fields, err := f(ctx, i)
+				b.polls.Add(1)
+				if err != nil {
+					b.errors.Add(1)
+					continue
+				}
+				add(i, fields...)
 			}
-			add(i, fields...)
 		})
-	}
-	for i := s; i < b.cfg.Jobs; i += statusSlots {
-		poll(i, b.pollStatus)
-	}
-	for i := m; i < b.cfg.Jobs; i += metricSlots {
-		poll(i, b.pollMetrics)
 	}
 	wg.Wait()
 	if len(updates) == 0 {

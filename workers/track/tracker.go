@@ -104,9 +104,9 @@ type Tracker struct {
 	results chan pollResult
 	// kick asks the publisher to drain the outboxes now (a transition was
 	// written); it runs apart so a slow Kafka never holds up polling.
-	kick chan struct{}
-	mu   sync.Mutex
-	dirty   map[string]bool // "<kube>/<namespace>/<cluster id>" changed in Kubernetes
+	kick  chan struct{}
+	mu    sync.Mutex
+	dirty map[string]bool // "<kube>/<namespace>/<cluster id>" changed in Kubernetes
 }
 
 // pollResult is one finished poll of one JobManager.

@@ -13,10 +13,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -27,6 +29,8 @@ import (
 
 	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/devstate"
+	"github.com/flinkferry/flinkferry/internal/jobstore"
+	"github.com/flinkferry/flinkferry/internal/redisclient"
 	"github.com/flinkferry/flinkferry/messages"
 )
 
@@ -150,6 +154,9 @@ func runSubmit(ctx context.Context, cmd *cobra.Command, o submitOptions) error {
 		return err
 	}
 	topics := cfg.Topics()
+	if u := useDevArtifacts(req, cfg.Brokers); u != "" {
+		fmt.Fprintf(out, "jar %s (the artifact server of the running flinkferry dev)\n", u)
+	}
 
 	var w *statusWatcher
 	if o.wait {
@@ -159,6 +166,8 @@ func runSubmit(ctx context.Context, cmd *cobra.Command, o submitOptions) error {
 			return err
 		}
 		defer w.close()
+		w.jobs = &jobReader{cmd: cmd}
+		defer w.jobs.close()
 	}
 	p, err := bus.NewProducer(cfg, "flinkferry/cli", slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -293,11 +302,34 @@ func submitBusConfig(cmd *cobra.Command, o submitOptions) (bus.Config, error) {
 	return cfg, nil
 }
 
+// DevArtifactsURL is the artifact server of `flinkferry dev` on its default
+// port, where the jars of examples/ are.
+const DevArtifactsURL = "http://127.0.0.1:8989"
+
+// useDevArtifacts points a jar URL under DevArtifactsURL at the artifact
+// server of the running `flinkferry dev` when the request goes to that
+// dev's Kafka and dev serves its artifacts on another port
+// (--artifacts-port), so examples/ work with any dev. It returns the new
+// URL, or "" when nothing changed.
+func useDevArtifacts(req *messages.SubmitRequested, brokers []string) string {
+	if req.Program == nil || !strings.HasPrefix(req.Program.Jar.URL, DevArtifactsURL+"/") {
+		return ""
+	}
+	st, err := devstate.Read()
+	if err != nil || st.ArtifactsURL == "" || st.ArtifactsURL == DevArtifactsURL || !slices.Equal(st.KafkaBrokers, brokers) {
+		return ""
+	}
+	req.Program.Jar.URL = st.ArtifactsURL + strings.TrimPrefix(req.Program.Jar.URL, DevArtifactsURL)
+	return req.Program.Jar.URL
+}
+
 // statusWatcher reads the status topic from the end offsets it found at
 // creation.
 type statusWatcher struct {
 	cl    *kgo.Client
 	topic string
+	// jobs, when set, reads a job's state when a status event cannot come.
+	jobs *jobReader
 }
 
 // newStatusWatcher lists the end offsets of the status topic and starts a
@@ -338,6 +370,53 @@ func newStatusWatcher(ctx context.Context, cfg bus.Config, topic string) (*statu
 }
 
 func (w *statusWatcher) close() { w.cl.Close() }
+
+// jobReader reads tracked jobs from the track worker's Redis (settings as
+// for `flinkferry status`), connecting on first use. Any failure reads as
+// "unknown": it only shortens a wait.
+type jobReader struct {
+	cmd   *cobra.Command
+	rdb   *redis.Client
+	store *jobstore.Store
+	tried bool
+}
+
+// get returns the job stored under key, or nil.
+func (r *jobReader) get(ctx context.Context, key string) *jobstore.Job {
+	if r == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if !r.tried {
+		r.tried = true
+		rcfg, prefix, err := statusRedisConfig(r.cmd, statusOptions{})
+		if err != nil {
+			return nil
+		}
+		redis.SetLogger(quietRedisLogger{})
+		if r.rdb, err = redisclient.New(ctx, rcfg); err != nil {
+			return nil
+		}
+		if r.store, err = jobstore.New(r.rdb, jobstore.Options{Prefix: prefix}); err != nil {
+			return nil
+		}
+	}
+	if r.store == nil {
+		return nil
+	}
+	j, err := r.store.Get(ctx, key)
+	if err != nil {
+		return nil
+	}
+	return j
+}
+
+func (r *jobReader) close() {
+	if r != nil && r.rdb != nil {
+		r.rdb.Close()
+	}
+}
 
 // follow prints the events about req until a final one or the timeout.
 func (w *statusWatcher) follow(ctx context.Context, req *messages.SubmitRequested, timeout time.Duration, p progress) error {
@@ -398,6 +477,15 @@ func (w *statusWatcher) follow(ctx context.Context, req *messages.SubmitRequeste
 				}
 				p.done(describeDeployed(e))
 				stage = "starting"
+				// A request sent again (same request_id) changes nothing:
+				// a job already RUNNING or FINISHED stays so and no status
+				// event comes. Its state is read from Redis instead.
+				if j := w.jobs.get(ctx, req.JobKey()); j != nil && j.RequestID == req.RequestID &&
+					(j.State == messages.StateRunning || j.State == messages.StateFinished) {
+					state = string(j.State)
+					finished, done = w.onState(req, &messages.JobStatusChanged{To: j.State, Reason: j.Reason, Message: j.Message, WebUIURL: j.WebUIURL}, p)
+					return
+				}
 				p.start(stage)
 			case *messages.DeployFailed:
 				if e.RequestID != req.RequestID {

@@ -148,8 +148,14 @@ const probeInterval = 2 * time.Second
 
 // probe asks the API server's /readyz (readable by every authenticated
 // client) every interval until ctx ends, and marks the caches unknown
-// while it does not answer.
+// while it does not answer. A client without an HTTP connection (client-go's
+// in-memory fake clientset, used by `flinkferry dev` without control-plane
+// binaries) has no server to go away: it is not probed.
 func (w *kubeWatcher) probe(ctx context.Context, interval time.Duration) {
+	if w.kube.Discovery().RESTClient() == nil {
+		<-ctx.Done()
+		return
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

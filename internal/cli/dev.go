@@ -36,6 +36,10 @@ type devOptions struct {
 	logLevel      string
 	examples      string
 	kubeletDelay  time.Duration
+	// embeddedRedis and fakeKube force the fallbacks (tests; see
+	// dev.Options.EmbeddedRedis and dev.KubeOptions.FakeClientset).
+	embeddedRedis bool
+	fakeKube      bool
 }
 
 func newDevCmd() *cobra.Command {
@@ -44,13 +48,15 @@ func newDevCmd() *cobra.Command {
 		Use:   "dev",
 		Short: "Run everything locally: Kafka, Redis, registry, artifact server, the three workers, a (simulated) Kubernetes",
 		Long: `Starts in one process an embedded Kafka-protocol broker (kfake), Redis (a
-local redis-server without persistence), an in-memory OCI registry with
-stand-in Flink base images, an artifact server with an example jar at
-/jars/wordcount.jar, the build, submit and track workers, and a Kubernetes
-target: the cluster of --kubeconfig/KUBECONFIG, else a simulated one (a
-local kube-apiserver + etcd, a kubelet simulation making JobManagers
-available after a short delay and a Flink REST simulator answering for
-them). Simulated parts are announced as such.
+local redis-server without persistence when installed, else an embedded
+miniredis), an in-memory OCI registry with stand-in Flink base images, an
+artifact server with an example jar at /jars/wordcount.jar, the build,
+submit and track workers, and a Kubernetes target: the cluster of
+--kubeconfig/KUBECONFIG, else a simulated one (a local kube-apiserver +
+etcd when their binaries are built, else client-go's in-memory fake
+clientset; a kubelet simulation making JobManagers available after a short
+delay and a Flink REST simulator answering for them). Simulated parts are
+announced as such.
 
 Unless --no-demo, the requests in examples/ (else a built-in one) are
 submitted and followed until RUNNING. The other commands find this
@@ -63,7 +69,7 @@ instance through its state file, removed on exit (Ctrl-C).
 	}
 	f := cmd.Flags()
 	f.StringSliceVar(&o.kafka, "kafka", nil, "use these Kafka brokers instead of the embedded one")
-	f.StringVar(&o.redis, "redis", "", "use this Redis URL instead of a local redis-server")
+	f.StringVar(&o.redis, "redis", "", "use this Redis URL instead of a local redis-server (or the embedded miniredis without one)")
 	f.StringVar(&o.registry, "registry", "", "use this registry (host:port, plain HTTP) instead of the embedded one")
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "deploy to this cluster (default: KUBECONFIG, else a simulated cluster)")
 	f.BoolVar(&o.noDemo, "no-demo", false, "do not submit the example jobs")
@@ -90,12 +96,13 @@ func runDev(ctx context.Context, out, errOut io.Writer, o devOptions) error {
 	}
 	fmt.Fprintln(out, "flinkferry dev: starting…")
 	env, err := dev.Start(ctx, dev.Options{KafkaPort: o.kafkaPort, RegistryPort: o.registryPort, ArtifactPort: o.artifactsPort,
-		Kafka: o.kafka, RedisURL: o.redis, Registry: o.registry, NoState: true})
+		Kafka: o.kafka, RedisURL: o.redis, Registry: o.registry, EmbeddedRedis: o.embeddedRedis, NoState: true})
 	if err != nil {
 		return err
 	}
 	defer env.Close()
-	kube, err := dev.StartKube(ctx, dev.KubeOptions{Kubeconfig: o.kubeconfig, StartDelay: o.kubeletDelay, Logger: log})
+	kube, err := dev.StartKube(ctx, dev.KubeOptions{Kubeconfig: o.kubeconfig, FakeClientset: o.fakeKube,
+		StartDelay: o.kubeletDelay, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -131,10 +138,17 @@ func printBanner(w io.Writer, env *dev.Env, kube *dev.Kube) {
 	fmt.Fprintf(w, "  Redis        %s\n", env.RedisURL)
 	fmt.Fprintf(w, "  Registry     %s (plain HTTP)\n", env.Registry)
 	fmt.Fprintf(w, "  Artifacts    %s  (example jar: %s)\n", env.ArtifactsURL, env.JarURL())
-	fmt.Fprintf(w, "  Kubernetes   %s, namespace %s, kubeconfig %s\n", kube.Kind, dev.Namespace, kube.Kubeconfig)
+	if kube.Kubeconfig != "" {
+		fmt.Fprintf(w, "  Kubernetes   %s, namespace %s, kubeconfig %s\n", kube.Kind, dev.Namespace, kube.Kubeconfig)
+	} else {
+		fmt.Fprintf(w, "  Kubernetes   %s, namespace %s, in this process only (no kubeconfig: kubectl cannot reach it)\n", kube.Kind, dev.Namespace)
+	}
 	if len(env.Simulated) > 0 || kube.Sim != nil {
 		sim := append([]string(nil), env.Simulated...)
-		if kube.Sim != nil {
+		switch {
+		case kube.Kind == dev.KubeFake:
+			sim = append(sim, "kubernetes (in-memory fake clientset, kubelet simulation)", "flink jobmanagers (REST simulator)")
+		case kube.Sim != nil:
 			sim = append(sim, "kubernetes (local apiserver, kubelet simulation)", "flink jobmanagers (REST simulator)")
 		}
 		fmt.Fprintf(w, "  Simulated    %s\n", strings.Join(sim, "; "))

@@ -19,21 +19,45 @@ import (
 // TestDevStartsAndStops runs `flinkferry dev` in-process on free ports with
 // the built-in demo (no examples dir): it prints the banner and the ready
 // line, writes the state file the other commands read, follows the demo
-// job to RUNNING, and on interrupt stops and removes the state file.
+// job to RUNNING, and on interrupt stops and removes the state file. It
+// does so with the local redis-server and control plane, and with their
+// fallbacks (embedded miniredis, fake clientset), which the banner and
+// the state file announce.
 func TestDevStartsAndStops(t *testing.T) {
-	testenv.LookPath(t, "redis-server")
-	if !kubetest.Available() {
-		t.Fatal("kube-apiserver/etcd binaries missing: see internal/kubetest")
+	for _, tc := range []struct {
+		name      string
+		fallbacks bool
+		kind      string
+		banner    []string
+	}{
+		{name: "local binaries", kind: dev.KubeSimulated,
+			banner: []string{dev.SimRedisServer, "kubeconfig /", "kubernetes (local apiserver, kubelet simulation)"}},
+		{name: "fallbacks", fallbacks: true, kind: dev.KubeFake,
+			banner: []string{dev.SimRedisEmbedded, "no kubeconfig", "kubernetes (in-memory fake clientset, kubelet simulation)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !tc.fallbacks {
+				testenv.LookPath(t, "redis-server")
+				if !kubetest.Available() {
+					t.Fatal("kube-apiserver/etcd binaries missing: see internal/kubetest")
+				}
+			}
+			testDevStartsAndStops(t, devOptions{embeddedRedis: tc.fallbacks, fakeKube: tc.fallbacks}, tc.kind, tc.banner)
+		})
 	}
+}
+
+func testDevStartsAndStops(t *testing.T, o devOptions, kind string, banner []string) {
 	t.Setenv("FLINKFERRY_DEV_STATE", filepath.Join(t.TempDir(), "dev.json"))
 	t.Setenv("KUBECONFIG", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
+	o.kafkaPort, o.registryPort, o.artifactsPort, o.logLevel = 0, 0, 0, "error"
+	o.examples, o.kubeletDelay = t.TempDir(), 300*time.Millisecond
 	go func() {
-		done <- runDev(ctx, pw, io.Discard, devOptions{kafkaPort: 0, registryPort: 0, artifactsPort: 0, logLevel: "error",
-			examples: t.TempDir(), kubeletDelay: 300 * time.Millisecond})
+		done <- runDev(ctx, pw, io.Discard, o)
 		pw.Close()
 	}()
 	lines := make(chan string, 100)
@@ -68,11 +92,13 @@ func TestDevStartsAndStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Kubernetes != dev.KubeSimulated || st.Namespace != dev.Namespace || len(st.KafkaBrokers) == 0 {
-		t.Errorf("state = %+v", st)
+	if st.Kubernetes != kind || st.Namespace != dev.Namespace || len(st.KafkaBrokers) == 0 {
+		t.Errorf("state = %+v, want Kubernetes %q", st, kind)
 	}
-	if !strings.Contains(strings.Join(out, "\n"), "export FLINKFERRY_KAFKA_BROKERS="+st.KafkaBrokers[0]) {
-		t.Errorf("banner lacks the brokers export:\n%s", strings.Join(out, "\n"))
+	for _, want := range append(banner, "export FLINKFERRY_KAFKA_BROKERS="+st.KafkaBrokers[0]) {
+		if !strings.Contains(strings.Join(out, "\n"), want) {
+			t.Errorf("banner lacks %q:\n%s", want, strings.Join(out, "\n"))
+		}
 	}
 	wait("demo: /flink-jobs/wordcount RUNNING")
 	cancel()

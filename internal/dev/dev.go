@@ -11,10 +11,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -49,14 +51,24 @@ type Options struct {
 	ArtifactPort int
 	// Kafka, when set, replaces the embedded cluster with these brokers.
 	Kafka []string
-	// RedisURL, when set, replaces the embedded redis-server.
+	// RedisURL, when set, replaces the local Redis.
 	RedisURL string
+	// EmbeddedRedis uses the in-process miniredis even when a redis-server
+	// binary is installed (tests of the fallback). Without it, Start runs
+	// redis-server when it is on PATH, else miniredis.
+	EmbeddedRedis bool
 	// Registry, when set (host:port), replaces the embedded registry; no
 	// stand-in base images are pushed to it.
 	Registry string
 	// NoState skips writing the devstate file.
 	NoState bool
 }
+
+// Entries of Env.Simulated saying which Redis runs.
+const (
+	SimRedisServer   = "redis (local redis-server)"
+	SimRedisEmbedded = "redis (embedded miniredis)"
+)
 
 // DefaultOptions returns the ports `flinkferry dev` uses by default.
 func DefaultOptions() Options {
@@ -119,14 +131,22 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	}
 	if o.RedisURL != "" {
 		e.RedisURL = o.RedisURL
-	} else {
+	} else if _, err := exec.LookPath("redis-server"); err == nil && !o.EmbeddedRedis {
 		r, err := testenv.StartRedis()
 		if err != nil {
 			return nil, fmt.Errorf("starting Redis: %w", err)
 		}
 		e.closers = append(e.closers, r.Stop)
 		e.RedisURL = "redis://" + r.Addr + "/0"
-		e.Simulated = append(e.Simulated, "redis (local redis-server)")
+		e.Simulated = append(e.Simulated, SimRedisServer)
+	} else {
+		m, err := startMiniredis()
+		if err != nil {
+			return nil, err
+		}
+		e.closers = append(e.closers, m.Close)
+		e.RedisURL = "redis://" + m.Addr() + "/0"
+		e.Simulated = append(e.Simulated, SimRedisEmbedded)
 	}
 	if o.Registry != "" {
 		e.Registry = o.Registry
@@ -176,6 +196,19 @@ func (e *Env) Close() {
 		e.closers[i]()
 	}
 	e.closers = nil
+}
+
+// startMiniredis starts an in-process miniredis on a free loopback port
+// whose TTLs run on the wall clock, as a real server's do (miniredis
+// otherwise expires keys only when told to), so leases and retention
+// expire.
+func startMiniredis() (*miniredis.Miniredis, error) {
+	m := miniredis.NewMiniRedis()
+	m.ClockTTL(true)
+	if err := m.StartAddr("127.0.0.1:0"); err != nil {
+		return nil, fmt.Errorf("starting the embedded Redis: %w", err)
+	}
+	return m, nil
 }
 
 // serve listens on 127.0.0.1:port (def when port < 0, free when 0) and

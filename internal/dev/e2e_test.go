@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -23,12 +24,23 @@ import (
 func startAll(t *testing.T) (*Env, *jobstore.Store) {
 	t.Helper()
 	testenv.LookPath(t, "redis-server")
-	if !kubetest.Available() {
+	env, _, store := startAllWith(t, Options{}, KubeOptions{})
+	return env, store
+}
+
+// startAllWith is startAll with o and ko (ports and Kubeconfig are
+// ignored: free ports, simulated cluster). Redis is the local
+// redis-server when PATH has one, else miniredis; the control-plane
+// binaries are required unless ko.FakeClientset.
+func startAllWith(t *testing.T, o Options, ko KubeOptions) (*Env, *Kube, *jobstore.Store) {
+	t.Helper()
+	if !ko.FakeClientset && !kubetest.Available() {
 		t.Fatal("kube-apiserver/etcd binaries missing: see internal/kubetest")
 	}
 	t.Setenv("FLINKFERRY_DEV_STATE", filepath.Join(t.TempDir(), "dev.json"))
 	ctx := context.Background()
-	env, err := Start(ctx, Options{})
+	o.KafkaPort, o.RegistryPort, o.ArtifactPort = 0, 0, 0
+	env, err := Start(ctx, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +49,8 @@ func startAll(t *testing.T) (*Env, *jobstore.Store) {
 	if testing.Verbose() {
 		log = slog.Default()
 	}
-	kube, err := StartKube(ctx, KubeOptions{StartDelay: 500 * time.Millisecond, Logger: log})
+	ko.Kubeconfig, ko.StartDelay, ko.Logger = "", 500*time.Millisecond, log
+	kube, err := StartKube(ctx, ko)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +73,23 @@ func startAll(t *testing.T) (*Env, *jobstore.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return env, store
+	return env, kube, store
+}
+
+// submitDemo produces the built-in request for cluster id as plain JSON
+// with kgo and returns the job's key.
+func submitDemo(t *testing.T, env *Env, id string) string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(env.KafkaBrokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	rec := &kgo.Record{Topic: TopicPrefix + "submit", Key: []byte(Namespace + "/" + id), Value: DemoRequest(id, env.JarURL())}
+	if err := cl.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	return messages.JobRef{Namespace: Namespace, ClusterID: id}.Key()
 }
 
 func waitRunning(t *testing.T, store *jobstore.Store, key string, within time.Duration) {
@@ -89,16 +118,47 @@ func waitRunning(t *testing.T, store *jobstore.Store, key string, within time.Du
 // simulated kubelet and Flink REST, RUNNING in Redis.
 func TestSubmitReachesRunning(t *testing.T) {
 	env, store := startAll(t)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(env.KafkaBrokers...))
-	if err != nil {
-		t.Fatal(err)
+	waitRunning(t, store, submitDemo(t, env, "wc1"), 45*time.Second)
+}
+
+// TestFallbacksReachRunning proves `flinkferry dev` works without its
+// optional binaries: with no redis-server on PATH it runs the embedded
+// miniredis, with the control plane unavailable it simulates Kubernetes
+// with the fake clientset (no kubeconfig), and either way, or both, a job
+// goes through build -> submit -> track to RUNNING.
+func TestFallbacksReachRunning(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		noRedis  bool
+		fakeKube bool
+	}{
+		{name: "no redis-server", noRedis: true},
+		{name: "no control plane", fakeKube: true},
+		{name: "bare machine", noRedis: true, fakeKube: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.noRedis {
+				t.Setenv("PATH", t.TempDir())
+			} else {
+				testenv.LookPath(t, "redis-server")
+			}
+			env, kube, store := startAllWith(t, Options{}, KubeOptions{FakeClientset: tc.fakeKube})
+			wantRedis, wantKind, wantKubeconfig := SimRedisServer, KubeSimulated, true
+			if tc.noRedis {
+				wantRedis = SimRedisEmbedded
+			}
+			if tc.fakeKube {
+				wantKind, wantKubeconfig = KubeFake, false
+			}
+			if !slices.Contains(env.Simulated, wantRedis) {
+				t.Errorf("Simulated = %q, want it to hold %q", env.Simulated, wantRedis)
+			}
+			if kube.Kind != wantKind || (kube.Kubeconfig != "") != wantKubeconfig {
+				t.Errorf("Kind, Kubeconfig = %q, %q; want %q, a kubeconfig: %v", kube.Kind, kube.Kubeconfig, wantKind, wantKubeconfig)
+			}
+			waitRunning(t, store, submitDemo(t, env, "fb"), 45*time.Second)
+		})
 	}
-	defer cl.Close()
-	rec := &kgo.Record{Topic: TopicPrefix + "submit", Key: []byte("flink-jobs/wc1"), Value: DemoRequest("wc1", env.JarURL())}
-	if err := cl.ProduceSync(context.Background(), rec).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
-	waitRunning(t, store, messages.JobRef{Namespace: Namespace, ClusterID: "wc1"}.Key(), 45*time.Second)
 }
 
 // TestKcatSubmitReachesRunning is TestSubmitReachesRunning with the request

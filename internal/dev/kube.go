@@ -30,13 +30,20 @@ import (
 const (
 	KubeReal      = "real"
 	KubeSimulated = "simulated (local kube-apiserver + etcd, Flink REST simulator)"
+	KubeFake      = "simulated (in-memory fake clientset, Flink REST simulator)"
 )
 
 // KubeOptions chooses the Kubernetes target.
 type KubeOptions struct {
 	// Kubeconfig is a real cluster's kubeconfig; empty starts a simulated
-	// control plane.
+	// cluster: a local control plane when the kube-apiserver and etcd
+	// binaries are found (internal/kubetest), else client-go's in-memory
+	// fake clientset.
 	Kubeconfig string
+	// FakeClientset simulates the cluster with the fake clientset even
+	// when the control-plane binaries are installed (tests of the
+	// fallback).
+	FakeClientset bool
 	// StartDelay is how long the simulated kubelet waits before a
 	// JobManager Deployment becomes available (default 2s).
 	StartDelay time.Duration
@@ -48,9 +55,10 @@ type KubeOptions struct {
 type Kube struct {
 	// Client talks to the cluster.
 	Client kubernetes.Interface
-	// Kind is KubeReal or KubeSimulated.
+	// Kind is KubeReal, KubeSimulated or KubeFake.
 	Kind string
-	// Kubeconfig is the path of a kubeconfig for the cluster.
+	// Kubeconfig is the path of a kubeconfig for the cluster; empty for
+	// KubeFake, which has no API server to connect to.
 	Kubeconfig string
 	// Sim is the Flink REST simulator (nil on a real cluster).
 	Sim *flinksim.Server
@@ -62,8 +70,10 @@ type Kube struct {
 }
 
 // StartKube connects to the real cluster of o.Kubeconfig, or starts a
-// simulated one (kube-apiserver + etcd from internal/kubetest, a kubelet
-// simulation and the Flink REST simulator). It creates Namespace.
+// simulated one: kube-apiserver + etcd from internal/kubetest when their
+// binaries are found and not o.FakeClientset, else an in-memory fake
+// clientset (NewFakeClientset); both with a kubelet simulation and the
+// Flink REST simulator. It creates Namespace.
 func StartKube(ctx context.Context, o KubeOptions) (_ *Kube, err error) {
 	k := &Kube{}
 	defer func() {
@@ -88,20 +98,21 @@ func StartKube(ctx context.Context, o KubeOptions) (_ *Kube, err error) {
 		k.Kind, k.Kubeconfig = KubeReal, o.Kubeconfig
 		return k, ensureNamespace(ctx, k.Client)
 	}
-	if !kubetest.Available() {
-		return nil, errors.New("no Kubernetes: pass --kubeconfig (or set KUBECONFIG), or install the kube-apiserver and etcd binaries for the simulated cluster (see internal/kubetest)")
+	if o.FakeClientset || !kubetest.Available() {
+		k.Client, k.Kind = NewFakeClientset(), KubeFake
+	} else {
+		dir, err := os.MkdirTemp("", "flinkferry-dev-kube-")
+		if err != nil {
+			return nil, err
+		}
+		k.closers = append(k.closers, func() { os.RemoveAll(dir) })
+		cp, err := kubetest.StartControlPlane(ctx, dir, kubetest.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("starting the simulated Kubernetes control plane: %w", err)
+		}
+		k.closers = append(k.closers, func() { _ = cp.Stop() })
+		k.Client, k.Kind, k.Kubeconfig = cp.Clientset(), KubeSimulated, cp.KubeconfigPath()
 	}
-	dir, err := os.MkdirTemp("", "flinkferry-dev-kube-")
-	if err != nil {
-		return nil, err
-	}
-	k.closers = append(k.closers, func() { os.RemoveAll(dir) })
-	cp, err := kubetest.StartControlPlane(ctx, dir, kubetest.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("starting the simulated Kubernetes control plane: %w", err)
-	}
-	k.closers = append(k.closers, func() { _ = cp.Stop() })
-	k.Client, k.Kind, k.Kubeconfig = cp.Clientset(), KubeSimulated, cp.KubeconfigPath()
 	if err := ensureNamespace(ctx, k.Client); err != nil {
 		return nil, err
 	}

@@ -87,6 +87,7 @@ type runResult struct {
 	jobs     int
 	round    int
 	cpu      float64 // cores, averaged over the window, all replicas
+	busiest  float64 // cores of the busiest replica
 	rssMiB   float64 // peak RSS of the largest replica
 	p50, p99 float64 // staleness in seconds
 	redisOps float64 // commands per second, the parent's own excluded
@@ -268,7 +269,7 @@ func (e *env) measure(ctx context.Context, m method, jobs, round int) (runResult
 	}
 
 	t0 := time.Now()
-	cpu0, err := cpuTimes(children)
+	cpu0, each0, err := cpuTimes(children)
 	if err != nil {
 		return res, err
 	}
@@ -300,7 +301,7 @@ func (e *env) measure(ctx context.Context, m method, jobs, round int) (runResult
 	if err := sleep(ctx, time.Until(t0.Add(e.cfg.window)), children); err != nil {
 		return res, err
 	}
-	cpu1, err := cpuTimes(children)
+	cpu1, each1, err := cpuTimes(children)
 	if err != nil {
 		return res, err
 	}
@@ -326,6 +327,9 @@ func (e *env) measure(ctx context.Context, m method, jobs, round int) (runResult
 		res.rssMiB = max(res.rssMiB, float64(rss)/(1<<20))
 	}
 	res.cpu = (cpu1 - cpu0).Seconds() / secs
+	for i := range each1 {
+		res.busiest = max(res.busiest, (each1[i]-each0[i]).Seconds()/secs)
+	}
 	res.redisCPU = (peers1[0] - peers0[0]).Seconds() / secs
 	res.simCPU = (peers1[1] - peers0[1]).Seconds() / secs
 	res.redisOps = float64(cmds1-cmds0-(own1-own0)) / secs
@@ -374,16 +378,20 @@ func redisPID(ctx context.Context, rdb *redis.Client) (int, error) {
 	return int(pid), err
 }
 
-func cpuTimes(children []*child) (time.Duration, error) {
+// cpuTimes returns the CPU time used so far by the children, in total and
+// each.
+func cpuTimes(children []*child) (time.Duration, []time.Duration, error) {
 	var sum time.Duration
-	for _, c := range children {
+	each := make([]time.Duration, len(children))
+	for i, c := range children {
 		d, err := cpuTime(c.cmd.Process.Pid)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
+		each[i] = d
 		sum += d
 	}
-	return sum, nil
+	return sum, each, nil
 }
 
 // startChild starts this program with args, its output going to logPath.
@@ -498,8 +506,8 @@ func printTable(w io.Writer, results []runResult, order []string) {
 		}
 		return median(xs)
 	}
-	fmt.Fprintln(w, "| method | jobs | CPU cores (avg) | CPU / "+baseline+" | peak RSS | staleness p50 | staleness p99 | Redis ops/s | Redis CPU | requests/s |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| method | jobs | CPU cores (avg) | CPU / "+baseline+" | busiest replica | peak RSS | staleness p50 | staleness p99 | Redis ops/s | Redis CPU | requests/s |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, n := range jobs {
 		base := med(groups[key{baseline, n}], func(r runResult) float64 { return r.cpu })
 		for _, m := range order {
@@ -512,8 +520,8 @@ func printTable(w io.Writer, results []runResult, order []string) {
 			if !math.IsNaN(base) && base > 0 {
 				ratio = fmt.Sprintf("%.2f×", cpu/base)
 			}
-			fmt.Fprintf(w, "| %s | %d | %.3f | %s | %.0f MiB | %s | %s | %.0f | %.3f | %.0f |\n",
-				m, n, cpu, ratio,
+			fmt.Fprintf(w, "| %s | %d | %.3f | %s | %.3f | %.0f MiB | %s | %s | %.0f | %.3f | %.0f |\n",
+				m, n, cpu, ratio, med(rs, func(r runResult) float64 { return r.busiest }),
 				med(rs, func(r runResult) float64 { return r.rssMiB }),
 				seconds(med(rs, func(r runResult) float64 { return r.p50 })),
 				seconds(med(rs, func(r runResult) float64 { return r.p99 })),

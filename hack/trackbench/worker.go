@@ -134,6 +134,9 @@ func runWorker(ctx context.Context, args []string) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+		// The heap in steady state (after the warm-up), not at exit.
+		heap := time.AfterFunc(30*time.Second, func() { writeHeapProfile(strings.TrimSuffix(*profile, ".pprof") + ".heap") })
+		defer heap.Stop()
 	}
 	useSimResolver()
 
@@ -235,4 +238,17 @@ func newBusPublisher(brokers string) (*busPublisher, error) {
 
 func (b *busPublisher) Publish(ctx context.Context, ev *messages.JobStatusChanged, id string) error {
 	return b.p.SendWithID(ctx, ev, id, b.topic)
+}
+
+// writeHeapProfile writes the live heap to path, logging a failure.
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		slog.Warn("heap profile", "error", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		slog.Warn("heap profile", "error", err)
+	}
 }

@@ -11,11 +11,22 @@ import (
 	"github.com/flinkferry/flinkferry/messages"
 )
 
-// ShardKeys returns the keys of the jobs of a shard (one SMEMBERS).
-func (s *Store) ShardKeys(ctx context.Context, shard int) ([]string, error) {
-	keys, err := s.rdb.SMembers(ctx, s.k.shard(shard)).Result()
+// ShardKeys returns the keys of the jobs of the shards (one pipelined
+// SMEMBERS per shard, one round trip).
+func (s *Store) ShardKeys(ctx context.Context, shards ...int) ([]string, error) {
+	cmds := make([]*redis.StringSliceCmd, len(shards))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, sh := range shards {
+			cmds[i] = p.SMembers(ctx, s.k.shard(sh))
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("reading jobs of shard %d: %w", shard, err)
+		return nil, fmt.Errorf("reading jobs of %d shards: %w", len(shards), err)
+	}
+	var keys []string
+	for _, c := range cmds {
+		keys = append(keys, c.Val()...)
 	}
 	return keys, nil
 }

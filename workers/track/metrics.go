@@ -12,6 +12,7 @@ type metrics struct {
 	transitions *prometheus.CounterVec
 	published   prometheus.Counter
 	conflicts   prometheus.Counter
+	pollSkipped prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -50,9 +51,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "flinkferry", Subsystem: "track", Name: "write_conflicts_total",
 			Help: "Redis writes refused because another writer changed the job first (the job is reloaded).",
 		}),
+		pollSkipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "flinkferry", Subsystem: "track", Name: "polls_skipped_total",
+			Help: "Due polls not queued because the poll queue was full (every poller busy); they run next interval.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.jobs, m.pollSeconds, m.pollErrors, m.staleness, m.shards, m.transitions, m.published, m.conflicts)
+		reg.MustRegister(m.jobs, m.pollSeconds, m.pollErrors, m.staleness, m.shards, m.transitions, m.published, m.conflicts, m.pollSkipped)
 	}
 	return m
 }

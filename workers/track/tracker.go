@@ -25,10 +25,15 @@ import (
 // in slots of this length, and results are written to Redis once per tick.
 const tick = 250 * time.Millisecond
 
+// taskQueue is how many poll tasks wait for a poller at most: one per
+// JobManager at a time (in-flight ones are skipped), so it only fills when
+// more than this many JobManagers are due and unanswered at once.
+const taskQueue = 1 << 14
+
 // Store is what the tracker needs from Redis (internal/jobstore.Store).
 type Store interface {
 	Register(ctx context.Context, d *messages.Deployed, now time.Time) (jobstore.RegisterResult, error)
-	ShardKeys(ctx context.Context, shard int) ([]string, error)
+	ShardKeys(ctx context.Context, shards ...int) ([]string, error)
 	GetMany(ctx context.Context, keys []string) ([]*jobstore.Job, error)
 	Apply(ctx context.Context, updates []jobstore.Update) ([]jobstore.Result, error)
 	Outbox(ctx context.Context, shard, max int) ([]jobstore.OutboxEntry, error)
@@ -102,6 +107,9 @@ type Tracker struct {
 	jmConfig   map[string]map[string]string
 
 	results chan pollResult
+	tasks   chan pollTask
+	// statusSlots and metricSlots are the endpoints of each wheel slot.
+	statusSlots, metricSlots [][]string
 	// kick asks the publisher to drain the outboxes now (a transition was
 	// written); it runs apart so a slow Kafka never holds up polling.
 	kick  chan struct{}
@@ -140,7 +148,7 @@ func NewTracker(cfg TrackConfig, d Deps) *Tracker {
 		metricWheel: newWheel(cfg.ClusterMetricInterval, tick),
 		jobs:        map[string]*jobstore.Job{}, byEndpoint: map[string][]string{},
 		owned: map[int]bool{}, inflight: map[string]bool{}, jmConfig: map[string]map[string]string{},
-		results: make(chan pollResult, 4096), dirty: map[string]bool{}, kick: make(chan struct{}, 1),
+		results: make(chan pollResult, 4096), tasks: make(chan pollTask, taskQueue), dirty: map[string]bool{}, kick: make(chan struct{}, 1),
 	}
 	if d.Clusters != nil {
 		for _, cl := range d.Clusters.All() {
@@ -172,6 +180,9 @@ func (t *Tracker) Run(ctx context.Context) error {
 		rec := &recovery{store: t.store, kubes: t.kubes, clusters: t.clusters, log: t.log}
 		g.Go(func() error { return rec.run(ctx, t.cfg.RecoveryInterval) })
 	}
+	for range t.cfg.Concurrency {
+		g.Go(func() error { t.poller(ctx); return nil })
+	}
 	g.Go(func() error { return t.loop(ctx) })
 	g.Go(func() error { return t.publish(ctx) })
 	return g.Wait()
@@ -187,19 +198,26 @@ func (t *Tracker) kubeChanged(kubeCluster string) func(namespace, clusterID stri
 	}
 }
 
-// loop ticks until ctx ends.
+// loop ticks until ctx ends. The wheels follow the clock, not the loop:
+// a turn slower than a tick (a slow Redis, a busy machine) dispatches the
+// slots it missed on the next turn, so no JobManager's poll is skipped or
+// delayed by more than the late turn.
 func (t *Tracker) loop(ctx context.Context) error {
-	sem := make(chan struct{}, t.cfg.Concurrency)
 	ticker := time.NewTicker(tick)
 	defer ticker.Stop()
-	var n int64
+	start := time.Now()
+	var n, next int64 // loop turns; next wheel tick to dispatch
 	for {
 		if n%8 == 0 || t.ownershipChanged() { // every 2 s new jobs; shard changes at once
 			if err := t.refresh(ctx); err != nil && ctx.Err() == nil {
 				t.log.Warn("refreshing tracked jobs", "error", err.Error())
 			}
 		}
-		t.dispatch(ctx, n, sem)
+		due := int64(time.Since(start) / tick)
+		next = max(next, due-int64(max(t.statusWheel.slots, t.metricWheel.slots))+1) // one turn of each wheel at most
+		for ; next <= due; next++ {
+			t.dispatch(next)
+		}
 		t.collect(ctx)
 		if n%t.housekeepingTicks() == 0 {
 			t.housekeeping(ctx)
@@ -238,13 +256,13 @@ func (t *Tracker) refresh(ctx context.Context) error {
 	}
 	t.owned = owned
 	t.m.shards.Set(float64(len(owned)))
-	var keys []string
+	shards := make([]int, 0, len(owned))
 	for s := range owned {
-		k, err := t.store.ShardKeys(ctx, s)
-		if err != nil {
-			return err
-		}
-		keys = append(keys, k...)
+		shards = append(shards, s)
+	}
+	keys, err := t.store.ShardKeys(ctx, shards...)
+	if err != nil {
+		return err
 	}
 	want := make(map[string]bool, len(keys))
 	var load []string
@@ -296,89 +314,156 @@ func (t *Tracker) index() {
 		}
 	}
 	t.byEndpoint = by
+	t.statusSlots = spread(t.statusWheel, by)
+	t.metricSlots = spread(t.metricWheel, by)
 	t.m.jobs.Reset()
 	for s, n := range states {
 		t.m.jobs.WithLabelValues(string(s)).Set(float64(n))
 	}
 }
 
-// dispatch starts the polls due at tick n, at most Concurrency at once;
-// a JobManager whose previous poll has not returned is skipped.
-func (t *Tracker) dispatch(ctx context.Context, n int64, sem chan struct{}) {
-	for ep, keys := range t.byEndpoint {
-		active := false
-		for _, k := range keys {
-			if j := t.jobs[k]; j != nil && !j.State.IsTerminal() {
-				active = true
-				break
-			}
+// pollTask is the polls of one JobManager due at one tick. One pool
+// goroutine runs them in order (job status first), so a JobManager due
+// for both needs one connection, not two.
+type pollTask struct {
+	endpoint string
+	status   bool
+	metric   bool
+	jobIDs   []string // checkpoints to read with the metrics
+	haveConf bool     // the JobManager configuration is cached
+}
+
+// dispatch queues the polls due at tick n for the poller pool; a
+// JobManager whose previous poll has not returned is skipped, and so is a
+// poll the full queue cannot take (counted, retried next interval).
+func (t *Tracker) dispatch(n int64) {
+	due := map[string]*pollTask{}
+	add := func(ep string) *pollTask {
+		if p := due[ep]; p != nil {
+			return p
 		}
-		if !active {
+		if !t.active(ep) {
+			return nil
+		}
+		p := &pollTask{endpoint: ep}
+		due[ep] = p
+		return p
+	}
+	for _, ep := range t.statusSlots[t.statusWheel.at(n)] {
+		if p := add(ep); p != nil && !t.inflight[kindStatus+" "+ep] {
+			p.status = true
+		}
+	}
+	for _, ep := range t.metricSlots[t.metricWheel.at(n)] {
+		p := add(ep)
+		if p == nil || t.inflight[kindMetric+" "+ep] {
 			continue
 		}
-		if t.statusWheel.due(ep, n) {
-			t.start(ctx, sem, kindStatus, ep, nil)
-		}
-		if t.metricWheel.due(ep, n) {
-			var jobIDs []string
-			for _, k := range keys {
-				if j := t.jobs[k]; j != nil && j.FlinkJobID != "" && !j.State.IsTerminal() {
-					jobIDs = append(jobIDs, j.FlinkJobID)
-				}
+		p.metric = true
+		for _, k := range t.byEndpoint[ep] {
+			if j := t.jobs[k]; j != nil && j.FlinkJobID != "" && !j.State.IsTerminal() {
+				p.jobIDs = append(p.jobIDs, j.FlinkJobID)
 			}
-			t.start(ctx, sem, kindMetric, ep, jobIDs)
+		}
+		_, p.haveConf = t.jmConfig[ep]
+	}
+	for ep, p := range due {
+		if !p.status && !p.metric {
+			continue
+		}
+		select {
+		case t.tasks <- *p:
+		default:
+			t.m.pollSkipped.Inc()
+			continue
+		}
+		if p.status {
+			t.inflight[kindStatus+" "+ep] = true
+		}
+		if p.metric {
+			t.inflight[kindMetric+" "+ep] = true
 		}
 	}
 }
 
-func (t *Tracker) start(ctx context.Context, sem chan struct{}, kind, ep string, jobIDs []string) {
-	id := kind + " " + ep
-	if t.inflight[id] {
-		return
+// active reports whether the JobManager at ep has a job still tracked.
+func (t *Tracker) active(ep string) bool {
+	for _, k := range t.byEndpoint[ep] {
+		if j := t.jobs[k]; j != nil && !j.State.IsTerminal() {
+			return true
+		}
 	}
-	t.inflight[id] = true
-	_, haveConf := t.jmConfig[ep]
-	go func() {
+	return false
+}
+
+// poller runs queued poll tasks until ctx ends; Concurrency of them run,
+// so at most that many requests are in flight and their goroutines (and
+// grown stacks) are reused rather than started per poll.
+func (t *Tracker) poller(ctx context.Context) {
+	for {
 		select {
-		case sem <- struct{}{}:
 		case <-ctx.Done():
 			return
+		case p := <-t.tasks:
+			t.poll(ctx, p)
 		}
-		defer func() { <-sem }()
-		r := pollResult{kind: kind, endpoint: ep}
+	}
+}
+
+// poll runs the polls of p and hands their results to the loop. A
+// JobManager that did not answer the job-status poll is not asked for its
+// metrics in the same turn: the metric result carries the same error.
+func (t *Tracker) poll(ctx context.Context, p pollTask) {
+	var statusErr error
+	if p.status {
+		r := pollResult{kind: kindStatus, endpoint: p.endpoint}
 		begin := time.Now()
-		ctx := ctx
-		if kind == kindMetric {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, t.cfg.ClusterMetricTimeout)
-			defer cancel()
-		}
-		if kind == kindStatus {
-			r.jobs, r.err = t.flink.JobsOverview(ctx, ep)
-		} else {
-			r.overview, r.err = t.flink.Overview(ctx, ep)
-			if r.err == nil && !haveConf {
-				r.jmConfig, _ = t.flink.JobManagerConfig(ctx, ep)
+		r.jobs, r.err = t.flink.JobsOverview(ctx, p.endpoint)
+		statusErr = r.err
+		t.finish(ctx, r, begin)
+	}
+	if !p.metric {
+		return
+	}
+	r := pollResult{kind: kindMetric, endpoint: p.endpoint}
+	if statusErr != nil && (flinkrest.IsUnavailable(statusErr) || errors.Is(statusErr, context.DeadlineExceeded)) {
+		r.err, r.at = statusErr, t.now()
+		t.send(ctx, r)
+		return
+	}
+	begin := time.Now()
+	mctx, cancel := context.WithTimeout(ctx, t.cfg.ClusterMetricTimeout)
+	defer cancel()
+	r.overview, r.err = t.flink.Overview(mctx, p.endpoint)
+	if r.err == nil && !p.haveConf {
+		r.jmConfig, _ = t.flink.JobManagerConfig(mctx, p.endpoint)
+	}
+	if r.err == nil && len(p.jobIDs) > 0 {
+		r.cps = make(map[string]*flinkrest.CheckpointStats, len(p.jobIDs))
+		for _, id := range p.jobIDs {
+			if cp, err := t.flink.Checkpoints(mctx, p.endpoint, id); err == nil {
+				r.cps[id] = cp
 			}
-			if r.err == nil && len(jobIDs) > 0 {
-				r.cps = map[string]*flinkrest.CheckpointStats{}
-				for _, id := range jobIDs {
-					if cp, err := t.flink.Checkpoints(ctx, ep, id); err == nil {
-						r.cps[id] = cp
-					}
-				}
-			}
 		}
-		t.m.pollSeconds.WithLabelValues(kind).Observe(time.Since(begin).Seconds())
-		if r.err != nil {
-			t.m.pollErrors.WithLabelValues(kind, errorReason(r.err)).Inc()
-		}
-		r.at = t.now()
-		select {
-		case t.results <- r:
-		case <-ctx.Done():
-		}
-	}()
+	}
+	t.finish(ctx, r, begin)
+}
+
+// finish records a poll's latency and error, and hands it to the loop.
+func (t *Tracker) finish(ctx context.Context, r pollResult, begin time.Time) {
+	t.m.pollSeconds.WithLabelValues(r.kind).Observe(time.Since(begin).Seconds())
+	if r.err != nil {
+		t.m.pollErrors.WithLabelValues(r.kind, errorReason(r.err)).Inc()
+	}
+	r.at = t.now()
+	t.send(ctx, r)
+}
+
+func (t *Tracker) send(ctx context.Context, r pollResult) {
+	select {
+	case t.results <- r:
+	case <-ctx.Done():
+	}
 }
 
 // errorReason is the label of a poll error.

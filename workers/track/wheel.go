@@ -29,7 +29,15 @@ func (w wheel) slot(key string) int {
 	return int(h.Sum32() % uint32(w.slots))
 }
 
-// due reports whether key is due at tick number n.
-func (w wheel) due(key string, n int64) bool {
-	return int(n%int64(w.slots)) == w.slot(key)
+// at returns the slot due at tick number n.
+func (w wheel) at(n int64) int { return int(n % int64(w.slots)) }
+
+// spread returns the keys of m by slot.
+func spread[V any](w wheel, m map[string]V) [][]string {
+	out := make([][]string, w.slots)
+	for k := range m {
+		s := w.slot(k)
+		out[s] = append(out[s], k)
+	}
+	return out
 }

@@ -1,0 +1,442 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/flinkferry/flinkferry/internal/cli"
+	"github.com/flinkferry/flinkferry/internal/devstate"
+	"github.com/flinkferry/flinkferry/internal/kubetest"
+	"github.com/flinkferry/flinkferry/internal/testenv"
+	"github.com/flinkferry/flinkferry/messages"
+)
+
+const (
+	// readyTimeout bounds `flinkferry dev` from start to its ready line.
+	readyTimeout = 90 * time.Second
+	// stopTimeout bounds `flinkferry dev` from SIGINT to its exit.
+	stopTimeout = 20 * time.Second
+	// exampleFile is README's quickstart example, relative to the module root.
+	exampleFile = "examples/application/wordcount.yaml"
+)
+
+var (
+	// binary is the flinkferry binary TestMain built; root the module root,
+	// the working directory of every command (as in README).
+	binary, root string
+
+	sharedMu  sync.Mutex
+	sharedDev *devProcess
+)
+
+func TestMain(m *testing.M) {
+	testenv.MainFunc(func() int {
+		dir, err := os.MkdirTemp("", "flinkferry-e2e-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		if root, binary, err = build(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		code := m.Run()
+		sharedMu.Lock()
+		if sharedDev != nil {
+			sharedDev.kill()
+		}
+		sharedMu.Unlock()
+		return code
+	})
+}
+
+// build finds the module root of this package and builds ./cmd/flinkferry
+// there into dir.
+func build(dir string) (modRoot, bin string, err error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", "", fmt.Errorf("finding the module root: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", "", errors.New("finding the module root: not in a module")
+	}
+	modRoot, bin = filepath.Dir(gomod), filepath.Join(dir, "flinkferry")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/flinkferry")
+	cmd.Dir = modRoot
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", "", fmt.Errorf("building flinkferry: %w\n%s", err, out)
+	}
+	return modRoot, bin, nil
+}
+
+// devProcess is a running `flinkferry dev` subprocess.
+type devProcess struct {
+	cmd *exec.Cmd
+	// env is the environment of dev and of every command talking to it:
+	// the test's minus FLINKFERRY_* and KUBECONFIG, plus the state file.
+	env []string
+	// dir holds the state file.
+	dir, state string
+	out        lineBuffer
+	ready      chan struct{}
+	done       chan struct{}
+}
+
+// lineBuffer collects dev's output lines, safe for concurrent use.
+type lineBuffer struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (b *lineBuffer) add(l string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.lines = append(b.lines, l)
+}
+
+func (b *lineBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Join(b.lines, "\n")
+}
+
+// runningDev returns the package's `flinkferry dev`, starting one when none
+// runs (tests share it: its start is the slow part). dev's output goes to
+// t.Log when t fails.
+func runningDev(t *testing.T) *devProcess {
+	t.Helper()
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if sharedDev != nil && sharedDev.exited() {
+		os.RemoveAll(sharedDev.dir)
+		sharedDev = nil
+	}
+	if sharedDev == nil {
+		sharedDev = startDev(t)
+	}
+	d := sharedDev
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("flinkferry dev output:\n%s", d.out.String())
+		}
+	})
+	return d
+}
+
+// startDev starts `flinkferry dev --no-demo` on free ports (never the
+// defaults: other tests and CI jobs run beside this one) and waits for its
+// ready line.
+func startDev(t *testing.T) *devProcess {
+	t.Helper()
+	testenv.LookPath(t, "redis-server")
+	if !kubetest.Available() {
+		t.Fatal("kube-apiserver/etcd binaries missing: run `bash hack/k8s-testbin/build.sh` (see internal/kubetest)")
+	}
+	// Not t.TempDir(): the process may outlive this test.
+	dir, err := os.MkdirTemp("", "flinkferry-e2e-dev-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &devProcess{dir: dir, state: filepath.Join(dir, "dev.json"), ready: make(chan struct{}), done: make(chan struct{})}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "FLINKFERRY_") && !strings.HasPrefix(kv, "KUBECONFIG=") {
+			d.env = append(d.env, kv)
+		}
+	}
+	d.env = append(d.env, "FLINKFERRY_DEV_STATE="+d.state)
+	d.cmd = exec.Command(binary, "dev", "--no-demo", "--kafka-port", "0", "--registry-port", "0", "--artifacts-port", "0",
+		"--kubelet-delay", "500ms", "--log-level", "info")
+	d.cmd.Dir, d.cmd.Env = root, d.env
+	// Killed with the test binary, even when no cleanup runs.
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	stdout, err := d.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, err := d.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		s := bufio.NewScanner(stdout)
+		for s.Scan() {
+			d.out.add(s.Text())
+			if s.Text() == cli.DevReadyLine {
+				close(d.ready)
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		s := bufio.NewScanner(stderr)
+		for s.Scan() {
+			d.out.add("stderr: " + s.Text())
+		}
+	}()
+	go func() {
+		wg.Wait() // Wait must not run before the pipes are read to their end.
+		_ = d.cmd.Wait()
+		close(d.done)
+	}()
+	select {
+	case <-d.ready:
+		t.Logf("flinkferry dev ready in %s", time.Since(began).Round(10*time.Millisecond))
+	case <-d.done:
+		os.RemoveAll(dir)
+		t.Fatalf("flinkferry dev exited before %q (%v):\n%s", cli.DevReadyLine, d.cmd.ProcessState, d.out.String())
+	case <-time.After(readyTimeout):
+		d.kill()
+		t.Fatalf("no %q within %s:\n%s", cli.DevReadyLine, readyTimeout, d.out.String())
+	}
+	return d
+}
+
+func (d *devProcess) exited() bool {
+	select {
+	case <-d.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill stops dev without ceremony (SIGKILL), waits for it and removes its
+// directory.
+func (d *devProcess) kill() {
+	_ = d.cmd.Process.Kill()
+	<-d.done
+	os.RemoveAll(d.dir)
+}
+
+// readState reads dev's state file.
+func (d *devProcess) readState(t *testing.T) devstate.State {
+	t.Helper()
+	b, err := os.ReadFile(d.state)
+	if err != nil {
+		t.Fatalf("reading the dev state file: %v", err)
+	}
+	var st devstate.State
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatalf("reading the dev state file: %v", err)
+	}
+	return st
+}
+
+// result is a finished command.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// flinkferry runs the binary with args in the module root, with dev's
+// environment and nothing else (no flags naming Kafka or Redis), and waits
+// at most timeout.
+func (d *devProcess) flinkferry(t *testing.T, timeout time.Duration, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Dir, cmd.Env = root, d.env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	began := time.Now()
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String(), code: cmd.ProcessState.ExitCode()}
+	t.Logf("flinkferry %s: exit %d in %s\n%s", strings.Join(args, " "), r.code, time.Since(began).Round(10*time.Millisecond), r.stdout)
+	if ctx.Err() != nil {
+		t.Fatalf("flinkferry %s: not done within %s\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), timeout, r.stdout, r.stderr)
+	}
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		t.Fatalf("flinkferry %s: %v", strings.Join(args, " "), err)
+	}
+	return r
+}
+
+// TestDevSubmitWaitStatus is README's quickstart on a fresh dev: the
+// example request is submitted with `flinkferry submit -f ... --wait`
+// finding dev through its state file only; it exits 0 after the image was
+// pushed (a sha256 digest) and the job reached RUNNING, through the real
+// build -> submit -> track workers, local kube-apiserver, simulated kubelet
+// and Flink REST. `flinkferry status -o json` then reports the job RUNNING,
+// and submitting the same file again exits 0 at once.
+// dev serves the example jar on a free port, not the 127.0.0.1:8989 the
+// example names: submit points the jar at the running dev's artifact server.
+func TestDevSubmitWaitStatus(t *testing.T) {
+	d := runningDev(t)
+	data, err := os.ReadFile(filepath.Join(root, exampleFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _, err := cli.LoadSubmitRequest(exampleFile, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r := d.flinkferry(t, 2*time.Minute, "submit", "-f", exampleFile, "--wait")
+	if r.code != 0 {
+		t.Fatalf("submit --wait: exit %d, want 0\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"sha256:", string(messages.StateRunning)} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("submit --wait output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if st := d.readState(t); !strings.Contains(r.stdout, st.ArtifactsURL+"/jars/") {
+		t.Errorf("submit output does not name dev's artifact server %s:\n%s", st.ArtifactsURL, r.stdout)
+	}
+
+	r = d.flinkferry(t, 30*time.Second, "status", "-o", "json")
+	if r.code != 0 {
+		t.Fatalf("status -o json: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	var jobs []cli.JobStatus
+	if err := json.Unmarshal([]byte(r.stdout), &jobs); err != nil {
+		t.Fatalf("status -o json: %v:\n%s", err, r.stdout)
+	}
+	i := slices.IndexFunc(jobs, func(j cli.JobStatus) bool {
+		return j.Namespace == req.Job.Namespace && j.ClusterID == req.Job.ClusterID
+	})
+	if i < 0 {
+		t.Fatalf("status -o json lists no job %s/%s:\n%s", req.Job.Namespace, req.Job.ClusterID, r.stdout)
+	}
+	if got, want := jobs[i].State, string(messages.StateRunning); got != want {
+		t.Errorf("status of %s = %s, want %s", jobs[i].Key, got, want)
+	}
+	if got, want := jobs[i].RequestID, req.RequestID; got != want {
+		t.Errorf("status of %s: request_id = %s, want %s", jobs[i].Key, got, want)
+	}
+
+	// README's dev runs the demo, which submits this very file first: the
+	// same request again changes nothing, and --wait reports the job's
+	// state rather than waiting for an event that never comes.
+	r = d.flinkferry(t, time.Minute, "submit", "-f", exampleFile, "--wait")
+	if r.code != 0 || !strings.Contains(r.stdout, string(messages.StateRunning)) {
+		t.Errorf("submit --wait of the same request again: exit %d, want 0 and RUNNING\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestSubmitBrokenRequestFails submits testdata/broken.yaml (six invalid
+// fields) to a running dev: submit exits 1, stderr lists every problem by
+// its field path, and the submit topic receives nothing.
+func TestSubmitBrokenRequestFails(t *testing.T) {
+	d := runningDev(t)
+	st := d.readState(t)
+	submitTopic := st.TopicPrefix + "submit"
+	before := endOffsets(t, st.KafkaBrokers, submitTopic)
+
+	r := d.flinkferry(t, 30*time.Second, "submit", "-f", "test/e2e/testdata/broken.yaml", "--wait")
+	if r.code != 1 {
+		t.Errorf("submit of a broken request: exit %d, want 1", r.code)
+	}
+	// One "  <field path>: <problem>" line per problem.
+	var paths []string
+	for _, l := range strings.Split(r.stderr, "\n") {
+		if rest, ok := strings.CutPrefix(l, "  "); ok {
+			path, _, _ := strings.Cut(rest, ": ")
+			paths = append(paths, path)
+		}
+	}
+	slices.Sort(paths)
+	want := []string{"flink.parallelism", "flink.version", "job.namespace", "mode", "program.jar.url", "request_id"}
+	if !slices.Equal(paths, want) {
+		t.Errorf("field paths in stderr = %q, want %q\nstderr:\n%s", paths, want, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "(6 problems), nothing submitted") {
+		t.Errorf("stderr lacks the summary:\n%s", r.stderr)
+	}
+	if strings.Contains(r.stdout, "submitted") {
+		t.Errorf("stdout says something was submitted:\n%s", r.stdout)
+	}
+	if after := endOffsets(t, st.KafkaBrokers, submitTopic); !maps.Equal(before, after) {
+		t.Errorf("submit topic end offsets went from %v to %v: something was produced", before, after)
+	}
+}
+
+// endOffsets returns the end offset of each partition of topic (none when
+// the topic does not exist yet).
+func endOffsets(t *testing.T, brokers []string, topic string) map[int32]int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatalf("listing the end offsets of %s: %v", topic, err)
+	}
+	offsets := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil {
+			offsets[o.Partition] = o.Offset
+		}
+	})
+	return offsets
+}
+
+// TestDevInterruptStops interrupts dev as Ctrl-C does: it prints that it
+// stops, exits 0 within 20 s, removes its state file, and its redis-server
+// child no longer listens. It runs last so the other tests share one dev;
+// alone (-run) it starts its own.
+func TestDevInterruptStops(t *testing.T) {
+	d := runningDev(t)
+	redisURL, err := url.Parse(d.readState(t).RedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	select {
+	case <-d.done:
+	case <-time.After(stopTimeout):
+		t.Fatalf("flinkferry dev did not exit within %s of SIGINT", stopTimeout)
+	}
+	t.Logf("flinkferry dev stopped in %s", time.Since(began).Round(10*time.Millisecond))
+	defer os.RemoveAll(d.dir)
+	if code := d.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("flinkferry dev exit code after SIGINT = %d (%v), want 0", code, d.cmd.ProcessState)
+	}
+	if !strings.Contains(d.out.String(), "flinkferry dev: stopping") {
+		t.Error("flinkferry dev did not say it stops")
+	}
+	if _, err := os.Stat(d.state); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state file after stop: %v, want it removed", err)
+	}
+	if c, err := net.DialTimeout("tcp", redisURL.Host, time.Second); err == nil {
+		c.Close()
+		t.Errorf("Redis %s still listens after dev stopped", redisURL.Host)
+	}
+}

@@ -91,26 +91,10 @@ func registerJobs(ctx context.Context, rdb *redis.Client, cfg loopConfig) error 
 	return nil
 }
 
+// workerLastPolls reads the last_poll field of each job's hash
+// (docs/redis.md: <prefix>job:<namespace>/<cluster id>, Unix ms).
 func workerLastPolls(ctx context.Context, rdb *redis.Client, jobs int) ([]int64, error) {
-	store, err := newStore(rdb)
-	if err != nil {
-		return nil, err
-	}
-	keys := make([]string, jobs)
-	for i := range keys {
-		keys[i] = jobKey(i)
-	}
-	js, err := store.GetMany(ctx, keys)
-	if err != nil {
-		return nil, fmt.Errorf("reading jobs: %w", err)
-	}
-	out := make([]int64, jobs)
-	for i, j := range js {
-		if j != nil && !j.LastPoll.IsZero() {
-			out[i] = j.LastPoll.UnixMilli()
-		}
-	}
-	return out, nil
+	return lastPollFields(ctx, rdb, jobs, func(i int) string { return benchPrefix + "job:" + jobKey(i) })
 }
 
 // runWorker runs one track worker replica until ctx ends.

@@ -86,7 +86,7 @@ func New(opts Options) *Client {
 // connections (a fleet of JobManagers is polled every few seconds, and a
 // total cap would redial most of them each time), at most
 // maxIdlePerHost idle connections per host, 5s to connect, proxies from
-// the environment as http.DefaultTransport does.
+// the environment as http.DefaultTransport does, a 1 KiB write buffer.
 func NewTransport(maxIdlePerHost int) *http.Transport {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -97,6 +97,9 @@ func NewTransport(maxIdlePerHost int) *http.Transport {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   5 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		// Requests are small GETs and uploads stream: a 1 KiB write
+		// buffer instead of 4 KiB saves 30 MiB at 10,000 connections.
+		WriteBufferSize: 1 << 10,
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -142,6 +143,16 @@ func TestDecodeSamples(t *testing.T) {
 		}
 		if len(cp.History) != 2 || cp.History[0].Kind != flinkrest.KindInProgress || cp.History[1].Kind != flinkrest.KindCompleted {
 			t.Errorf("history = %+v, want in_progress by @class and completed by the spec's className", cp.History)
+		}
+		latest, err := c.LatestCheckpoints(ctx, base, jobA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(latest.Counts, cp.Counts) || !reflect.DeepEqual(latest.Latest, cp.Latest) {
+			t.Errorf("LatestCheckpoints() = %+v, want the counts and latest of Checkpoints() %+v", latest, cp)
+		}
+		if latest.History != nil || latest.Summary != (flinkrest.CheckpointSummary{}) {
+			t.Errorf("LatestCheckpoints() decoded history %v or summary %+v", latest.History, latest.Summary)
 		}
 	})
 	t.Run("checkpoint config", func(t *testing.T) {

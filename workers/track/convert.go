@@ -1,6 +1,8 @@
 package track
 
 import (
+	"time"
+
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
 	"github.com/flinkferry/flinkferry/internal/jobstore"
 	"github.com/flinkferry/flinkferry/messages"
@@ -32,4 +34,18 @@ func checkpointSummary(cp *flinkrest.CheckpointStats) *jobstore.Checkpoints {
 		s.LastFailedAt, s.LastFailureMessage = f.FailureTime, truncate(f.FailureMessage, 1024)
 	}
 	return s
+}
+
+// sameCheckpoints reports whether a and b are the same summary as stored
+// (times at millisecond precision, as Redis keeps them).
+func sameCheckpoints(a, b jobstore.Checkpoints) bool {
+	ms := func(t time.Time) time.Time {
+		if t.IsZero() {
+			return time.Time{}
+		}
+		return time.UnixMilli(t.UnixMilli()).UTC()
+	}
+	a.LastCompletedAt, b.LastCompletedAt = ms(a.LastCompletedAt), ms(b.LastCompletedAt)
+	a.LastFailedAt, b.LastFailedAt = ms(a.LastFailedAt), ms(b.LastFailedAt)
+	return a == b
 }

@@ -2,9 +2,12 @@ package track
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
@@ -72,12 +75,15 @@ func Spec(cfg Config, o Overrides) worker.Spec {
 				Store: store, Flink: flink, Owner: leases, Publisher: pub, Clusters: cs,
 				Log: d.Log, Registerer: d.Ops.Registry,
 			})
-			loops := []func(context.Context) error{
-				leases.Run,
-				tr.Run,
-				func(ctx context.Context) error { <-ctx.Done(); return prod.Close() },
-				func(ctx context.Context) error { <-ctx.Done(); return rdb.Close() },
-			}
+			// The leases are released and the tracker stopped before
+			// the Redis client and the producer close.
+			loops := []func(context.Context) error{func(ctx context.Context) error {
+				g, ctx := errgroup.WithContext(ctx)
+				g.Go(func() error { return leases.Run(ctx) })
+				g.Go(func() error { return tr.Run(ctx) })
+				err := g.Wait()
+				return errors.Join(err, prod.Close(), rdb.Close())
+			}}
 			d.Ops.AddReadinessCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 
 			h := &Handler{Store: store}

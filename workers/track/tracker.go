@@ -47,7 +47,7 @@ type Flink interface {
 	JobsOverview(ctx context.Context, base string) ([]flinkrest.JobOverview, error)
 	Overview(ctx context.Context, base string) (*flinkrest.ClusterOverview, error)
 	JobManagerConfig(ctx context.Context, base string) (map[string]string, error)
-	Checkpoints(ctx context.Context, base, jobID string) (*flinkrest.CheckpointStats, error)
+	LatestCheckpoints(ctx context.Context, base, jobID string) (*flinkrest.CheckpointStats, error)
 }
 
 // ShardOwner says which shards this replica polls (workers/track/shard.Manager).
@@ -436,17 +436,35 @@ func (t *Tracker) poll(ctx context.Context, p pollTask) {
 	defer cancel()
 	r.overview, r.err = t.flink.Overview(mctx, p.endpoint)
 	if r.err == nil && !p.haveConf {
-		r.jmConfig, _ = t.flink.JobManagerConfig(mctx, p.endpoint)
+		if conf, err := t.flink.JobManagerConfig(mctx, p.endpoint); err == nil {
+			r.jmConfig = cachedConfig(conf)
+		}
 	}
 	if r.err == nil && len(p.jobIDs) > 0 {
 		r.cps = make(map[string]*flinkrest.CheckpointStats, len(p.jobIDs))
 		for _, id := range p.jobIDs {
-			if cp, err := t.flink.Checkpoints(mctx, p.endpoint, id); err == nil {
+			if cp, err := t.flink.LatestCheckpoints(mctx, p.endpoint, id); err == nil {
 				r.cps[id] = cp
 			}
 		}
 	}
 	t.finish(ctx, r, begin)
+}
+
+// cachedConfigKeys are the JobManager configuration entries the tracker
+// reads; only they are cached (a full configuration is a few KiB, times
+// 10,000 JobManagers).
+var cachedConfigKeys = []string{"jobmanager.memory.process.size", "taskmanager.memory.process.size"}
+
+// cachedConfig returns the entries of conf the tracker keeps (never nil).
+func cachedConfig(conf map[string]string) map[string]string {
+	out := make(map[string]string, len(cachedConfigKeys))
+	for _, k := range cachedConfigKeys {
+		if v, ok := conf[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // finish records a poll's latency and error, and hands it to the loop.
@@ -630,9 +648,16 @@ func (t *Tracker) applyMetrics(j *jobstore.Job, u *jobstore.Update, r pollResult
 		m.JobManagerMemoryBytes = memoryBytes(conf["jobmanager.memory.process.size"])
 		m.TaskManagerMemoryBytes = memoryBytes(conf["taskmanager.memory.process.size"])
 	}
-	u.Metrics = &m
+	// Unchanged metrics are not written again: a fleet's slots and
+	// TaskManagers rarely change, and most checkpoint polls of a job
+	// between two checkpoints read the same summary.
+	if m != j.Metrics {
+		u.Metrics = &m
+	}
 	if cp := r.cps[j.FlinkJobID]; cp != nil {
-		u.Checkpoints = checkpointSummary(cp)
+		if c := checkpointSummary(cp); !sameCheckpoints(*c, j.Checkpoints) {
+			u.Checkpoints = c
+		}
 	}
 }
 
@@ -700,6 +725,12 @@ func foldUpdate(j *jobstore.Job, u jobstore.Update, version int64) {
 	}
 	if u.SilentSince != nil {
 		j.SilentSince = *u.SilentSince
+	}
+	if u.Metrics != nil {
+		j.Metrics = *u.Metrics
+	}
+	if u.Checkpoints != nil {
+		j.Checkpoints = *u.Checkpoints
 	}
 	if u.Transition != nil {
 		j.State, j.Reason, j.Message, j.StateSince = u.Transition.To, u.Transition.Reason, u.Transition.Message, u.Transition.Time

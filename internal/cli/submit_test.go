@@ -345,7 +345,7 @@ func TestSubmitWaitFailsOnFailures(t *testing.T) {
 func TestExamplesAreValid(t *testing.T) {
 	var files []string
 	err := filepath.WalkDir("../../examples", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".yaml") {
+		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".json")) {
 			files = append(files, p)
 		}
 		return err
@@ -353,8 +353,8 @@ func TestExamplesAreValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) < 3 {
-		t.Fatalf("found %d examples, want at least 3", len(files))
+	if len(files) < 4 {
+		t.Fatalf("found %d examples, want at least 4", len(files))
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {

@@ -1,16 +1,20 @@
 package dev
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flinkferry/flinkferry/internal/jobstore"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
@@ -28,13 +32,13 @@ func startAll(t *testing.T) (*Env, *jobstore.Store) {
 	return env, store
 }
 
-// startAllWith is startAll with o and ko (ports and Kubeconfig are
-// ignored: free ports, simulated cluster). Redis is the local
+// startAllWith is startAll with o and ko (ports are ignored: free ports;
+// an empty ko.Kubeconfig simulates the cluster). Redis is the local
 // redis-server when PATH has one, else miniredis; the control-plane
 // binaries are required unless ko.FakeClientset.
 func startAllWith(t *testing.T, o Options, ko KubeOptions) (*Env, *Kube, *jobstore.Store) {
 	t.Helper()
-	if !ko.FakeClientset && !kubetest.Available() {
+	if !ko.FakeClientset && ko.Kubeconfig == "" && !kubetest.Available() {
 		t.Fatal("kube-apiserver/etcd binaries missing: see internal/kubetest")
 	}
 	t.Setenv("FLINKFERRY_DEV_STATE", filepath.Join(t.TempDir(), "dev.json"))
@@ -49,7 +53,7 @@ func startAllWith(t *testing.T, o Options, ko KubeOptions) (*Env, *Kube, *jobsto
 	if testing.Verbose() {
 		log = slog.Default()
 	}
-	ko.Kubeconfig, ko.StartDelay, ko.Logger = "", 500*time.Millisecond, log
+	ko.StartDelay, ko.Logger = 500*time.Millisecond, log
 	kube, err := StartKube(ctx, ko)
 	if err != nil {
 		t.Fatal(err)
@@ -161,21 +165,105 @@ func TestFallbacksReachRunning(t *testing.T) {
 	}
 }
 
-// TestKcatSubmitReachesRunning is TestSubmitReachesRunning with the request
-// produced by kcat, as a user would.
+// TestRealClusterKubeconfig runs dev as `flinkferry dev --kubeconfig`
+// does, against a real API server (kube-apiserver + etcd, no kubelet, no
+// simulation): the namespace is created, the job's objects are applied
+// there, and without a kubelet to start the JobManager the job waits in
+// K8S_INITIALIZING, never failed.
+func TestRealClusterKubeconfig(t *testing.T) {
+	testenv.LookPath(t, "redis-server")
+	if !kubetest.Available() {
+		t.Fatal("kube-apiserver/etcd binaries missing: see internal/kubetest")
+	}
+	ctx := context.Background()
+	cp, err := kubetest.StartControlPlane(ctx, t.TempDir(), kubetest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cp.Stop() })
+	env, kube, store := startAllWith(t, Options{}, KubeOptions{Kubeconfig: cp.KubeconfigPath()})
+	if kube.Kind != KubeReal || kube.Sim != nil {
+		t.Fatalf("Kube.Kind = %q (simulator %v), want %q without a simulator", kube.Kind, kube.Sim != nil, KubeReal)
+	}
+	key := submitDemo(t, env, "real1")
+	deadline := time.Now().Add(45 * time.Second)
+	var last *jobstore.Job
+	for time.Now().Before(deadline) {
+		if j, err := store.Get(ctx, key); err == nil {
+			last = j
+			if j.State == messages.StateK8sInitializing {
+				break
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if last == nil || last.State != messages.StateK8sInitializing {
+		t.Fatalf("job = %+v, want K8S_INITIALIZING", last)
+	}
+	d, err := cp.Clientset().AppsV1().Deployments(Namespace).Get(ctx, "real1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the JobManager Deployment is not on the cluster: %v", err)
+	}
+	if d.Spec.Template.Spec.Containers[0].Image == "" || d.Status.ReadyReplicas != 0 {
+		t.Errorf("deployment image %q, ready %d", d.Spec.Template.Spec.Containers[0].Image, d.Status.ReadyReplicas)
+	}
+	time.Sleep(3 * time.Second) // several polls through the service proxy, all unanswered
+	if j, err := store.Get(ctx, key); err != nil || j.State != messages.StateK8sInitializing {
+		t.Errorf("after 3s: job = %+v, %v; want still K8S_INITIALIZING", j, err)
+	}
+}
+
+// TestKcatSubmitReachesRunning runs README's "produce from any language"
+// and "consume status for alerting" commands with Debian's kcat: the plain
+// JSON example examples/json/wordcount.json produced to the submit topic
+// reaches RUNNING, and its RUNNING event is read back from the status
+// topic as one JSON object per line.
 func TestKcatSubmitReachesRunning(t *testing.T) {
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
 		t.Skip("kcat is not installed (apt-get install kcat)")
 	}
 	env, store := startAll(t)
-	f := filepath.Join(t.TempDir(), "req.json")
-	if err := os.WriteFile(f, DemoRequest("wc2", env.JarURL()), 0o600); err != nil {
+	req, err := os.ReadFile("../../examples/json/wordcount.json")
+	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(kcat, "-b", env.KafkaBrokers[0], "-t", TopicPrefix+"submit", "-P", "-k", "flink-jobs/wc2", f).CombinedOutput()
-	if err != nil {
-		t.Fatalf("kcat: %v: %s", err, out)
+	// The example names dev's default artifact port; this dev runs on a
+	// free one.
+	req = bytes.ReplaceAll(req, []byte("http://127.0.0.1:8989"), []byte(env.ArtifactsURL))
+	f := filepath.Join(t.TempDir(), "wordcount.json")
+	if err := os.WriteFile(f, req, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	waitRunning(t, store, messages.JobRef{Namespace: Namespace, ClusterID: "wc2"}.Key(), 45*time.Second)
+	broker := env.KafkaBrokers[0]
+	out, err := exec.Command(kcat, "-b", broker, "-t", TopicPrefix+"submit", "-P", "-k", "flink-jobs/json-wordcount", f).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kcat -P: %v: %s", err, out)
+	}
+	waitRunning(t, store, messages.JobRef{Namespace: Namespace, ClusterID: "json-wordcount"}.Key(), 45*time.Second)
+
+	var events []messages.JobStatusChanged
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		out, err := exec.Command(kcat, "-b", broker, "-t", TopicPrefix+"status", "-C", "-o", "beginning", "-e", "-q").Output()
+		if err != nil {
+			t.Fatalf("kcat -C: %v", err)
+		}
+		events = events[:0]
+		for line := range strings.Lines(string(out)) {
+			var ev messages.JobStatusChanged
+			if err := json.Unmarshal([]byte(line), &ev); err != nil {
+				t.Fatalf("status topic line %q is not one JSON event: %v", line, err)
+			}
+			events = append(events, ev)
+			if ev.Job.ClusterID == "json-wordcount" && ev.To == messages.StateRunning {
+				if ev.RequestID != "json-wordcount-1" || ev.WebUIURL == "" {
+					t.Errorf("RUNNING event = %+v, want request id json-wordcount-1 and a Web UI URL", ev)
+				}
+				return
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("no RUNNING event for json-wordcount on the status topic; read %+v", events)
 }

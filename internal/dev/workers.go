@@ -67,8 +67,14 @@ func StartWorkers(env *Env, kube *Kube, log *slog.Logger) (*Workers, error) {
 	scfg.Submit.AllowedNamespaces, scfg.Submit.AllowedServiceAccounts = []string{Namespace}, []string{"default"}
 	scfg.Submit.Registry, scfg.Submit.RegistryInsecure = env.Registry, true
 	scfg.Submit.RegistryUsername, scfg.Submit.RegistryPassword, scfg.Submit.DockerConfig = "", "", ""
+	// On a real cluster dev runs outside it: JobManagers are reached
+	// through the API server's service proxy, not cluster DNS.
+	access := kubeclusters.RestAccessAuto
+	if kube.Kind == KubeReal {
+		access = kubeclusters.RestAccessProxy
+	}
 	subClusters := &submit.Clusters{}
-	subClusters.Add(kubeclusters.Config{Name: "default", Default: true, RestAccess: kubeclusters.RestAccessAuto,
+	subClusters.Add(kubeclusters.Config{Name: "default", Default: true, RestAccess: access,
 		AllowedNamespaces: []string{Namespace}, AllowedServiceAccounts: []string{"default"}}, kube.Client)
 	so := submit.Overrides{Clusters: subClusters}
 	if kube.FlinkHTTP != nil {
@@ -86,7 +92,7 @@ func StartWorkers(env *Env, kube *Kube, log *slog.Logger) (*Workers, error) {
 	tcfg.Track.JobStatusInterval, tcfg.Track.RequestTimeout = time.Second, 800*time.Millisecond
 	tcfg.Track.ClusterMetricInterval = 2 * time.Second
 	trClusters := &kubeclusters.Set{}
-	trClusters.Add(kubeclusters.Config{Name: "default", Default: true, RestAccess: kubeclusters.RestAccessAuto,
+	trClusters.Add(kubeclusters.Config{Name: "default", Default: true, RestAccess: access,
 		AllowedNamespaces: []string{Namespace}}, kube.Client)
 
 	for _, v := range []worker.Validator{bcfg, scfg, tcfg} {

@@ -179,7 +179,7 @@ func runDemo(ctx context.Context, out io.Writer, env *dev.Env, dir string) error
 		if err != nil {
 			return err
 		}
-		data = []byte(strings.ReplaceAll(string(data), "http://127.0.0.1:8989", env.ArtifactsURL))
+		data = []byte(strings.ReplaceAll(string(data), DevArtifactsURL, env.ArtifactsURL))
 		req, _, err := LoadSubmitRequest(f, data)
 		if err != nil {
 			return err

@@ -17,9 +17,10 @@ import (
 )
 
 // TestDevStartsAndStops runs `flinkferry dev` in-process on free ports with
-// the built-in demo (no examples dir): it prints the banner and the ready
-// line, writes the state file the other commands read, follows the demo
-// job to RUNNING, and on interrupt stops and removes the state file. It
+// the demo of examples/: it prints the banner and the ready line, writes
+// the state file the other commands read, follows the application job,
+// the session cluster and the session job submitted to it to RUNNING,
+// and on interrupt stops and removes the state file. It
 // does so with the local redis-server and control plane, and with their
 // fallbacks (embedded miniredis, fake clientset), which the banner and
 // the state file announce.
@@ -55,7 +56,7 @@ func testDevStartsAndStops(t *testing.T, o devOptions, kind string, banner []str
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	o.kafkaPort, o.registryPort, o.artifactsPort, o.logLevel = 0, 0, 0, "error"
-	o.examples, o.kubeletDelay = t.TempDir(), 300*time.Millisecond
+	o.examples, o.kubeletDelay = "../../examples", 300*time.Millisecond
 	go func() {
 		done <- runDev(ctx, pw, io.Discard, o)
 		pw.Close()
@@ -71,7 +72,7 @@ func testDevStartsAndStops(t *testing.T, o devOptions, kind string, banner []str
 	var out []string
 	wait := func(want string) {
 		t.Helper()
-		timeout := time.After(45 * time.Second)
+		timeout := time.After(60 * time.Second)
 		for {
 			select {
 			case l, ok := <-lines:
@@ -83,7 +84,7 @@ func testDevStartsAndStops(t *testing.T, o devOptions, kind string, banner []str
 					return
 				}
 			case <-timeout:
-				t.Fatalf("no %q within 45s:\n%s", want, strings.Join(out, "\n"))
+				t.Fatalf("no %q within 60s:\n%s", want, strings.Join(out, "\n"))
 			}
 		}
 	}
@@ -100,7 +101,12 @@ func testDevStartsAndStops(t *testing.T, o devOptions, kind string, banner []str
 			t.Errorf("banner lacks %q:\n%s", want, strings.Join(out, "\n"))
 		}
 	}
+	// The demo goes on with the session cluster, then a session job
+	// submitted to it over Flink's REST API.
 	wait("demo: /flink-jobs/wordcount RUNNING")
+	wait("demo: /flink-jobs/shared-session RUNNING")
+	wait("demo: /flink-jobs/wordcount-on-session RUNNING")
+	wait("demo: done; try `flinkferry status`")
 	cancel()
 	go func() {
 		for range lines {

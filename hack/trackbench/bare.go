@@ -33,6 +33,7 @@ type loopConfig struct {
 	PerHost        bool          // a host name per JobManager instead of a shared host
 	Concurrency    int           // Flink REST requests in flight
 	Timeout        time.Duration // one Flink REST request
+	Checkpoints    bool          // also GET /jobs/{id}/checkpoints with the metrics (bare loop)
 }
 
 func (c *loopConfig) flags(fs *flag.FlagSet) {
@@ -47,6 +48,7 @@ func (c *loopConfig) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.PerHost, "per-host", true, "reach each JobManager under its own host name (else one shared host, path-routed)")
 	fs.IntVar(&c.Concurrency, "concurrency", 256, "Flink REST requests in flight at once")
 	fs.DurationVar(&c.Timeout, "timeout", 3*time.Second, "timeout of one Flink REST request")
+	fs.BoolVar(&c.Checkpoints, "checkpoints", false, "bare loop: also read each job's checkpoints with its metrics, as the track worker does")
 }
 
 // args is the command line that sets c in a child.
@@ -226,9 +228,33 @@ func (b *bareLoop) pollMetrics(ctx context.Context, i int) ([]any, error) {
 	if err := b.getJSON(ctx, b.bases[i]+"/overview", &o); err != nil {
 		return nil, err
 	}
-	return []any{"taskmanagers", o.TaskManagers, "slots_total", o.SlotsTotal,
+	fields := []any{"taskmanagers", o.TaskManagers, "slots_total", o.SlotsTotal,
 		"slots_available", o.SlotsAvailable, "flink_version", o.FlinkVersion,
-		"last_metrics_poll", time.Now().UnixMilli()}, nil
+		"last_metrics_poll", time.Now().UnixMilli()}
+	if b.cfg.Checkpoints {
+		var cp checkpoints
+		if err := b.getJSON(ctx, b.bases[i]+"/jobs/"+jobID(i)+"/checkpoints", &cp); err != nil {
+			return nil, err
+		}
+		fields = append(fields, "checkpoints_completed", cp.Counts.Completed, "checkpoints_failed", cp.Counts.Failed)
+		if cp.Latest.Completed != nil {
+			fields = append(fields, "last_checkpoint_id", cp.Latest.Completed.ID)
+		}
+	}
+	return fields, nil
+}
+
+// checkpoints is what the bare loop reads of /jobs/{id}/checkpoints.
+type checkpoints struct {
+	Counts struct {
+		Completed int `json:"completed"`
+		Failed    int `json:"failed"`
+	} `json:"counts"`
+	Latest struct {
+		Completed *struct {
+			ID int `json:"id"`
+		} `json:"completed"`
+	} `json:"latest"`
 }
 
 func (b *bareLoop) getJSON(ctx context.Context, url string, v any) error {

@@ -42,6 +42,9 @@ type method struct {
 var methods = map[string]method{
 	"bare-host":   {name: "bare-host", child: "bare", perHost: true, replicas: 1, lastPolls: bareLastPolls},
 	"bare-shared": {name: "bare-shared", child: "bare", perHost: false, replicas: 1, lastPolls: bareLastPolls},
+	// The bare loop doing the track worker's requests: checkpoints too.
+	"bare-host-cp": {name: "bare-host-cp", child: "bare", perHost: true, replicas: 1, lastPolls: bareLastPolls,
+		childArgs: func(int) []string { return []string{"-checkpoints"} }},
 }
 
 // baseline is the method every other is compared with: the bare loop with
@@ -107,7 +110,7 @@ func runBench(ctx context.Context, args []string) error {
 	var c benchConfig
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	jobs := fs.String("jobs", "1000,10000", "job counts, comma-separated")
-	names := fs.String("methods", "", "methods, comma-separated: bare-host, bare-shared, worker (default: every one available)")
+	names := fs.String("methods", "", "methods, comma-separated: bare-host, bare-host-cp, bare-shared, worker (default: every one available)")
 	replicas := fs.Int("replicas", 0, "also run the worker with this many replicas (0: not)")
 	fs.DurationVar(&c.interval, "interval", 5*time.Second, "job status interval")
 	fs.DurationVar(&c.metricInterval, "metric-interval", 10*time.Second, "cluster metric interval")
@@ -133,7 +136,7 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	if *names == "" {
 		var all []string
-		for _, m := range []string{"bare-host", "bare-shared", "worker"} {
+		for _, m := range []string{"bare-host", "bare-host-cp", "bare-shared", "worker"} {
 			if _, ok := methods[m]; ok {
 				all = append(all, m)
 			}
@@ -540,6 +543,17 @@ func printTable(w io.Writer, results []runResult, order []string) {
 				med(rs, func(r runResult) float64 { return r.requests }))
 		}
 	}
+	// The worker also reads checkpoints: compare it with the bare loop
+	// doing the same requests.
+	for _, n := range jobs {
+		same := med(groups[key{"bare-host-cp", n}], func(r runResult) float64 { return r.cpu })
+		for _, m := range order {
+			if rs := groups[key{m, n}]; strings.HasPrefix(m, "worker") && len(rs) > 0 && same > 0 {
+				fmt.Fprintf(w, "\n%s / bare-host-cp (same requests), %d jobs: %.2f×", m, n, med(rs, func(r runResult) float64 { return r.cpu })/same)
+			}
+		}
+	}
+	fmt.Fprintln(w)
 }
 
 // seconds formats a staleness; +Inf means some job was never polled.

@@ -354,9 +354,10 @@ func (e *env) measure(ctx context.Context, m method, jobs, round int) (runResult
 
 // raiseNofile raises the open-file limit, inherited by the children, to n
 // if allowed: a container runtime's default (1,048,576 for containerd) is
-// far above the 20,000 of some shells, and at 10,000 JobManagers the
-// measured process and the simulator each hold up to two connections per
-// JobManager.
+// far above the 20,000 of some shells, and the measured process and the
+// simulator each hold a connection per JobManager (the bare loop and the
+// worker poll a JobManager on one connection; a slow answer can still
+// open a second).
 func raiseNofile(n uint64) {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur >= n {

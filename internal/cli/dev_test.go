@@ -20,14 +20,16 @@ import (
 // the demo of examples/: it prints the banner and the ready line, writes
 // the state file the other commands read, follows the application job,
 // the session cluster and the session job submitted to it to RUNNING,
-// and on interrupt stops and removes the state file. It
-// does so with the local redis-server and control plane, and with their
-// fallbacks (embedded miniredis, fake clientset), which the banner and
-// the state file announce.
+// and on interrupt stops and removes the state file. It does so with the
+// local redis-server and control plane, and with their fallbacks
+// (embedded miniredis, fake clientset), which the banner and the state
+// file announce; without an examples directory, with the built-in
+// request.
 func TestDevStartsAndStops(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		fallbacks bool
+		builtin   bool // no examples directory: the built-in request
 		kind      string
 		banner    []string
 	}{
@@ -35,6 +37,8 @@ func TestDevStartsAndStops(t *testing.T) {
 			banner: []string{dev.SimRedisServer, "kubeconfig /", "kubernetes (local apiserver, kubelet simulation)"}},
 		{name: "fallbacks", fallbacks: true, kind: dev.KubeFake,
 			banner: []string{dev.SimRedisEmbedded, "no kubeconfig", "kubernetes (in-memory fake clientset, kubelet simulation)"}},
+		{name: "fallbacks, built-in demo", fallbacks: true, builtin: true, kind: dev.KubeFake,
+			banner: []string{dev.SimRedisEmbedded, "no kubeconfig"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if !tc.fallbacks {
@@ -43,12 +47,19 @@ func TestDevStartsAndStops(t *testing.T) {
 					t.Fatal("kube-apiserver/etcd binaries missing: see internal/kubetest")
 				}
 			}
-			testDevStartsAndStops(t, devOptions{embeddedRedis: tc.fallbacks, fakeKube: tc.fallbacks}, tc.kind, tc.banner)
+			o := devOptions{embeddedRedis: tc.fallbacks, fakeKube: tc.fallbacks, examples: "../../examples"}
+			demo := []string{"demo: /flink-jobs/wordcount RUNNING", "demo: /flink-jobs/shared-session RUNNING",
+				"demo: /flink-jobs/wordcount-on-session RUNNING"}
+			if tc.builtin {
+				o.examples, demo = t.TempDir(), demo[:1]
+			}
+			testDevStartsAndStops(t, o, tc.kind, tc.banner, demo)
 		})
 	}
 }
 
-func testDevStartsAndStops(t *testing.T, o devOptions, kind string, banner []string) {
+// testDevStartsAndStops runs dev with o and waits for the demo lines.
+func testDevStartsAndStops(t *testing.T, o devOptions, kind string, banner, demo []string) {
 	t.Setenv("FLINKFERRY_DEV_STATE", filepath.Join(t.TempDir(), "dev.json"))
 	t.Setenv("KUBECONFIG", "")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -56,7 +67,7 @@ func testDevStartsAndStops(t *testing.T, o devOptions, kind string, banner []str
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	o.kafkaPort, o.registryPort, o.artifactsPort, o.logLevel = 0, 0, 0, "error"
-	o.examples, o.kubeletDelay = "../../examples", 300*time.Millisecond
+	o.kubeletDelay = 300 * time.Millisecond
 	go func() {
 		done <- runDev(ctx, pw, io.Discard, o)
 		pw.Close()
@@ -101,11 +112,11 @@ func testDevStartsAndStops(t *testing.T, o devOptions, kind string, banner []str
 			t.Errorf("banner lacks %q:\n%s", want, strings.Join(out, "\n"))
 		}
 	}
-	// The demo goes on with the session cluster, then a session job
-	// submitted to it over Flink's REST API.
-	wait("demo: /flink-jobs/wordcount RUNNING")
-	wait("demo: /flink-jobs/shared-session RUNNING")
-	wait("demo: /flink-jobs/wordcount-on-session RUNNING")
+	// examples/: the application job, the session cluster, then a session
+	// job submitted to it over Flink's REST API.
+	for _, l := range demo {
+		wait(l)
+	}
 	wait("demo: done; try `flinkferry status`")
 	cancel()
 	go func() {

@@ -3,6 +3,7 @@ package jobstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -34,22 +35,51 @@ type OutboxEntry struct {
 // them with AckOutbox; entries stay until acknowledged, so a crash before
 // the acknowledgement publishes them again under the same ids.
 func (s *Store) Outbox(ctx context.Context, shard, max int) ([]OutboxEntry, error) {
+	boxes, err := s.Outboxes(ctx, []int{shard}, max)
+	if err != nil {
+		return nil, err
+	}
+	return boxes[shard], nil
+}
+
+// Outboxes is Outbox for several shards in one pipelined round trip: the
+// oldest max entries of each, by shard; shards with an empty outbox are
+// absent. A Redis failure fails the call; an entry that cannot be read
+// leaves its shard out, with an error joined to the others' entries.
+func (s *Store) Outboxes(ctx context.Context, shards []int, max int) (map[int][]OutboxEntry, error) {
 	if max <= 0 {
 		max = 100
 	}
-	msgs, err := s.rdb.XRangeN(ctx, s.k.outbox(shard), "-", "+", int64(max)).Result()
-	if err != nil {
-		return nil, fmt.Errorf("reading outbox of shard %d: %w", shard, err)
-	}
-	out := make([]OutboxEntry, 0, len(msgs))
-	for _, m := range msgs {
-		e, err := outboxEntry(m)
-		if err != nil {
-			return nil, fmt.Errorf("reading outbox of shard %d: entry %s: %w", shard, m.ID, err)
+	cmds := make([]*redis.XMessageSliceCmd, len(shards))
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, sh := range shards {
+			cmds[i] = p.XRangeN(ctx, s.k.outbox(sh), "-", "+", int64(max))
 		}
-		out = append(out, e)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the outboxes of %d shards: %w", len(shards), err)
 	}
-	return out, nil
+	out := map[int][]OutboxEntry{}
+	var errs []error
+next:
+	for i, c := range cmds {
+		msgs := c.Val()
+		if len(msgs) == 0 {
+			continue
+		}
+		entries := make([]OutboxEntry, 0, len(msgs))
+		for _, m := range msgs {
+			e, err := outboxEntry(m)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("reading outbox of shard %d: entry %s: %w", shards[i], m.ID, err))
+				continue next
+			}
+			entries = append(entries, e)
+		}
+		out[shards[i]] = entries
+	}
+	return out, errors.Join(errs...)
 }
 
 // AckOutbox removes published entries (by StreamID) from the shard's

@@ -3,9 +3,12 @@ package jobstore
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/flinkferry/flinkferry/messages"
 )
@@ -134,5 +137,62 @@ func TestOutboxOfAnEmptyShard(t *testing.T) {
 	tr, err := s.Transitions(context.Background(), "/ns/none", 0)
 	if err != nil || len(tr) != 0 {
 		t.Errorf("Transitions() = %v, %v", tr, err)
+	}
+}
+
+// TestOutboxes reads several shards' outboxes in one call: each shard its
+// own oldest entries, empty shards absent, and a malformed entry (written
+// by hand) leaves only its own shard out, with an error naming it.
+func TestOutboxes(t *testing.T) {
+	s := newStore(t, client(t), Options{Shards: 4})
+	ctx := context.Background()
+	want := map[int]int{}
+	for _, id := range []string{"a", "b", "c", "d", "e"} {
+		d := deployed("ns", id, "r-"+id, t0)
+		r := register(t, s, d, t0)
+		want[r.Shard] += 1 // the first state's event
+	}
+	var shards []int
+	for sh := range 4 {
+		shards = append(shards, sh)
+	}
+	boxes, err := s.Outboxes(ctx, shards, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sh := range 4 {
+		if len(boxes[sh]) != want[sh] {
+			t.Errorf("shard %d: %d entries, want %d", sh, len(boxes[sh]), want[sh])
+		}
+		if _, ok := boxes[sh]; ok != (want[sh] > 0) {
+			t.Errorf("shard %d present = %v with %d entries", sh, ok, want[sh])
+		}
+		for _, e := range boxes[sh] {
+			if ShardOf(e.Event.JobKey(), 4) != sh {
+				t.Errorf("shard %d holds an event of %s", sh, e.Event.JobKey())
+			}
+		}
+	}
+	var bad int
+	for sh, n := range want {
+		if n > 0 {
+			bad = sh
+			break
+		}
+	}
+	if err := s.rdb.XAdd(ctx, &redis.XAddArgs{Stream: s.k.outbox(bad), Values: []any{"event_id", "x", "time", "yesterday"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	boxes, err = s.Outboxes(ctx, shards, 100)
+	if err == nil || !strings.Contains(err.Error(), "shard "+strconv.Itoa(bad)) {
+		t.Errorf("Outboxes() error = %v, want one naming shard %d", err, bad)
+	}
+	if _, ok := boxes[bad]; ok {
+		t.Errorf("shard %d with a malformed entry returned %v", bad, boxes[bad])
+	}
+	for sh, n := range want {
+		if sh != bad && len(boxes[sh]) != n {
+			t.Errorf("shard %d: %d entries beside a malformed shard, want %d", sh, len(boxes[sh]), n)
+		}
 	}
 }

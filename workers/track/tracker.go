@@ -25,6 +25,9 @@ import (
 // in slots of this length; finished polls are written every flushEvery.
 const tick = 250 * time.Millisecond
 
+// outboxPage is how many status events of a shard are read at once.
+const outboxPage = 256
+
 // flushEvery is how often finished polls are written between ticks.
 const flushEvery = 50 * time.Millisecond
 
@@ -39,7 +42,7 @@ type Store interface {
 	ShardKeys(ctx context.Context, shards ...int) ([]string, error)
 	GetMany(ctx context.Context, keys []string) ([]*jobstore.Job, error)
 	Apply(ctx context.Context, updates []jobstore.Update) ([]jobstore.Result, error)
-	Outbox(ctx context.Context, shard, max int) ([]jobstore.OutboxEntry, error)
+	Outboxes(ctx context.Context, shards []int, max int) (map[int][]jobstore.OutboxEntry, error)
 	AckOutbox(ctx context.Context, shard int, ids ...string) error
 	Sweep(ctx context.Context, now time.Time) (int, error)
 }
@@ -768,16 +771,26 @@ func (t *Tracker) publish(ctx context.Context) error {
 
 // drainOutbox publishes the pending status events of the owned shards.
 func (t *Tracker) drainOutbox(ctx context.Context) {
+	var shards []int
 	for _, s := range t.owner.Owned() {
-		if !t.owner.Owns(s) {
-			continue
+		if t.owner.Owns(s) {
+			shards = append(shards, s)
 		}
-		for {
-			entries, err := t.store.Outbox(ctx, s, 256)
-			if err != nil || len(entries) == 0 {
-				break
+	}
+	// One round trip reads every owned outbox; a shard with a full page
+	// published is read again.
+	for len(shards) > 0 {
+		boxes, err := t.store.Outboxes(ctx, shards, outboxPage)
+		if err != nil && ctx.Err() == nil {
+			t.log.Warn("reading status event outboxes", "error", err.Error())
+		}
+		var again []int
+		for _, s := range shards {
+			entries := boxes[s]
+			if len(entries) == 0 || !t.owner.Owns(s) {
+				continue
 			}
-			var acked []string
+			acked := make([]string, 0, len(entries))
 			for _, e := range entries {
 				if err := t.pub.Publish(ctx, e.Event, e.EventID); err != nil {
 					if ctx.Err() == nil {
@@ -788,15 +801,14 @@ func (t *Tracker) drainOutbox(ctx context.Context) {
 				t.m.published.Inc()
 				acked = append(acked, e.StreamID)
 			}
-			if len(acked) > 0 {
-				if err := t.store.AckOutbox(ctx, s, acked...); err != nil {
-					break
-				}
+			if len(acked) > 0 && t.store.AckOutbox(ctx, s, acked...) != nil {
+				continue
 			}
-			if len(acked) < len(entries) {
-				break
+			if len(acked) == outboxPage {
+				again = append(again, s)
 			}
 		}
+		shards = again
 	}
 }
 

@@ -12,17 +12,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -32,8 +28,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/flinkferry/flinkferry/internal/cli"
 	"github.com/flinkferry/flinkferry/internal/dev"
+	"github.com/flinkferry/flinkferry/internal/devproc"
 	"github.com/flinkferry/flinkferry/internal/devstate"
 	"github.com/flinkferry/flinkferry/messages"
 )
@@ -84,9 +80,9 @@ func run(ctx context.Context, args []string) error {
 				return err
 			}
 			defer d.stop()
-			ready = append(ready, d.ready)
+			ready = append(ready, d.ReadyAfter)
 			kube = d.state.Kubernetes
-			fmt.Fprintf(os.Stderr, "start %d: ready in %s\n", i+1, d.ready.Round(time.Millisecond))
+			fmt.Fprintf(os.Stderr, "start %d: ready in %s\n", i+1, d.ReadyAfter.Round(time.Millisecond))
 			if !last || c.jobs == 0 {
 				return nil
 			}
@@ -120,83 +116,33 @@ func row(name string, ds []time.Duration) {
 
 func fmtDur(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
 
-// devProc is a running `flinkferry dev`.
+// devProc is a running `flinkferry dev` and its state.
 type devProc struct {
-	cmd   *exec.Cmd
-	done  chan struct{}
-	ready time.Duration
+	*devproc.Process
 	state devstate.State
-	dir   string
 }
 
 // startDev starts `flinkferry dev --no-demo` on free ports and waits for
 // its ready line.
 func startDev(ctx context.Context, c config) (*devProc, error) {
-	dir, err := os.MkdirTemp("", "devbench-")
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	args := append([]string{"--no-demo", "--kafka-port=0", "--registry-port=0", "--artifacts-port=0"}, c.args...)
+	p, err := devproc.Start(devproc.Options{Binary: c.bin, Args: args})
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"dev", "--no-demo", "--kafka-port=0", "--registry-port=0", "--artifacts-port=0"}, c.args...)
-	cmd := exec.CommandContext(ctx, c.bin, args...)
-	statePath := filepath.Join(dir, "dev.json")
-	cmd.Env = append(os.Environ(), "FLINKFERRY_DEV_STATE="+statePath)
-	logf, err := os.Create(filepath.Join(dir, "dev.log"))
+	st, err := p.State()
 	if err != nil {
+		p.Kill()
 		return nil, err
 	}
-	cmd.Stderr = logf
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	begin := time.Now()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", c.bin, err)
-	}
-	d := &devProc{cmd: cmd, done: make(chan struct{}), dir: dir}
-	readyc := make(chan time.Duration, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if strings.TrimSpace(sc.Text()) == cli.DevReadyLine {
-				readyc <- time.Since(begin)
-			}
-		}
-		_, _ = io.Copy(io.Discard, out)
-	}()
-	go func() { _ = cmd.Wait(); logf.Close(); close(d.done) }()
-	select {
-	case d.ready = <-readyc:
-	case <-d.done:
-		return nil, fmt.Errorf("flinkferry dev exited before ready (%s), see %s", cmd.ProcessState, logf.Name())
-	case <-time.After(3 * time.Minute):
-		d.stop()
-		return nil, fmt.Errorf("flinkferry dev not ready after 3m, see %s", logf.Name())
-	}
-	b, err := os.ReadFile(statePath)
-	if err != nil {
-		d.stop()
-		return nil, fmt.Errorf("reading the dev state: %w", err)
-	}
-	if err := json.Unmarshal(b, &d.state); err != nil {
-		d.stop()
-		return nil, fmt.Errorf("reading the dev state: %w", err)
-	}
-	return d, nil
+	return &devProc{Process: p, state: st}, nil
 }
 
 // stop interrupts dev as Ctrl-C does and waits (killing after 30 s).
-func (d *devProc) stop() {
-	_ = d.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-d.done:
-	case <-time.After(30 * time.Second):
-		_ = d.cmd.Process.Kill()
-		<-d.done
-	}
-	_ = os.RemoveAll(d.dir)
-}
+func (d *devProc) stop() { d.Stop(30 * time.Second) }
 
 // submitAll produces c.jobs submit requests at c.rate and returns, per
 // job, the time from its produce to its RUNNING event on the status topic.

@@ -15,13 +15,14 @@ import (
 
 	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/dev"
+	"github.com/flinkferry/flinkferry/internal/devstate"
 	"github.com/flinkferry/flinkferry/internal/jobstore"
 	"github.com/flinkferry/flinkferry/internal/redisclient"
 	"github.com/flinkferry/flinkferry/messages"
 )
 
 // DevReadyLine is printed on its own line once `flinkferry dev` serves.
-const DevReadyLine = "flinkferry dev: ready"
+const DevReadyLine = devstate.ReadyLine
 
 // devOptions are the flags of `flinkferry dev`.
 type devOptions struct {

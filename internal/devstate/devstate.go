@@ -12,6 +12,10 @@ import (
 	"path/filepath"
 )
 
+// ReadyLine is what `flinkferry dev` prints on its own line once it
+// serves: what scripts and tests starting it wait for.
+const ReadyLine = "flinkferry dev: ready"
+
 // State is what a running `flinkferry dev` announces.
 type State struct {
 	// PID is the dev process.

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -16,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/flinkferry/flinkferry/internal/cli"
+	"github.com/flinkferry/flinkferry/internal/devproc"
 	"github.com/flinkferry/flinkferry/internal/devstate"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/internal/testenv"
@@ -63,7 +62,7 @@ func TestMain(m *testing.M) {
 		code := m.Run()
 		sharedMu.Lock()
 		if sharedDev != nil {
-			sharedDev.kill()
+			sharedDev.Kill()
 		}
 		sharedMu.Unlock()
 		return code
@@ -91,35 +90,7 @@ func build(dir string) (modRoot, bin string, err error) {
 }
 
 // devProcess is a running `flinkferry dev` subprocess.
-type devProcess struct {
-	cmd *exec.Cmd
-	// env is the environment of dev and of every command talking to it:
-	// the test's minus FLINKFERRY_* and KUBECONFIG, plus the state file.
-	env []string
-	// dir holds the state file.
-	dir, state string
-	out        lineBuffer
-	ready      chan struct{}
-	done       chan struct{}
-}
-
-// lineBuffer collects dev's output lines, safe for concurrent use.
-type lineBuffer struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (b *lineBuffer) add(l string) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.lines = append(b.lines, l)
-}
-
-func (b *lineBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Join(b.lines, "\n")
-}
+type devProcess struct{ *devproc.Process }
 
 // runningDev returns the package's `flinkferry dev`, starting one when none
 // runs (tests share it: its start is the slow part). dev's output goes to
@@ -128,8 +99,8 @@ func runningDev(t *testing.T) *devProcess {
 	t.Helper()
 	sharedMu.Lock()
 	defer sharedMu.Unlock()
-	if sharedDev != nil && sharedDev.exited() {
-		os.RemoveAll(sharedDev.dir)
+	if sharedDev != nil && sharedDev.Exited() {
+		sharedDev.Remove()
 		sharedDev = nil
 	}
 	if sharedDev == nil {
@@ -138,7 +109,7 @@ func runningDev(t *testing.T) *devProcess {
 	d := sharedDev
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("flinkferry dev output:\n%s", d.out.String())
+			t.Logf("flinkferry dev output:\n%s", d.Output())
 		}
 	})
 	return d
@@ -153,99 +124,31 @@ func startDev(t *testing.T) *devProcess {
 	if !kubetest.Available() {
 		t.Fatal("kube-apiserver/etcd binaries missing: run `bash hack/k8s-testbin/build.sh` (see internal/kubetest)")
 	}
-	// Not t.TempDir(): the process may outlive this test.
-	dir, err := os.MkdirTemp("", "flinkferry-e2e-dev-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &devProcess{dir: dir, state: filepath.Join(dir, "dev.json"), ready: make(chan struct{}), done: make(chan struct{})}
+	// The environment of dev and of every command talking to it: the
+	// test's minus FLINKFERRY_* and KUBECONFIG (devproc adds the state
+	// file, in a directory of its own: the process may outlive this test).
+	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "FLINKFERRY_") && !strings.HasPrefix(kv, "KUBECONFIG=") {
-			d.env = append(d.env, kv)
+			env = append(env, kv)
 		}
 	}
-	d.env = append(d.env, "FLINKFERRY_DEV_STATE="+d.state)
-	d.cmd = exec.Command(binary, "dev", "--no-demo", "--kafka-port", "0", "--registry-port", "0", "--artifacts-port", "0",
-		"--kubelet-delay", "500ms", "--log-level", "info")
-	d.cmd.Dir, d.cmd.Env = root, d.env
-	// Killed with the test binary, even when no cleanup runs.
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	stdout, err := d.cmd.StdoutPipe()
+	p, err := devproc.Start(devproc.Options{Binary: binary, Dir: root, Env: env, ReadyTimeout: readyTimeout,
+		Args: []string{"--no-demo", "--kafka-port", "0", "--registry-port", "0", "--artifacts-port", "0",
+			"--kubelet-delay", "500ms", "--log-level", "info"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr, err := d.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	began := time.Now()
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		s := bufio.NewScanner(stdout)
-		for s.Scan() {
-			d.out.add(s.Text())
-			if s.Text() == cli.DevReadyLine {
-				close(d.ready)
-			}
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		s := bufio.NewScanner(stderr)
-		for s.Scan() {
-			d.out.add("stderr: " + s.Text())
-		}
-	}()
-	go func() {
-		wg.Wait() // Wait must not run before the pipes are read to their end.
-		_ = d.cmd.Wait()
-		close(d.done)
-	}()
-	select {
-	case <-d.ready:
-		t.Logf("flinkferry dev ready in %s", time.Since(began).Round(10*time.Millisecond))
-	case <-d.done:
-		os.RemoveAll(dir)
-		t.Fatalf("flinkferry dev exited before %q (%v):\n%s", cli.DevReadyLine, d.cmd.ProcessState, d.out.String())
-	case <-time.After(readyTimeout):
-		d.kill()
-		t.Fatalf("no %q within %s:\n%s", cli.DevReadyLine, readyTimeout, d.out.String())
-	}
-	return d
-}
-
-func (d *devProcess) exited() bool {
-	select {
-	case <-d.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// kill stops dev without ceremony (SIGKILL), waits for it and removes its
-// directory.
-func (d *devProcess) kill() {
-	_ = d.cmd.Process.Kill()
-	<-d.done
-	os.RemoveAll(d.dir)
+	t.Logf("flinkferry dev ready in %s", p.ReadyAfter.Round(10*time.Millisecond))
+	return &devProcess{p}
 }
 
 // readState reads dev's state file.
 func (d *devProcess) readState(t *testing.T) devstate.State {
 	t.Helper()
-	b, err := os.ReadFile(d.state)
+	st, err := d.State()
 	if err != nil {
-		t.Fatalf("reading the dev state file: %v", err)
-	}
-	var st devstate.State
-	if err := json.Unmarshal(b, &st); err != nil {
-		t.Fatalf("reading the dev state file: %v", err)
+		t.Fatal(err)
 	}
 	return st
 }
@@ -264,7 +167,7 @@ func (d *devProcess) flinkferry(t *testing.T, timeout time.Duration, args ...str
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Dir, cmd.Env = root, d.env
+	cmd.Dir, cmd.Env = root, d.Env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	began := time.Now()
@@ -415,24 +318,24 @@ func TestDevInterruptStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := d.Cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
 	began := time.Now()
 	select {
-	case <-d.done:
+	case <-d.Done():
 	case <-time.After(stopTimeout):
 		t.Fatalf("flinkferry dev did not exit within %s of SIGINT", stopTimeout)
 	}
 	t.Logf("flinkferry dev stopped in %s", time.Since(began).Round(10*time.Millisecond))
-	defer os.RemoveAll(d.dir)
-	if code := d.cmd.ProcessState.ExitCode(); code != 0 {
-		t.Errorf("flinkferry dev exit code after SIGINT = %d (%v), want 0", code, d.cmd.ProcessState)
+	defer d.Remove()
+	if code := d.Cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("flinkferry dev exit code after SIGINT = %d (%v), want 0", code, d.Cmd.ProcessState)
 	}
-	if !strings.Contains(d.out.String(), "flinkferry dev: stopping") {
+	if !strings.Contains(d.Output(), "flinkferry dev: stopping") {
 		t.Error("flinkferry dev did not say it stops")
 	}
-	if _, err := os.Stat(d.state); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(d.StatePath); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("state file after stop: %v, want it removed", err)
 	}
 	if c, err := net.DialTimeout("tcp", redisURL.Host, time.Second); err == nil {

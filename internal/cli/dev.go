@@ -180,11 +180,11 @@ func runDemo(ctx context.Context, out io.Writer, env *dev.Env, dir string) error
 		if err != nil {
 			return err
 		}
-		data = []byte(strings.ReplaceAll(string(data), DevArtifactsURL, env.ArtifactsURL))
 		req, _, err := LoadSubmitRequest(f, data)
 		if err != nil {
 			return err
 		}
+		rebaseDevJar(req, env.ArtifactsURL)
 		reqs = append(reqs, req)
 	}
 	if len(reqs) == 0 {

@@ -312,15 +312,28 @@ const DevArtifactsURL = "http://127.0.0.1:8989"
 // (--artifacts-port), so examples/ work with any dev. It returns the new
 // URL, or "" when nothing changed.
 func useDevArtifacts(req *messages.SubmitRequested, brokers []string) string {
-	if req.Program == nil || !strings.HasPrefix(req.Program.Jar.URL, DevArtifactsURL+"/") {
+	if !hasDevJar(req) {
 		return ""
 	}
 	st, err := devstate.Read()
 	if err != nil || st.ArtifactsURL == "" || st.ArtifactsURL == DevArtifactsURL || !slices.Equal(st.KafkaBrokers, brokers) {
 		return ""
 	}
-	req.Program.Jar.URL = st.ArtifactsURL + strings.TrimPrefix(req.Program.Jar.URL, DevArtifactsURL)
+	rebaseDevJar(req, st.ArtifactsURL)
 	return req.Program.Jar.URL
+}
+
+// hasDevJar reports whether req's jar is under DevArtifactsURL.
+func hasDevJar(req *messages.SubmitRequested) bool {
+	return req.Program != nil && strings.HasPrefix(req.Program.Jar.URL, DevArtifactsURL+"/")
+}
+
+// rebaseDevJar points a jar under DevArtifactsURL at the artifact server
+// at base.
+func rebaseDevJar(req *messages.SubmitRequested, base string) {
+	if hasDevJar(req) {
+		req.Program.Jar.URL = base + strings.TrimPrefix(req.Program.Jar.URL, DevArtifactsURL)
+	}
 }
 
 // statusWatcher reads the status topic from the end offsets it found at

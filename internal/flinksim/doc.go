@@ -10,7 +10,7 @@
 // answered like a vanished JobManager, see [Vanish].
 //
 // Every response follows Flink's own OpenAPI spec
-// (shared/reference/flink-rest-api-v1.19.yml) and the places where real
+// (testdata/flink-rest-api-v1.19.yml, a copy of the reference beside the repository) and the places where real
 // Flink deviates from that spec: checkpoint entries discriminated by
 // "@class", "NaN" strings in checkpoint summary percentiles, null latest
 // checkpoints, end-time -1 while a job runs, lower-case task counts in

@@ -8,7 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/flinkferry/flinkferry/internal/cli"
+	"github.com/flinkferry/flinkferry/cmd/flinkferry/cli"
 )
 
 func main() {

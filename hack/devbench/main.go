@@ -28,7 +28,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/flinkferry/flinkferry/internal/dev"
+	"github.com/flinkferry/flinkferry/cmd/flinkferry/dev"
 	"github.com/flinkferry/flinkferry/internal/devproc"
 	"github.com/flinkferry/flinkferry/internal/devstate"
 	"github.com/flinkferry/flinkferry/messages"

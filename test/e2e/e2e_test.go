@@ -21,7 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/flinkferry/flinkferry/internal/cli"
+	"github.com/flinkferry/flinkferry/cmd/flinkferry/cli"
 	"github.com/flinkferry/flinkferry/internal/devproc"
 	"github.com/flinkferry/flinkferry/internal/devstate"
 	"github.com/flinkferry/flinkferry/internal/kubetest"

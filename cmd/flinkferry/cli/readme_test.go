@@ -11,7 +11,7 @@ import (
 // TestReadmeDocumentsEveryVariable keeps README.md's configuration tables
 // in step with the workers' configuration structs.
 func TestReadmeDocumentsEveryVariable(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Set at link time: -ldflags "-X github.com/flinkferry/flinkferry/internal/cli.version=v0.1.0 -X ...cli.commit=abc".
+// Set at link time: -ldflags "-X github.com/flinkferry/flinkferry/cmd/flinkferry/cli.version=v0.1.0 -X ...cli.commit=abc".
 var (
 	version = "dev"
 	commit  = ""

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
-	"github.com/flinkferry/flinkferry/internal/dev"
+	"github.com/flinkferry/flinkferry/cmd/flinkferry/dev"
 	"github.com/flinkferry/flinkferry/internal/devstate"
 	"github.com/flinkferry/flinkferry/internal/jobstore"
 	"github.com/flinkferry/flinkferry/internal/redisclient"

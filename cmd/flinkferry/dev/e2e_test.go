@@ -224,7 +224,7 @@ func TestKcatSubmitReachesRunning(t *testing.T) {
 		t.Skip("kcat is not installed (apt-get install kcat)")
 	}
 	env, store := startAll(t)
-	req, err := os.ReadFile("../../examples/json/wordcount.json")
+	req, err := os.ReadFile("../../../examples/json/wordcount.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flinkferry/flinkferry/internal/dev"
+	"github.com/flinkferry/flinkferry/cmd/flinkferry/dev"
 	"github.com/flinkferry/flinkferry/internal/devstate"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/internal/testenv"
@@ -47,7 +47,7 @@ func TestDevStartsAndStops(t *testing.T) {
 					t.Fatal("kube-apiserver/etcd binaries missing: see internal/kubetest")
 				}
 			}
-			o := devOptions{embeddedRedis: tc.fallbacks, fakeKube: tc.fallbacks, examples: "../../examples"}
+			o := devOptions{embeddedRedis: tc.fallbacks, fakeKube: tc.fallbacks, examples: "../../../examples"}
 			demo := []string{"demo: /flink-jobs/wordcount RUNNING", "demo: /flink-jobs/shared-session RUNNING",
 				"demo: /flink-jobs/wordcount-on-session RUNNING"}
 			if tc.builtin {

@@ -139,7 +139,7 @@ program:
 
 func TestSubmitAcceptsYAMLAndJSONFromFilesAndStdin(t *testing.T) {
 	k, cfg := submitKafka(t)
-	jsonReq, err := os.ReadFile("../../messages/testdata/valid/submit-application.json")
+	jsonReq, err := os.ReadFile("../../../messages/testdata/valid/submit-application.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +344,7 @@ func TestSubmitWaitFailsOnFailures(t *testing.T) {
 // TestExamplesAreValid loads every examples/**/*.yaml the way submit does.
 func TestExamplesAreValid(t *testing.T) {
 	var files []string
-	err := filepath.WalkDir("../../examples", func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir("../../../examples", func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && (strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".json")) {
 			files = append(files, p)
 		}

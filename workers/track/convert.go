@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
-	"github.com/flinkferry/flinkferry/internal/jobstore"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 	"github.com/flinkferry/flinkferry/messages"
 )
 

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flinkferry/flinkferry/internal/jobstore"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 )
 
 func TestSameCheckpoints(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
-	"github.com/flinkferry/flinkferry/internal/jobstore"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/redisclient"
 	"github.com/flinkferry/flinkferry/internal/worker"

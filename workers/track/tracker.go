@@ -15,7 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
-	"github.com/flinkferry/flinkferry/internal/jobstore"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/messages"
 	"github.com/flinkferry/flinkferry/workers/track/state"
@@ -36,7 +36,7 @@ const flushEvery = 50 * time.Millisecond
 // more than this many JobManagers are due and unanswered at once.
 const taskQueue = 1 << 14
 
-// Store is what the tracker needs from Redis (internal/jobstore.Store).
+// Store is what the tracker needs from Redis (workers/track/jobstore.Store).
 type Store interface {
 	Register(ctx context.Context, d *messages.Deployed, now time.Time) (jobstore.RegisterResult, error)
 	ShardKeys(ctx context.Context, shards ...int) ([]string, error)

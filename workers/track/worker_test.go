@@ -19,7 +19,7 @@ import (
 
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
 	"github.com/flinkferry/flinkferry/internal/flinksim"
-	"github.com/flinkferry/flinkferry/internal/jobstore"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/internal/ops"

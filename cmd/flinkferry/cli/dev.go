@@ -16,7 +16,7 @@ import (
 	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/cmd/flinkferry/dev"
 	"github.com/flinkferry/flinkferry/internal/devstate"
-	"github.com/flinkferry/flinkferry/internal/jobstore"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 	"github.com/flinkferry/flinkferry/internal/redisclient"
 	"github.com/flinkferry/flinkferry/messages"
 )

@@ -16,7 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/flinkferry/flinkferry/internal/jobstore"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/internal/redisclient"
 	"github.com/flinkferry/flinkferry/internal/testenv"

@@ -3,7 +3,7 @@ package shard
 import (
 	"slices"
 
-	"github.com/flinkferry/flinkferry/internal/jobstore"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 )
 
 // ShardOf returns the shard of a job key: the 32-bit FNV-1a hash of key

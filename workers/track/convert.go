@@ -4,8 +4,8 @@ import (
 	"time"
 
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
-	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 	"github.com/flinkferry/flinkferry/messages"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 )
 
 // memoryBytes parses a Flink memory size from /jobmanager/config; 0 when

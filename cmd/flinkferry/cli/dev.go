@@ -13,12 +13,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/cmd/flinkferry/dev"
+	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/devstate"
-	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 	"github.com/flinkferry/flinkferry/internal/redisclient"
 	"github.com/flinkferry/flinkferry/messages"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 )
 
 // DevReadyLine is printed on its own line once `flinkferry dev` serves.

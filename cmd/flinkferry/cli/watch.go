@@ -1,0 +1,269 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/redisclient"
+	"github.com/flinkferry/flinkferry/messages"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
+)
+
+// statusWatcher reads the status topic from the end offsets it found at
+// creation.
+type statusWatcher struct {
+	cl    *kgo.Client
+	topic string
+	// jobs, when set, reads a job's state when a status event cannot come.
+	jobs *jobReader
+}
+
+// newStatusWatcher lists the end offsets of the status topic and starts a
+// consumer there. A topic that does not exist yet is read from its start.
+func newStatusWatcher(ctx context.Context, cfg bus.Config, topic string) (*statusWatcher, error) {
+	opts, err := kgoSecurity(cfg)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, kgo.SeedBrokers(cfg.Brokers...), kgo.ClientID("flinkferry-cli"))
+	admin, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to Kafka: %w", err)
+	}
+	lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	ends, err := kadm.NewClient(admin).ListEndOffsets(lctx, topic)
+	cancel()
+	admin.Close()
+	if err != nil {
+		return nil, fmt.Errorf("listing the end offsets of %s: %w", topic, err)
+	}
+	offsets := map[int32]kgo.Offset{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil {
+			offsets[o.Partition] = kgo.NewOffset().At(o.Offset)
+		}
+	})
+	if len(offsets) > 0 {
+		opts = append(opts, kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: offsets}))
+	} else {
+		opts = append(opts, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to Kafka: %w", err)
+	}
+	return &statusWatcher{cl: cl, topic: topic}, nil
+}
+
+func (w *statusWatcher) close() { w.cl.Close() }
+
+// jobReader reads tracked jobs from the track worker's Redis (settings as
+// for `flinkferry status`), connecting on first use. Any failure reads as
+// "unknown": it only shortens a wait.
+type jobReader struct {
+	cmd   *cobra.Command
+	rdb   *redis.Client
+	store *jobstore.Store
+	tried bool
+}
+
+// get returns the job stored under key, or nil.
+func (r *jobReader) get(ctx context.Context, key string) *jobstore.Job {
+	if r == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if !r.tried {
+		r.tried = true
+		rcfg, prefix, err := statusRedisConfig(r.cmd, statusOptions{})
+		if err != nil {
+			return nil
+		}
+		redis.SetLogger(quietRedisLogger{})
+		if r.rdb, err = redisclient.New(ctx, rcfg); err != nil {
+			return nil
+		}
+		if r.store, err = jobstore.New(r.rdb, jobstore.Options{Prefix: prefix}); err != nil {
+			return nil
+		}
+	}
+	if r.store == nil {
+		return nil
+	}
+	j, err := r.store.Get(ctx, key)
+	if err != nil {
+		return nil
+	}
+	return j
+}
+
+func (r *jobReader) close() {
+	if r != nil && r.rdb != nil {
+		r.rdb.Close()
+	}
+}
+
+// follow prints the events about req until a final one or the timeout.
+func (w *statusWatcher) follow(ctx context.Context, req *messages.SubmitRequested, timeout time.Duration, p progress) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	stage := "building image"
+	if req.Mode == messages.ModeSession {
+		stage = "uploading jar"
+	}
+	state := ""
+	p.start(stage)
+	defer p.stop()
+	for {
+		fs := w.cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			still := stage
+			if state != "" {
+				still = state
+			}
+			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return ctx.Err() // interrupted: the job goes on
+			}
+			msg := fmt.Sprintf("still %s after %s", still, timeout)
+			p.fail(msg)
+			return &JobFailedError{RequestID: req.RequestID, State: still, Reason: "timeout", Message: msg}
+		}
+		var done error
+		finished := false
+		fs.EachRecord(func(r *kgo.Record) {
+			if finished {
+				return
+			}
+			h := make(map[string]string, len(r.Headers))
+			for _, x := range r.Headers {
+				h[x.Key] = string(x.Value)
+			}
+			ev, _, err := messages.DecodeMessage(h, messages.TypeJobStatusChanged, r.Value)
+			if err != nil {
+				return // not ours to judge: the events command shows it
+			}
+			switch e := ev.(type) {
+			case *messages.ImageBuilt:
+				if e.RequestID != req.RequestID {
+					return
+				}
+				p.done(describeImageBuilt(e))
+				stage = "applying objects"
+				p.start(stage)
+			case *messages.BuildFailed:
+				if e.RequestID != req.RequestID {
+					return
+				}
+				p.fail(fmt.Sprintf("build failed: %s: %s", e.Reason, e.Message))
+				finished, done = true, &JobFailedError{RequestID: req.RequestID, State: "BUILD_FAILED", Reason: e.Reason, Message: e.Message}
+			case *messages.Deployed:
+				if e.RequestID != req.RequestID {
+					return
+				}
+				p.done(describeDeployed(e))
+				stage = "starting"
+				// A request sent again (same request_id) changes nothing:
+				// a job already RUNNING or FINISHED stays so and no status
+				// event comes. Its state is read from Redis instead.
+				if j := w.jobs.get(ctx, req.JobKey()); j != nil && j.RequestID == req.RequestID &&
+					(j.State == messages.StateRunning || j.State == messages.StateFinished) {
+					state = string(j.State)
+					finished, done = w.onState(req, &messages.JobStatusChanged{To: j.State, Reason: j.Reason, Message: j.Message, WebUIURL: j.WebUIURL}, p)
+					return
+				}
+				p.start(stage)
+			case *messages.DeployFailed:
+				if e.RequestID != req.RequestID {
+					return
+				}
+				p.fail(fmt.Sprintf("deploy failed: %s: %s", e.Reason, e.Message))
+				finished, done = true, &JobFailedError{RequestID: req.RequestID, State: string(messages.StateDeployFailed), Reason: e.Reason, Message: e.Message}
+			case *messages.JobStatusChanged:
+				if e.RequestID != req.RequestID && e.JobKey() != req.JobKey() {
+					return
+				}
+				state = string(e.To)
+				finished, done = w.onState(req, e, p)
+				if !finished {
+					p.start(state)
+				}
+			}
+		})
+		if finished {
+			return done
+		}
+	}
+}
+
+// onState prints a state change and says whether it ends the wait, and how.
+func (w *statusWatcher) onState(req *messages.SubmitRequested, e *messages.JobStatusChanged, p progress) (bool, error) {
+	line := string(e.To)
+	if e.Reason != "" || e.Message != "" {
+		line += " (" + strings.Trim(e.Reason+": "+e.Message, ": ") + ")"
+	}
+	switch e.To {
+	case messages.StateRunning:
+		if e.WebUIURL != "" {
+			line += ", Web UI " + e.WebUIURL
+		}
+		p.done(line)
+		return true, nil
+	case messages.StateFinished:
+		p.done(line)
+		return true, nil
+	case messages.StateFailed, messages.StateCanceled, messages.StateDeployFailed, messages.StateLost, messages.StateTerminated:
+		p.fail(line)
+		return true, &JobFailedError{RequestID: req.RequestID, State: string(e.To), Reason: e.Reason, Message: e.Message}
+	}
+	p.done(line)
+	return false, nil
+}
+
+// describeImageBuilt is "pushed <repo>@sha256:<12 hex> (<size>, <duration>)".
+func describeImageBuilt(e *messages.ImageBuilt) string {
+	ref := e.Image
+	if ref == "" {
+		ref = e.JarArtifact
+	}
+	if i := strings.Index(ref, "@sha256:"); i >= 0 && len(ref) > i+8+12 {
+		ref = ref[:i+8+12]
+	}
+	extra := []string{formatBytes(e.SizeBytes), (time.Duration(e.DurationMS) * time.Millisecond).String()}
+	if e.CacheHit {
+		extra = append(extra, "cached")
+	}
+	return fmt.Sprintf("pushed %s (%s)", ref, strings.Join(extra, ", "))
+}
+
+// describeDeployed is "objects applied (<n> objects), REST <url>".
+func describeDeployed(e *messages.Deployed) string {
+	s := fmt.Sprintf("objects applied (%d objects)", len(e.ObjectUIDs))
+	if e.RestEndpoint != "" {
+		s += ", REST " + e.RestEndpoint
+	}
+	return s
+}
+
+// formatBytes prints n in B, KiB, MiB or GiB with one decimal.
+func formatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, i := float64(n)/unit, 0
+	for v >= unit && i < 2 {
+		v /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f %s", v, []string{"KiB", "MiB", "GiB"}[i])
+}

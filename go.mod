@@ -6,9 +6,13 @@ require (
 	k8s.io/api v0.37.2
 	k8s.io/apimachinery v0.37.2
 	k8s.io/client-go v0.37.2
+	k8s.io/pod-security-admission v0.37.2
 )
 
-require gotest.tools/v3 v3.5.2 // indirect
+require (
+	gotest.tools/v3 v3.5.2 // indirect
+	k8s.io/component-base v0.37.2 // indirect
+)
 
 require (
 	cel.dev/expr v0.25.2 // indirect

@@ -165,6 +165,7 @@ func checkHTTPURL(v *validator, p, raw string, max int) {
 func checkLabels(v *validator, p string, labels map[string]string) {
 	if len(labels) > maxLabels {
 		v.addf(p, "must have at most %d entries, got %d", maxLabels, len(labels))
+		return
 	}
 	for k, val := range labels {
 		kp := key(p, k)

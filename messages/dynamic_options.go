@@ -66,13 +66,18 @@ func splitDynamicOption(opt string) (key, value string, ok bool) {
 }
 
 // checkDynamicOptions checks flink.dynamic_options: the -Dkey=value form,
-// keys without blanks and unique, values on one line, no option flinkferry
-// sets itself, no option that a typed field also sets.
+// keys without blanks and unique, no control characters, no option
+// flinkferry sets itself, no option that a typed field also sets. Only the
+// first maxDynamicOptions entries are checked one by one (more is one
+// problem), and a key given several times is one problem, so the report
+// stays small whatever the request holds.
 func checkDynamicOptions(v *validator, p string, opts []string, r *SubmitRequested) {
 	if len(opts) > maxDynamicOptions {
 		v.addf(p, "must have at most %d entries, got %d", maxDynamicOptions, len(opts))
+		opts = opts[:maxDynamicOptions]
 	}
 	seen := map[string][]int{}
+	var order []string
 	for i, opt := range opts {
 		ip := index(p, i)
 		if !strings.HasPrefix(opt, "-D") {
@@ -88,11 +93,17 @@ func checkDynamicOptions(v *validator, p string, opts []string, r *SubmitRequest
 			v.addf(ip, "empty key")
 			continue
 		case strings.IndexFunc(k, unicode.IsSpace) >= 0:
-			v.addf(ip, "key %q contains whitespace", k)
+			v.addf(ip, "key %q contains whitespace", clip(k))
+			continue
+		case hasControl(k, false):
+			v.addf(ip, "key %q contains a control character", clip(k))
 			continue
 		}
-		if strings.ContainsAny(val, "\r\n") {
+		switch {
+		case strings.ContainsAny(val, "\r\n\u2028\u2029"):
 			v.addf(ip, "value of %s must not contain line breaks", k)
+		case hasControl(val, false):
+			v.addf(ip, "value of %s must not contain control characters", k)
 		}
 		if slices.Contains(reservedOptions, k) || strings.HasPrefix(k, reservedOptionPrefix) {
 			v.addf(ip, "%s is set by flinkferry and cannot be overridden", k)
@@ -102,22 +113,50 @@ func checkDynamicOptions(v *validator, p string, opts []string, r *SubmitRequest
 				v.addf(ip, "%s conflicts with %s: set only one of them", k, of.field)
 			}
 		}
+		if _, ok := seen[k]; !ok {
+			order = append(order, k)
+		}
 		seen[k] = append(seen[k], i)
 	}
-	for k, idx := range seen {
+	for _, k := range order {
+		idx := seen[k]
 		if len(idx) < 2 {
 			continue
 		}
-		for _, i := range idx {
-			var others []string
-			for _, j := range idx {
-				if j != i {
-					others = append(others, strconv.Itoa(j))
-				}
-			}
-			v.addf(index(p, i), "duplicate key %s (also at index %s)", k, strings.Join(others, ", "))
-		}
+		v.addf(index(p, idx[1]), "duplicate key %s: given %d times (at index %s)", clip(k), len(idx), indexList(idx))
 	}
+}
+
+// maxListedIndexes bounds the indexes a problem lists.
+const maxListedIndexes = 8
+
+// indexList writes "0, 3, 7" or "0, 1, ... 7 and 92 more".
+func indexList(idx []int) string {
+	var b strings.Builder
+	for i, n := range idx {
+		if i == maxListedIndexes {
+			b.WriteString(" and " + strconv.Itoa(len(idx)-i) + " more")
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(n))
+	}
+	return b.String()
+}
+
+// hasControl reports whether s holds a control character (C0, DEL, C1)
+// other than tab, and other than line breaks when lines is true. Such a
+// character in a Flink configuration value, a program argument or a label
+// is at best lost, at worst an injection into config.yaml.
+func hasControl(s string, lines bool) bool {
+	return strings.IndexFunc(s, func(r rune) bool {
+		if r == '\t' || (lines && (r == '\n' || r == '\r')) {
+			return false
+		}
+		return unicode.IsControl(r)
+	}) >= 0
 }
 
 // DynamicOptionsMap returns the dynamic options as key → value. It assumes

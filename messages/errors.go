@@ -112,15 +112,17 @@ func (e FieldError) Error() string {
 }
 
 // maxPrintedFieldErrors bounds FieldErrors.Error, whose text can end up in a
-// Kafka header; the slice itself always holds every problem.
-const maxPrintedFieldErrors = 100
+// Kafka header, a dead-letter record and a log line; the slice itself holds
+// every problem found (validation checks a bounded number of entries per
+// list, so the slice is bounded too).
+const maxPrintedFieldErrors = 32
 
 // FieldErrors lists every problem found in a payload, never only the first.
 // Validate returns it sorted by field (indexes in numeric order).
 type FieldErrors []FieldError
 
 // Error returns one "field: reason" line per problem, sorted by field. After
-// 100 lines it summarises the rest as "... and N more".
+// 32 lines it summarises the rest as "... and N more".
 func (fe FieldErrors) Error() string {
 	sorted := slices.Clone(fe)
 	sorted.sort()

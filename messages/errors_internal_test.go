@@ -30,10 +30,10 @@ func TestFieldErrorsErrorTruncated(t *testing.T) {
 		errs = append(errs, FieldError{Field: fmt.Sprintf("labels[k%03d]", i), Reason: "bad"})
 	}
 	lines := strings.Split(errs.Error(), "\n")
-	if got, want := len(lines), 101; got != want {
+	if got, want := len(lines), maxPrintedFieldErrors+1; got != want {
 		t.Fatalf("Error() has %d lines, want %d", got, want)
 	}
-	if got, want := lines[100], "... and 50 more"; got != want {
+	if got, want := lines[maxPrintedFieldErrors], fmt.Sprintf("... and %d more", 150-maxPrintedFieldErrors); got != want {
 		t.Fatalf("last line = %q, want %q", got, want)
 	}
 }

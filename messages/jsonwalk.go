@@ -95,7 +95,7 @@ func (w *walker) object(t reflect.Type, p string, depth int) error {
 			return err
 		}
 		name, _ := tok.(string)
-		fp := at(p, name)
+		fp := at(p, clip(name))
 		var ft reflect.Type
 		switch {
 		case t == nil || t.Kind() == reflect.Interface:
@@ -106,11 +106,11 @@ func (w *walker) object(t reflect.Type, p string, depth int) error {
 			var known bool
 			ft, known = fields[name]
 			if !known && w.strict {
-				w.unknown = append(w.unknown, FieldError{Field: fp, Reason: "unknown field"})
+				w.unknown = append(w.unknown, FieldError{Field: truncate(fp, maxFieldBytes), Reason: "unknown field"})
 			}
 		}
 		if seen[name] {
-			w.malformed = append(w.malformed, FieldError{Field: fp, Reason: "field repeated"})
+			w.malformed = append(w.malformed, FieldError{Field: truncate(fp, maxFieldBytes), Reason: "field repeated"})
 		}
 		seen[name] = true
 		if err := w.value(ft, fp, depth); err != nil {
@@ -206,14 +206,6 @@ func tokenKind(tok json.Token) string {
 		return "null"
 	}
 	return fmt.Sprintf("%T", tok)
-}
-
-// truncate shortens s to at most n bytes for an error message.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
 }
 
 var fieldCache sync.Map // reflect.Type -> map[string]reflect.Type

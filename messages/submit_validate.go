@@ -206,9 +206,16 @@ func (prog *Program) validate(v *validator, p, flinkVersion string) {
 	if len(prog.Args) > maxArgs {
 		v.addf(ap, "must have at most %d entries, got %d", maxArgs, len(prog.Args))
 	}
-	for i, a := range prog.Args {
-		if len(a) > maxArgBytes {
+	args := prog.Args
+	if len(args) > maxArgs {
+		args = args[:maxArgs]
+	}
+	for i, a := range args {
+		switch {
+		case len(a) > maxArgBytes:
 			v.addf(index(ap, i), "must be at most %d bytes, got %d", maxArgBytes, len(a))
+		case hasControl(a, true):
+			v.addf(index(ap, i), "must not contain control characters other than tab and line breaks")
 		}
 	}
 
@@ -245,6 +252,8 @@ func (s *Savepoint) validate(v *validator, p, flinkVersion string) {
 		v.addf(pp, "required")
 	case len(s.Path) > maxSavepointPath:
 		v.addf(pp, "must be at most %d characters, got %d", maxSavepointPath, len(s.Path))
+	case hasControl(s.Path, false) || strings.ContainsAny(s.Path, "\u2028\u2029"):
+		v.addf(pp, "must not contain control characters")
 	default:
 		u, err := url.Parse(s.Path)
 		if err != nil || !uriSchemeRegexp.MatchString(u.Scheme) || (u.Host == "" && strings.Trim(u.Path, "/") == "" && u.Opaque == "") {

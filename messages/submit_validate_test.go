@@ -143,14 +143,23 @@ func TestSubmitRequestedValidate(t *testing.T) {
 		{"dynamic option conflicts with savepoint", app, opts("-Dexecution.savepoint.path=s3://x/y"),
 			fe("flink.dynamic_options[0]", "execution.savepoint.path conflicts with program.savepoint: set only one of them")},
 		{"dynamic options duplicated", app, opts("-Da=1", "-Db=2", "-Da=3"), fe(
-			"flink.dynamic_options[0]", "duplicate key a (also at index 2)",
-			"flink.dynamic_options[2]", "duplicate key a (also at index 0)",
+			"flink.dynamic_options[2]", "duplicate key a: given 2 times (at index 0, 2)",
 		)},
 		{"dynamic options three times", app, opts("-Da=1", "-Da=2", "-Da=3"), fe(
-			"flink.dynamic_options[0]", "duplicate key a (also at index 1, 2)",
-			"flink.dynamic_options[1]", "duplicate key a (also at index 0, 2)",
-			"flink.dynamic_options[2]", "duplicate key a (also at index 0, 1)",
+			"flink.dynamic_options[1]", "duplicate key a: given 3 times (at index 0, 1, 2)",
 		)},
+		{"dynamic options duplicated 10,000 times: one problem", app, func(r *messages.SubmitRequested) {
+			r.Flink.DynamicOptions = nil
+			for range 10000 {
+				r.Flink.DynamicOptions = append(r.Flink.DynamicOptions, "-Da=1")
+			}
+		}, fe(
+			"flink.dynamic_options", "must have at most 512 entries, got 10000",
+			"flink.dynamic_options[1]", "duplicate key a: given 512 times (at index 0, 1, 2, 3, 4, 5, 6, 7 and 504 more)",
+		)},
+		{"dynamic option value with NUL", app, opts("-Dpipeline.name=a\x00b"), fe("flink.dynamic_options[0]", "value of pipeline.name must not contain control characters")},
+		{"dynamic option value with unicode line separator", app, opts("-Dpipeline.name=a\u2028b"), fe("flink.dynamic_options[0]", "value of pipeline.name must not contain line breaks")},
+		{"dynamic option key with control character", app, opts("-Dpipeline\x1bname=a"), fe("flink.dynamic_options[0]", `key "pipeline\x1bname" contains a control character`)},
 		{"dynamic options too many", app, func(r *messages.SubmitRequested) {
 			r.Flink.DynamicOptions = nil
 			for i := range 513 {
@@ -234,6 +243,13 @@ func TestSubmitRequestedValidate(t *testing.T) {
 			fe("program.args", "must have at most 1024 entries, got 1025")},
 		{"arg too long", app, func(r *messages.SubmitRequested) { r.Program.Args[2] = strings.Repeat("a", 64<<10+1) },
 			fe("program.args[2]", "must be at most 65536 bytes, got 65537")},
+		{"arg with NUL", app, func(r *messages.SubmitRequested) { r.Program.Args[1] = "a\x00b" },
+			fe("program.args[1]", "must not contain control characters other than tab and line breaks")},
+		{"args with tabs, line breaks, quotes, semicolons and unicode", app, func(r *messages.SubmitRequested) {
+			r.Program.Args = []string{"--query", "SELECT 'a;b'\n\tFROM \"t\", u;", "日本語"}
+		}, nil},
+		{"savepoint path with C1 control", app, func(r *messages.SubmitRequested) { r.Program.Savepoint.Path = "s3://b/sp\u0085x" },
+			fe("program.savepoint.path", "must not contain control characters")},
 		{"flink_job_id bad", app, func(r *messages.SubmitRequested) { r.Program.FlinkJobID = strings.Repeat("A", 32) },
 			fe("program.flink_job_id", "must be 32 lowercase hexadecimal characters")},
 		{"savepoint without path", app, func(r *messages.SubmitRequested) { r.Program.Savepoint.Path = "" }, fe("program.savepoint.path", "required")},

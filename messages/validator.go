@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // validator collects FieldErrors.
@@ -12,10 +13,36 @@ type validator struct {
 	errs FieldErrors
 }
 
+// Bounds of one FieldError: a request's own content (a key, a value) may
+// appear in field paths and reasons, and reports end up in Kafka headers,
+// dead-letter records and log lines.
+const (
+	maxFieldBytes  = 256
+	maxReasonBytes = 512
+)
+
 // addf records a problem with field.
 func (v *validator) addf(field, format string, args ...any) {
-	v.errs = append(v.errs, FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+	v.errs = append(v.errs, FieldError{Field: truncate(field, maxFieldBytes), Reason: truncate(fmt.Sprintf(format, args...), maxReasonBytes)})
 }
+
+// truncate cuts s to at most n bytes at a rune boundary, ending in "…".
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// maxQuoted bounds a request's own text quoted in a reason.
+const maxQuoted = 64
+
+// clip shortens a request's own text quoted in a reason.
+func clip(s string) string { return truncate(s, maxQuoted) }
 
 // addAll records one problem per message, as reported by the Kubernetes
 // validation helpers.
@@ -50,7 +77,7 @@ func index(parent string, i int) string {
 
 // key returns the path of the entry k of the map at parent.
 func key(parent, k string) string {
-	return parent + "[" + k + "]"
+	return parent + "[" + clip(k) + "]"
 }
 
 // isNil reports whether v is nil or a nil pointer inside an interface.

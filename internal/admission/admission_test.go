@@ -204,3 +204,43 @@ func TestNewReportsEveryProblem(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAdmit admits requests with arbitrary pod templates and dynamic
+// options: never a panic, a refusal is permanent with a known reason and a
+// bounded text, and a refused request stays refused when admitted again.
+func FuzzAdmit(f *testing.F) {
+	f.Add(restrictedTemplate, "-Dkubernetes.hostnetwork.enabled=true", "secure")
+	f.Add("spec:\n  hostPID: true\n  containers:\n  - name: x\n", "-Dkubernetes.service-account=cluster-admin", "flink-jobs")
+	f.Add("metadata:\n  annotations:\n    container.apparmor.security.beta.kubernetes.io/flink-main-container: unconfined\n", "-Dkubernetes.jobmanager.annotations=a:b,c", "flink-jobs")
+	f.Add("- not a pod", "-D=", "kube-system")
+	a, err := admission.New(admission.Policy{
+		Cluster: "eu-west-1", Default: true, AllowedNamespaces: []string{"flink-jobs", "secure"},
+		AllowedServiceAccounts: []string{"default", "flink"}, NamespacePodSecurity: map[string]admission.Level{"secure": admission.Restricted},
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	known := map[string]bool{"unknown_kube_cluster": true, "namespace_not_allowed": true, "service_account_not_allowed": true,
+		"invalid_pod_template": true, "pod_security_violation": true}
+	f.Fuzz(func(t *testing.T, tmpl, opt, ns string) {
+		r := request(func(r *messages.SubmitRequested) {
+			r.Job.Namespace = ns
+			r.Kubernetes.PodTemplate = tmpl
+			r.Kubernetes.TaskManagerPodTemplate = tmpl
+			r.Flink.DynamicOptions = []string{opt}
+		})
+		err := a.Admit(r)
+		if err == nil {
+			return
+		}
+		if !failure.IsPermanent(err) || !known[failure.Reason(err)] {
+			t.Fatalf("Admit() = %v (reason %q), want a permanent refusal with a known reason", err, failure.Reason(err))
+		}
+		if n := len(err.Error()); n > 64<<10 {
+			t.Fatalf("refusal of %d bytes", n)
+		}
+		if again := a.Admit(r); again == nil || failure.Reason(again) != failure.Reason(err) {
+			t.Fatalf("Admit() again = %v, want %v", again, err)
+		}
+	})
+}

@@ -87,3 +87,11 @@ func (s JobState) IsTerminal() bool {
 	}
 	return false
 }
+
+// IsGloballyTerminal reports whether Flink ends the job for good in state
+// s: FAILED, CANCELED or FINISHED. SUSPENDED is terminal for one
+// JobManager only (another may resume the job). Unlike IsTerminal it
+// ignores the states flinkferry adds.
+func (s JobState) IsGloballyTerminal() bool {
+	return s == StateFailed || s == StateCanceled || s == StateFinished
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
 	"github.com/flinkferry/flinkferry/internal/flinksim"
+	"github.com/flinkferry/flinkferry/messages"
 )
 
 // sim is a started simulator on a manual clock.
@@ -103,7 +104,7 @@ func TestJobsOverviewAndJob(t *testing.T) {
 		t.Fatalf("JobsOverview() = %d jobs, want 2", len(jobs))
 	}
 	run, fin := jobs[0], jobs[1]
-	if run.ID != jobA || run.Name != "wordcount" || run.State != flinkrest.StateRunning {
+	if run.ID != jobA || run.Name != "wordcount" || run.State != messages.StateRunning {
 		t.Errorf("running job = %+v", run)
 	}
 	if !run.StartTime.Equal(start) || !run.EndTime.IsZero() || run.Duration != 30*time.Second {
@@ -112,7 +113,7 @@ func TestJobsOverviewAndJob(t *testing.T) {
 	if got, want := run.Tasks.Running, 6; got != want || run.Tasks.Total != 6 {
 		t.Errorf("running job tasks = %v, want running=total=%d", run.Tasks, want)
 	}
-	if fin.State != flinkrest.StateFinished || !fin.State.IsGloballyTerminal() || !fin.EndTime.Equal(start.Add(10*time.Second)) || fin.Duration != 10*time.Second {
+	if fin.State != messages.StateFinished || !fin.State.IsGloballyTerminal() || !fin.EndTime.Equal(start.Add(10*time.Second)) || fin.Duration != 10*time.Second {
 		t.Errorf("finished job = %+v, want FINISHED ending at start+10s", fin)
 	}
 
@@ -120,13 +121,13 @@ func TestJobsOverviewAndJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.ID != jobA || d.State != flinkrest.StateRunning || !d.EndTime.IsZero() || !d.Now.Equal(s.clock.Now()) || d.MaxParallelism != -1 {
+	if d.ID != jobA || d.State != messages.StateRunning || !d.EndTime.IsZero() || !d.Now.Equal(s.clock.Now()) || d.MaxParallelism != -1 {
 		t.Errorf("Job() = %+v", d)
 	}
-	if got, want := d.Timestamps[flinkrest.StateRunning], start.Add(2*time.Second); !got.Equal(want) {
+	if got, want := d.Timestamps[messages.StateRunning], start.Add(2*time.Second); !got.Equal(want) {
 		t.Errorf("Job().Timestamps[RUNNING] = %v, want %v", got, want)
 	}
-	if _, ok := d.Timestamps[flinkrest.StateFailed]; ok {
+	if _, ok := d.Timestamps[messages.StateFailed]; ok {
 		t.Error("Job().Timestamps has FAILED, a state never entered (Flink writes 0)")
 	}
 	if got := d.StatusCounts.Running; got != 6 {

@@ -5,32 +5,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/flinkferry/flinkferry/messages"
 )
-
-// JobState is a Flink job status (JobStatus) as the REST API writes it.
-// The list is open: a newer Flink may report a state not listed here.
-type JobState string
-
-// The job states of Flink 1.19.
-const (
-	StateInitializing JobState = "INITIALIZING"
-	StateCreated      JobState = "CREATED"
-	StateRunning      JobState = "RUNNING"
-	StateFailing      JobState = "FAILING"
-	StateFailed       JobState = "FAILED"
-	StateCancelling   JobState = "CANCELLING"
-	StateCanceled     JobState = "CANCELED"
-	StateFinished     JobState = "FINISHED"
-	StateRestarting   JobState = "RESTARTING"
-	StateSuspended    JobState = "SUSPENDED"
-	StateReconciling  JobState = "RECONCILING"
-)
-
-// IsGloballyTerminal reports whether s ends the job for good: FAILED,
-// CANCELED or FINISHED (SUSPENDED is terminal for one JobManager only).
-func (s JobState) IsGloballyTerminal() bool {
-	return s == StateFailed || s == StateCanceled || s == StateFinished
-}
 
 // JobOverview is one entry of GET /jobs/overview (Flink's JobDetails).
 type JobOverview struct {
@@ -38,8 +15,10 @@ type JobOverview struct {
 	ID string
 	// Name is the job name.
 	Name string
-	// State is the job's status.
-	State JobState
+	// State is the job's status (JobStatus), one of Flink's states among
+	// the messages.State* constants; the list is open, a newer Flink may
+	// report a state not listed there.
+	State messages.JobState
 	// StartTime is when the job was submitted; EndTime when it became
 	// globally terminal, zero before (Flink writes -1).
 	StartTime time.Time
@@ -65,7 +44,7 @@ type jobDetailsJSON struct {
 
 func (w *jobDetailsJSON) overview() JobOverview {
 	return JobOverview{
-		ID: strings.ToLower(w.JID), Name: w.Name, State: JobState(strings.ToUpper(w.State)),
+		ID: strings.ToLower(w.JID), Name: w.Name, State: messages.JobState(strings.ToUpper(w.State)),
 		StartTime: millisTime(w.StartTime), EndTime: millisTime(w.EndTime), Duration: millisDuration(w.Duration),
 		LastModification: millisTime(w.LastModification), Tasks: w.Tasks.counts(),
 	}
@@ -93,7 +72,7 @@ type JobDetails struct {
 	// ID, Name and State as in JobOverview.
 	ID    string
 	Name  string
-	State JobState
+	State messages.JobState
 	// StartTime, EndTime (zero while not globally terminal) and Duration.
 	StartTime time.Time
 	EndTime   time.Time
@@ -108,7 +87,7 @@ type JobDetails struct {
 	// Timestamps maps each state the job entered (upper case, e.g.
 	// "RUNNING") to when it last entered it; states never entered are
 	// absent.
-	Timestamps map[JobState]time.Time
+	Timestamps map[messages.JobState]time.Time
 	// StatusCounts counts the job's tasks per execution state.
 	StatusCounts TaskCounts
 	// Vertices are the job's vertices.
@@ -167,17 +146,17 @@ func (c *Client) Job(ctx context.Context, base, jobID string) (*JobDetails, erro
 		return nil, err
 	}
 	d := &JobDetails{
-		ID: strings.ToLower(w.JID), Name: w.Name, State: JobState(strings.ToUpper(w.State)), IsStoppable: w.IsStoppable,
+		ID: strings.ToLower(w.JID), Name: w.Name, State: messages.JobState(strings.ToUpper(w.State)), IsStoppable: w.IsStoppable,
 		StartTime: millisTime(w.StartTime), EndTime: millisTime(w.EndTime), Duration: millisDuration(w.Duration),
 		Now: millisTime(w.Now), MaxParallelism: -1, StatusCounts: w.StatusCounts.counts(),
-		Timestamps: make(map[JobState]time.Time, len(w.Timestamps)),
+		Timestamps: make(map[messages.JobState]time.Time, len(w.Timestamps)),
 	}
 	if w.MaxParallelism != nil {
 		d.MaxParallelism = int(*w.MaxParallelism)
 	}
 	for k, v := range w.Timestamps {
 		if t := millisTime(v); !t.IsZero() {
-			d.Timestamps[JobState(strings.ToUpper(k))] = t
+			d.Timestamps[messages.JobState(strings.ToUpper(k))] = t
 		}
 	}
 	for _, v := range w.Vertices {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
+	"github.com/flinkferry/flinkferry/messages"
 )
 
 // serveSamples serves the hand-written answers in testdata/ by path: each
@@ -80,7 +81,7 @@ func TestDecodeSamples(t *testing.T) {
 			t.Fatalf("%d jobs, want 2", len(jobs))
 		}
 		r, f := jobs[0], jobs[1]
-		if r.ID != jobA || r.State != flinkrest.StateRunning || !r.EndTime.IsZero() || !r.StartTime.Equal(ms(1717200000000)) ||
+		if r.ID != jobA || r.State != messages.StateRunning || !r.EndTime.IsZero() || !r.StartTime.Equal(ms(1717200000000)) ||
 			r.Duration != 65*time.Second || !r.LastModification.Equal(ms(1717200002000)) || r.Tasks.Running != 4 || r.Tasks.Total != 4 {
 			t.Errorf("running job = %+v", r)
 		}
@@ -93,8 +94,8 @@ func TestDecodeSamples(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.State != flinkrest.StateRunning || !d.EndTime.IsZero() || !d.Now.Equal(ms(1717200065000)) || len(d.Timestamps) != 3 ||
-			!d.Timestamps[flinkrest.StateCreated].Equal(ms(1717200001000)) || d.StatusCounts.Created != 2 || d.StatusCounts.Running != 2 {
+		if d.State != messages.StateRunning || !d.EndTime.IsZero() || !d.Now.Equal(ms(1717200065000)) || len(d.Timestamps) != 3 ||
+			!d.Timestamps[messages.StateCreated].Equal(ms(1717200001000)) || d.StatusCounts.Created != 2 || d.StatusCounts.Running != 2 {
 			t.Errorf("Job() = %+v", d)
 		}
 		if len(d.Vertices) != 2 || d.Vertices[1].StartTime != (time.Time{}) || d.Vertices[1].Duration != 0 || d.Vertices[0].Duration != 63*time.Second || d.Vertices[1].Tasks.Created != 2 {

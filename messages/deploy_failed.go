@@ -35,6 +35,12 @@ const (
 	// from the registry, is not a flinkferry jar artifact, or the registry
 	// refused to serve it (HTTP 4xx).
 	DeployReasonBadJarArtifact = "bad_jar_artifact"
+	// DeployReasonNamespaceNotAllowed: job.namespace is not in the target
+	// Kubernetes cluster's allow-list.
+	DeployReasonNamespaceNotAllowed = "namespace_not_allowed"
+	// DeployReasonServiceAccountNotAllowed: the JobManager's service account
+	// is not in the target Kubernetes cluster's allow-list.
+	DeployReasonServiceAccountNotAllowed = "service_account_not_allowed"
 )
 
 // DeployFailed reports a deployment that cannot succeed: retrying the same

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/internal/testenv"
 	"github.com/flinkferry/flinkferry/messages"
 )
@@ -256,7 +257,7 @@ func TestPermanentErrorIsDeadLetteredOnceAndPartitionFlows(t *testing.T) {
 		calls[ev.RequestID]++
 		mu.Unlock()
 		if ev.RequestID == "poison" {
-			return nil, bus.Permanentf("artifact_not_found", "GET %s: 404", ev.Program.Jar.URL)
+			return nil, failure.Permanentf("artifact_not_found", "GET %s: 404", ev.Program.Jar.URL)
 		}
 		rec.add(ev.RequestID)
 		return nil, nil

@@ -10,6 +10,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 
+	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/internal/logging"
 	"github.com/flinkferry/flinkferry/messages"
 )
@@ -23,10 +24,11 @@ type Out struct {
 
 // HandlerFunc handles one decoded, validated event of type T. It returns the
 // events to publish after it succeeds. It must be idempotent: a message can
-// be delivered more than once. Return a Permanent error for input that can
-// never succeed; any other error is retried with backoff. ctx carries the
-// per-attempt deadline and is not cancelled when the worker shuts down, so
-// work in flight finishes (within the 30 s shutdown budget).
+// be delivered more than once. Return a permanent error (failure.Permanent)
+// for input that can never succeed; any other error is retried with
+// backoff. ctx carries the per-attempt deadline and is not cancelled when
+// the worker shuts down, so work in flight finishes (within the 30 s
+// shutdown budget).
 type HandlerFunc[T messages.Event] func(ctx context.Context, ev T) ([]Out, error)
 
 // Handle registers fn for the events of type T arriving on topic. A record
@@ -38,11 +40,11 @@ func Handle[T messages.Event](r *Router, name, topic string, fn HandlerFunc[T]) 
 	return r.addHandler(name, topic, func(msg *message.Message) ([]*message.Message, error) {
 		ev, _, err := messages.DecodeMessage(msg.Metadata, defaultType, msg.Payload)
 		if err != nil {
-			return nil, Permanent(messages.ReasonOf(err), err)
+			return nil, failure.Permanent(messages.ReasonOf(err), err)
 		}
 		typed, ok := ev.(T)
 		if !ok {
-			return nil, Permanentf(ReasonUnexpectedEventType, "handler %s does not consume %s events", name, ev.EventType())
+			return nil, failure.Permanentf(ReasonUnexpectedEventType, "handler %s does not consume %s events", name, ev.EventType())
 		}
 		requestID := messages.RequestIDOf(ev)
 		middleware.SetCorrelationID(requestID, msg)
@@ -58,7 +60,7 @@ func Handle[T messages.Event](r *Router, name, topic string, fn HandlerFunc[T]) 
 		msgs, err := r.encode(msg.UUID, requestID, outs)
 		if err != nil {
 			// An event this worker built does not validate: a bug, not bad luck.
-			return nil, Permanent(ReasonInvalidOutput, err)
+			return nil, failure.Permanent(ReasonInvalidOutput, err)
 		}
 		return msgs, nil
 	})

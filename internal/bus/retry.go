@@ -42,7 +42,7 @@ func retry(c HandlerConfig, stopping <-chan struct{}, onRetry func()) message.Ha
 				msg.SetContext(orig)
 				out, err := h(msg)
 				last = err
-				if err != nil && IsPermanent(err) {
+				if err != nil && isPermanent(err) {
 					return out, backoff.Permanent(err)
 				}
 				return out, err

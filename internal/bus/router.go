@@ -15,6 +15,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/messages"
 )
 
@@ -167,7 +168,7 @@ func (r *Router) deadLetterMarker(h message.HandlerFunc) message.HandlerFunc {
 		var panicErr middleware.RecoveredPanicError
 		if errors.As(err, &panicErr) {
 			r.log.Error("handler panicked", "panic", fmt.Sprint(panicErr.V), "stack", panicErr.Stacktrace)
-			err = Permanent(ReasonPanic, fmt.Errorf("handler panic: %v", panicErr.V))
+			err = failure.Permanent(ReasonPanic, fmt.Errorf("handler panic: %v", panicErr.V))
 		}
 		reason := ReasonOf(err)
 		msg.Metadata.Set(ReasonHeader, reason)

@@ -11,7 +11,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
-	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/messages"
 )
 
@@ -190,13 +190,13 @@ func (cs *Set) All() []*Cluster {
 func (cs *Set) For(job messages.JobRef) (*Cluster, error) {
 	if job.KubeCluster == "" {
 		if cs.def == nil {
-			return nil, bus.Permanentf(messages.DeployReasonUnknownKubeCluster, "job.kube_cluster is empty and no cluster is the default")
+			return nil, failure.Permanentf(messages.DeployReasonUnknownKubeCluster, "job.kube_cluster is empty and no cluster is the default")
 		}
 		return cs.def, nil
 	}
 	cl, ok := cs.byName[job.KubeCluster]
 	if !ok {
-		return nil, bus.Permanentf(messages.DeployReasonUnknownKubeCluster, "Kubernetes cluster %q is not configured", job.KubeCluster)
+		return nil, failure.Permanentf(messages.DeployReasonUnknownKubeCluster, "Kubernetes cluster %q is not configured", job.KubeCluster)
 	}
 	return cl, nil
 }

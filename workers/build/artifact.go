@@ -12,17 +12,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/internal/logging"
 	"github.com/flinkferry/flinkferry/internal/oci"
-)
-
-// Media types of a jar pushed as an OCI artifact (the format is shared
-// with the submit worker, see package oci).
-const (
-	JarArtifactType   = oci.JarArtifactType
-	JarLayerMediaType = oci.JarLayerMediaType
-	AnnotationJarName = oci.AnnotationJarName
+	"github.com/flinkferry/flinkferry/messages"
 )
 
 // stageJar pushes the jar alone as an OCI artifact (one layer, the jar's
@@ -31,7 +24,7 @@ const (
 func (b *Builder) stageJar(ctx context.Context, req Request, start time.Time) (*Result, error) {
 	repo, err := b.Registry.Repository(req.Repo)
 	if err != nil {
-		return nil, bus.Permanentf(ReasonRegistryRefused, "repository for %q: %v", req.Repo, err)
+		return nil, failure.Permanentf(messages.BuildReasonRegistryRefused, "repository for %q: %v", req.Repo, err)
 	}
 	art, err := b.Fetcher.Fetch(ctx, req.JarURL, req.JarSHA256, req.JarSHA1)
 	if err != nil {
@@ -40,13 +33,13 @@ func (b *Builder) stageJar(ctx context.Context, req Request, start time.Time) (*
 	defer art.Remove()
 	layer := &fileLayer{path: art.Path, size: art.Size, digest: v1.Hash{Algorithm: "sha256", Hex: art.SHA256}}
 	img, err := mutate.Append(mutate.MediaType(empty.Image, types.OCIManifestSchema1), mutate.Addendum{
-		Layer: layer, MediaType: JarLayerMediaType,
-		Annotations: map[string]string{AnnotationJarName: art.Name},
+		Layer: layer, MediaType: oci.JarLayerMediaType,
+		Annotations: map[string]string{oci.AnnotationJarName: art.Name},
 	})
 	if err != nil {
 		return nil, err
 	}
-	img = mutate.ConfigMediaType(img, JarArtifactType)
+	img = mutate.ConfigMediaType(img, oci.JarArtifactType)
 	img = mutate.Annotations(img, map[string]string{LabelJob: req.Job, LabelJarSHA256: art.SHA256}).(v1.Image)
 	ref := repo.Tag("ff-jar-" + art.SHA256[:32])
 
@@ -54,7 +47,7 @@ func (b *Builder) stageJar(ctx context.Context, req Request, start time.Time) (*
 	reg := *b.Registry
 	reg.Transport = counter
 	if err := remote.Write(ref, img, reg.options(ctx, ref)...); err != nil {
-		return nil, classify(err, "pushing "+ref.String(), ReasonRegistryRefused)
+		return nil, classify(err, "pushing "+ref.String(), messages.BuildReasonRegistryRefused)
 	}
 	digest, err := img.Digest()
 	if err != nil {
@@ -80,6 +73,6 @@ type fileLayer struct {
 func (l *fileLayer) Digest() (v1.Hash, error)             { return l.digest, nil }
 func (l *fileLayer) DiffID() (v1.Hash, error)             { return l.digest, nil }
 func (l *fileLayer) Size() (int64, error)                 { return l.size, nil }
-func (l *fileLayer) MediaType() (types.MediaType, error)  { return JarLayerMediaType, nil }
+func (l *fileLayer) MediaType() (types.MediaType, error)  { return oci.JarLayerMediaType, nil }
 func (l *fileLayer) Compressed() (io.ReadCloser, error)   { return os.Open(l.path) }
 func (l *fileLayer) Uncompressed() (io.ReadCloser, error) { return os.Open(l.path) }

@@ -12,8 +12,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/internal/logging"
+	"github.com/flinkferry/flinkferry/messages"
 )
 
 // Request is what one build needs, taken from a submit request.
@@ -80,7 +81,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 	}
 	baseDesc, err := remote.Get(baseRef, b.Registry.options(ctx, baseRef)...)
 	if err != nil {
-		return nil, classify(err, "resolving base image "+req.Base, ReasonBadBaseImage)
+		return nil, classify(err, "resolving base image "+req.Base, messages.BuildReasonBadBaseImage)
 	}
 	baseDigest := baseDesc.Digest.String()
 	if baseRef, baseDesc, err = b.localBase(ctx, baseRef, baseDesc); err != nil {
@@ -96,7 +97,7 @@ func (b *Builder) Build(ctx context.Context, req Request) (res *Result, err erro
 
 	repo, err := b.Registry.Repository(req.Repo)
 	if err != nil {
-		return nil, bus.Permanentf(ReasonRegistryRefused, "repository for %q: %v", req.Repo, err)
+		return nil, failure.Permanentf(messages.BuildReasonRegistryRefused, "repository for %q: %v", req.Repo, err)
 	}
 	// With a pinned jar the tag is known before downloading anything.
 	if req.JarSHA256 != "" {
@@ -136,9 +137,9 @@ func (b *Builder) existing(ctx context.Context, repo name.Repository, req Reques
 	ref := repo.Tag(b.tag(baseDigest, jarSHA, jarName, req.Job))
 	desc, err := remote.Head(ref, b.Registry.options(ctx, ref)...)
 	if err != nil {
-		if e := classify(err, "checking "+ref.String(), "missing"); bus.ReasonOf(e) == "missing" {
+		if e := classify(err, "checking "+ref.String(), "missing"); failure.Reason(e) == "missing" {
 			return nil, nil
-		} else if bus.IsPermanent(e) {
+		} else if failure.IsPermanent(e) {
 			return nil, e
 		}
 		return nil, nil // unknown: build, pushing is idempotent anyway
@@ -169,7 +170,7 @@ func (b *Builder) buildAndPush(ctx context.Context, repo name.Repository, req Re
 	// The jar layer goes up first, in one streaming pass that computes its
 	// digests; every platform image then references the uploaded blob.
 	if err := remote.WriteLayer(repo, layer, opts...); err != nil {
-		return nil, classify(err, "uploading the jar layer to "+repo.String(), ReasonRegistryRefused)
+		return nil, classify(err, "uploading the jar layer to "+repo.String(), messages.BuildReasonRegistryRefused)
 	}
 	spec.Layer = layer
 
@@ -178,7 +179,7 @@ func (b *Builder) buildAndPush(ctx context.Context, repo name.Repository, req Re
 		return nil, err
 	}
 	if err := remote.Push(ref, out, opts...); err != nil {
-		return nil, classify(err, "pushing "+ref.String(), ReasonRegistryRefused)
+		return nil, classify(err, "pushing "+ref.String(), messages.BuildReasonRegistryRefused)
 	}
 	digest, err := out.Digest()
 	if err != nil {

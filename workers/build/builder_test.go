@@ -15,8 +15,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
+	"github.com/flinkferry/flinkferry/internal/oci"
 	"github.com/flinkferry/flinkferry/internal/testenv"
+	"github.com/flinkferry/flinkferry/messages"
 )
 
 func TestBuildOnDockerRegistryMovesOnlyTheJar(t *testing.T) {
@@ -190,24 +192,24 @@ func TestBuildPermanentFailures(t *testing.T) {
 		reason string
 		path   string // artifact path that must be fetched exactly once
 	}{
-		{"artifact 404", func(r *Request, _ *Builder) { r.JarURL = arts.URL + "/missing.jar" }, ReasonArtifactNotFound, "/missing.jar"},
-		{"artifact 403", func(r *Request, _ *Builder) { r.JarURL = arts.URL + "/forbidden.jar" }, ReasonArtifactForbidden, "/forbidden.jar"},
-		{"not a jar", func(r *Request, _ *Builder) { r.JarURL = arts.URL + "/notajar.jar" }, ReasonNotAJar, "/notajar.jar"},
+		{"artifact 404", func(r *Request, _ *Builder) { r.JarURL = arts.URL + "/missing.jar" }, messages.BuildReasonArtifactNotFound, "/missing.jar"},
+		{"artifact 403", func(r *Request, _ *Builder) { r.JarURL = arts.URL + "/forbidden.jar" }, messages.BuildReasonArtifactForbidden, "/forbidden.jar"},
+		{"not a jar", func(r *Request, _ *Builder) { r.JarURL = arts.URL + "/notajar.jar" }, messages.BuildReasonNotAJar, "/notajar.jar"},
 		{"checksum mismatch", func(r *Request, _ *Builder) {
 			r.JarURL = arts.URL + "/sum.jar"
 			r.JarSHA256 = "0000000000000000000000000000000000000000000000000000000000000000"
-		}, ReasonChecksumMismatch, "/sum.jar"},
-		{"host not allowed", func(r *Request, _ *Builder) { r.JarURL = "http://evil.example/x.jar" }, ReasonArtifactHostNotAllowed, ""},
-		{"redirect to a host not allowed", func(r *Request, _ *Builder) { r.JarURL = arts.URL + "/redirect.jar" }, ReasonArtifactHostNotAllowed, "/redirect.jar"},
-		{"too large", func(r *Request, b *Builder) { r.JarURL = arts.URL + "/large.jar"; b.Fetcher.MaxBytes = 1000 }, ReasonArtifactTooLarge, "/large.jar"},
-		{"bad base reference", func(r *Request, _ *Builder) { r.Base = "UPPER CASE::bad" }, ReasonBadBaseImage, ""},
-		{"base not found", func(r *Request, _ *Builder) { r.Base = reg.Host + "/library/flink:0.1" }, ReasonBadBaseImage, ""},
+		}, messages.BuildReasonChecksumMismatch, "/sum.jar"},
+		{"host not allowed", func(r *Request, _ *Builder) { r.JarURL = "http://evil.example/x.jar" }, messages.BuildReasonArtifactHostNotAllowed, ""},
+		{"redirect to a host not allowed", func(r *Request, _ *Builder) { r.JarURL = arts.URL + "/redirect.jar" }, messages.BuildReasonArtifactHostNotAllowed, "/redirect.jar"},
+		{"too large", func(r *Request, b *Builder) { r.JarURL = arts.URL + "/large.jar"; b.Fetcher.MaxBytes = 1000 }, messages.BuildReasonArtifactTooLarge, "/large.jar"},
+		{"bad base reference", func(r *Request, _ *Builder) { r.Base = "UPPER CASE::bad" }, messages.BuildReasonBadBaseImage, ""},
+		{"base not found", func(r *Request, _ *Builder) { r.Base = reg.Host + "/library/flink:0.1" }, messages.BuildReasonBadBaseImage, ""},
 		{"wrong registry password", func(_ *Request, b *Builder) {
 			b.Registry.Auth = nil
 			reg2 := reg
 			reg2.Password = "wrong"
 			b.Registry = newTestBuilder(reg2).Registry
-		}, ReasonRegistryAuthRefused, ""},
+		}, messages.BuildReasonRegistryAuthRefused, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,10 +220,10 @@ func TestBuildPermanentFailures(t *testing.T) {
 			if err == nil {
 				t.Fatal("Build succeeded, want a permanent error")
 			}
-			if !bus.IsPermanent(err) {
+			if !failure.IsPermanent(err) {
 				t.Fatalf("error %v is not permanent", err)
 			}
-			if got := bus.ReasonOf(err); got != tt.reason {
+			if got := failure.Reason(err); got != tt.reason {
 				t.Errorf("reason = %q, want %q (%v)", got, tt.reason, err)
 			}
 			if tt.path != "" && arts.count(tt.path) != 1 {
@@ -243,7 +245,7 @@ func TestBuildRetriesTransientArtifactErrors(t *testing.T) {
 	req := Request{Repo: "job", Job: "/flink/job", Base: baseRef, JarURL: arts.URL + "/flaky.jar"}
 	for i := range 2 {
 		_, err := b.Build(bg, req)
-		if err == nil || bus.IsPermanent(err) {
+		if err == nil || failure.IsPermanent(err) {
 			t.Fatalf("attempt %d: err = %v, want a transient error", i+1, err)
 		}
 	}
@@ -299,11 +301,11 @@ func TestBaseCredentialsFromDockerConfig(t *testing.T) {
 	b.MirrorBase = true
 	req := Request{Repo: "job", Job: "/flink/job", Base: baseRef, JarURL: arts.URL + "/job.jar"}
 
-	b.Registry.Keychain = dockerConfigKeychain(filepath.Join(t.TempDir(), "missing.json"))
+	b.Registry.Keychain = oci.DockerConfigKeychain(filepath.Join(t.TempDir(), "missing.json"))
 	if _, err := b.Build(bg, req); err == nil {
 		t.Fatal("pulled a private base without credentials")
 	}
-	b.Registry.Keychain = dockerConfigKeychain(cfg)
+	b.Registry.Keychain = oci.DockerConfigKeychain(cfg)
 	if _, err := b.Build(bg, req); err != nil {
 		t.Fatalf("with docker config credentials: %v", err)
 	}
@@ -329,7 +331,7 @@ func TestBuildPlatformSubset(t *testing.T) {
 		t.Errorf("manifests = %+v, want linux/arm64 only", im.Manifests)
 	}
 	b.Platforms = []v1.Platform{{OS: "windows", Architecture: "amd64"}}
-	if _, err := b.Build(bg, Request{Repo: "job", Job: "/flink/job", Base: baseRef, JarURL: arts.URL + "/job.jar"}); !bus.IsPermanent(err) {
+	if _, err := b.Build(bg, Request{Repo: "job", Job: "/flink/job", Base: baseRef, JarURL: arts.URL + "/job.jar"}); !failure.IsPermanent(err) {
 		t.Errorf("no matching platform: err = %v, want a permanent error", err)
 	}
 }

@@ -18,19 +18,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/messages"
-)
-
-// Reasons of permanent fetch failures (messages.BuildFailed.Reason).
-const (
-	ReasonArtifactNotFound       = messages.BuildReasonArtifactNotFound
-	ReasonArtifactForbidden      = messages.BuildReasonArtifactForbidden
-	ReasonArtifactRefused        = messages.BuildReasonArtifactRefused
-	ReasonArtifactHostNotAllowed = messages.BuildReasonArtifactHostNotAllowed
-	ReasonArtifactTooLarge       = messages.BuildReasonArtifactTooLarge
-	ReasonChecksumMismatch       = messages.BuildReasonChecksumMismatch
-	ReasonNotAJar                = messages.BuildReasonNotAJar
 )
 
 // Fetcher downloads job jars from allow-listed hosts to local files,
@@ -63,18 +52,18 @@ func (a *Artifact) Remove() { _ = os.Remove(a.Path) }
 func (f *Fetcher) Fetch(ctx context.Context, rawURL, wantSHA256, wantSHA1 string) (*Artifact, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, bus.Permanentf(ReasonArtifactRefused, "artifact URL %q is not an absolute http(s) URL", redactURL(rawURL))
+		return nil, failure.Permanentf(messages.BuildReasonArtifactRefused, "artifact URL %q is not an absolute http(s) URL", redactURL(rawURL))
 	}
 	if !f.allowed(u) {
-		return nil, bus.Permanentf(ReasonArtifactHostNotAllowed, "artifact host %q is not in the allow-list (FLINKFERRY_BUILD_ARTIFACT_ALLOWED_HOSTS)", u.Host)
+		return nil, failure.Permanentf(messages.BuildReasonArtifactHostNotAllowed, "artifact host %q is not in the allow-list (FLINKFERRY_BUILD_ARTIFACT_ALLOWED_HOSTS)", u.Host)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, bus.Permanent(ReasonArtifactRefused, err)
+		return nil, failure.Permanent(messages.BuildReasonArtifactRefused, err)
 	}
 	resp, err := f.client().Do(req)
 	if err != nil {
-		var pe *bus.PermanentError
+		var pe *failure.PermanentError
 		if errors.As(err, &pe) {
 			return nil, pe
 		}
@@ -85,7 +74,7 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL, wantSHA256, wantSHA1 string
 		return nil, err
 	}
 	if resp.ContentLength > f.MaxBytes {
-		return nil, bus.Permanentf(ReasonArtifactTooLarge, "artifact is %d bytes, more than the limit of %d", resp.ContentLength, f.MaxBytes)
+		return nil, failure.Permanentf(messages.BuildReasonArtifactTooLarge, "artifact is %d bytes, more than the limit of %d", resp.ContentLength, f.MaxBytes)
 	}
 
 	tmp, err := os.CreateTemp(f.Dir, "flinkferry-jar-*")
@@ -110,17 +99,17 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL, wantSHA256, wantSHA1 string
 		return nil, fmt.Errorf("downloading %s: %w", redactURL(rawURL), stripURL(err))
 	}
 	if n > f.MaxBytes {
-		return nil, bus.Permanentf(ReasonArtifactTooLarge, "artifact is larger than the limit of %d bytes", f.MaxBytes)
+		return nil, failure.Permanentf(messages.BuildReasonArtifactTooLarge, "artifact is larger than the limit of %d bytes", f.MaxBytes)
 	}
 	if err := tmp.Close(); err != nil {
 		return nil, fmt.Errorf("writing download file: %w", err)
 	}
 	a.Size, a.SHA256 = n, hex.EncodeToString(h256.Sum(nil))
 	if wantSHA256 != "" && !strings.EqualFold(wantSHA256, a.SHA256) {
-		return nil, bus.Permanentf(ReasonChecksumMismatch, "artifact sha256 is %s, the request expects %s", a.SHA256, wantSHA256)
+		return nil, failure.Permanentf(messages.BuildReasonChecksumMismatch, "artifact sha256 is %s, the request expects %s", a.SHA256, wantSHA256)
 	}
 	if got := hex.EncodeToString(h1.Sum(nil)); wantSHA1 != "" && !strings.EqualFold(wantSHA1, got) {
-		return nil, bus.Permanentf(ReasonChecksumMismatch, "artifact sha1 is %s, the repository's checksum file says %s", got, wantSHA1)
+		return nil, failure.Permanentf(messages.BuildReasonChecksumMismatch, "artifact sha1 is %s, the repository's checksum file says %s", got, wantSHA1)
 	}
 	if err := checkJar(a.Path); err != nil {
 		return nil, err
@@ -133,11 +122,11 @@ func (f *Fetcher) Fetch(ctx context.Context, rawURL, wantSHA256, wantSHA1 string
 func (f *Fetcher) FetchText(ctx context.Context, rawURL string) (string, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || !f.allowed(u) {
-		return "", bus.Permanentf(ReasonArtifactHostNotAllowed, "host of %q is not allowed", redactURL(rawURL))
+		return "", failure.Permanentf(messages.BuildReasonArtifactHostNotAllowed, "host of %q is not allowed", redactURL(rawURL))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return "", bus.Permanent(ReasonArtifactRefused, err)
+		return "", failure.Permanent(messages.BuildReasonArtifactRefused, err)
 	}
 	resp, err := f.client().Do(req)
 	if err != nil {
@@ -168,10 +157,10 @@ func (f *Fetcher) client() *http.Client {
 	cc := *c
 	cc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 10 {
-			return bus.Permanentf(ReasonArtifactRefused, "more than 10 redirects")
+			return failure.Permanentf(messages.BuildReasonArtifactRefused, "more than 10 redirects")
 		}
 		if !f.allowed(req.URL) {
-			return bus.Permanentf(ReasonArtifactHostNotAllowed, "artifact redirected to %q, which is not in the allow-list", req.URL.Host)
+			return failure.Permanentf(messages.BuildReasonArtifactHostNotAllowed, "artifact redirected to %q, which is not in the allow-list", req.URL.Host)
 		}
 		return nil
 	}
@@ -204,13 +193,13 @@ func statusError(resp *http.Response, rawURL string) error {
 	case code >= 200 && code < 300:
 		return nil
 	case code == http.StatusNotFound || code == http.StatusGone:
-		return bus.Permanentf(ReasonArtifactNotFound, "artifact %s not found (HTTP %d)", redactURL(rawURL), code)
+		return failure.Permanentf(messages.BuildReasonArtifactNotFound, "artifact %s not found (HTTP %d)", redactURL(rawURL), code)
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return bus.Permanentf(ReasonArtifactForbidden, "artifact server refused access to %s (HTTP %d)", redactURL(rawURL), code)
+		return failure.Permanentf(messages.BuildReasonArtifactForbidden, "artifact server refused access to %s (HTTP %d)", redactURL(rawURL), code)
 	case code == http.StatusTooManyRequests || code == http.StatusRequestTimeout || code >= 500:
 		return fmt.Errorf("artifact server answered HTTP %d for %s", code, redactURL(rawURL))
 	default:
-		return bus.Permanentf(ReasonArtifactRefused, "artifact server answered HTTP %d for %s", code, redactURL(rawURL))
+		return failure.Permanentf(messages.BuildReasonArtifactRefused, "artifact server answered HTTP %d for %s", code, redactURL(rawURL))
 	}
 }
 
@@ -218,11 +207,11 @@ func statusError(resp *http.Response, rawURL string) error {
 func checkJar(p string) error {
 	zr, err := zip.OpenReader(p)
 	if err != nil {
-		return bus.Permanentf(ReasonNotAJar, "the artifact is not a jar (zip) file: %v", err)
+		return failure.Permanentf(messages.BuildReasonNotAJar, "the artifact is not a jar (zip) file: %v", err)
 	}
 	defer zr.Close()
 	if len(zr.File) == 0 {
-		return bus.Permanentf(ReasonNotAJar, "the artifact is an empty zip file")
+		return failure.Permanentf(messages.BuildReasonNotAJar, "the artifact is an empty zip file")
 	}
 	return nil
 }

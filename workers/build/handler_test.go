@@ -62,8 +62,8 @@ func TestHandlerModes(t *testing.T) {
 		{"maven checksum mismatch", submitRequest(messages.ModeApplication, messages.Jar{Maven: "org.tampered:wordcount:1.0"}),
 			func(t *testing.T, ev messages.Event) {
 				bf, ok := ev.(*messages.BuildFailed)
-				if !ok || bf.Reason != ReasonChecksumMismatch {
-					t.Fatalf("event = %#v, want build failed %s", ev, ReasonChecksumMismatch)
+				if !ok || bf.Reason != messages.BuildReasonChecksumMismatch {
+					t.Fatalf("event = %#v, want build failed %s", ev, messages.BuildReasonChecksumMismatch)
 				}
 			}, []string{"flinkferry.status"}},
 		{"session job stages the jar", submitRequest(messages.ModeSession, messages.Jar{URL: arts.URL + "/wordcount.jar"}),

@@ -10,7 +10,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
+	"github.com/flinkferry/flinkferry/messages"
 )
 
 // Annotation and label keys written on every image.
@@ -150,21 +151,21 @@ func appendJarTo(base *remote.Descriptor, s imageSpec) (built, int64, error) {
 	if base.MediaType.IsIndex() {
 		baseIdx, err := base.ImageIndex()
 		if err != nil {
-			return nil, 0, classify(err, "reading base index", ReasonBadBaseImage)
+			return nil, 0, classify(err, "reading base index", messages.BuildReasonBadBaseImage)
 		}
 		idx, err := appendJarIndex(baseIdx, s)
 		if err != nil {
-			return nil, 0, bus.Permanent(ReasonBadBaseImage, err)
+			return nil, 0, failure.Permanent(messages.BuildReasonBadBaseImage, err)
 		}
 		return idx, firstImageSize(idx), nil
 	}
 	baseImg, err := base.Image()
 	if err != nil {
-		return nil, 0, classify(err, "reading base image", ReasonBadBaseImage)
+		return nil, 0, classify(err, "reading base image", messages.BuildReasonBadBaseImage)
 	}
 	img, err := appendJar(baseImg, s)
 	if err != nil {
-		return nil, 0, bus.Permanent(ReasonBadBaseImage, err)
+		return nil, 0, failure.Permanent(messages.BuildReasonBadBaseImage, err)
 	}
 	return img, imageSize(img), nil
 }

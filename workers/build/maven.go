@@ -5,22 +5,19 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/messages"
 )
-
-// ReasonBadMavenCoordinate: the coordinate is not group:artifact:version[:classifier].
-const ReasonBadMavenCoordinate = messages.BuildReasonBadMavenCoordinate
 
 // mavenURL maps group:artifact:version[:classifier] to the jar's URL in repo.
 func mavenURL(repo, coord string) (string, error) {
 	parts := strings.Split(coord, ":")
 	if len(parts) < 3 || len(parts) > 4 {
-		return "", bus.Permanentf(ReasonBadMavenCoordinate, "maven coordinate %q is not group:artifact:version[:classifier]", coord)
+		return "", failure.Permanentf(messages.BuildReasonBadMavenCoordinate, "maven coordinate %q is not group:artifact:version[:classifier]", coord)
 	}
 	for _, p := range parts {
 		if p == "" || strings.ContainsAny(p, "/\\ ") || p == ".." {
-			return "", bus.Permanentf(ReasonBadMavenCoordinate, "maven coordinate %q has an invalid part", coord)
+			return "", failure.Permanentf(messages.BuildReasonBadMavenCoordinate, "maven coordinate %q has an invalid part", coord)
 		}
 	}
 	g, a, v := parts[0], parts[1], parts[2]
@@ -44,7 +41,7 @@ func (h *Handler) resolveMaven(ctx context.Context, coord string) (string, strin
 	}
 	fields := strings.Fields(text)
 	if len(fields) == 0 || len(fields[0]) != 40 {
-		return "", "", bus.Permanentf(ReasonChecksumMismatch, "the repository's checksum file for %s is not a sha1", coord)
+		return "", "", failure.Permanentf(messages.BuildReasonChecksumMismatch, "the repository's checksum file for %s is not a sha1", coord)
 	}
 	return u, strings.ToLower(fields[0]), nil
 }

@@ -5,7 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
 )
 
 // Metrics of the build worker.
@@ -49,8 +49,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 func (m *Metrics) observe(res *Result, err error, d time.Duration) {
 	switch {
-	case err != nil && bus.IsPermanent(err):
-		m.builds.WithLabelValues(bus.ReasonOf(err)).Inc()
+	case err != nil && failure.IsPermanent(err):
+		m.builds.WithLabelValues(failure.Reason(err)).Inc()
 	case err != nil:
 		m.builds.WithLabelValues("transient_error").Inc()
 	case res.CacheHit:

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/flinkferry/flinkferry/internal/logging"
+	"github.com/flinkferry/flinkferry/messages"
 )
 
 // MirrorRepo is the repository, under the registry namespace, that holds
@@ -36,24 +37,24 @@ func (b *Builder) localBase(ctx context.Context, ref name.Reference, desc *remot
 	if desc.MediaType.IsIndex() {
 		idx, err := desc.ImageIndex()
 		if err != nil {
-			return nil, nil, classify(err, "reading base index", ReasonBadBaseImage)
+			return nil, nil, classify(err, "reading base index", messages.BuildReasonBadBaseImage)
 		}
 		err = remote.WriteIndex(mirror, idx, opts...)
 		if err != nil {
-			return nil, nil, classify(err, "copying base to "+mirror.String(), ReasonRegistryRefused)
+			return nil, nil, classify(err, "copying base to "+mirror.String(), messages.BuildReasonRegistryRefused)
 		}
 	} else {
 		img, err := desc.Image()
 		if err != nil {
-			return nil, nil, classify(err, "reading base image", ReasonBadBaseImage)
+			return nil, nil, classify(err, "reading base image", messages.BuildReasonBadBaseImage)
 		}
 		if err := remote.Write(mirror, img, opts...); err != nil {
-			return nil, nil, classify(err, "copying base to "+mirror.String(), ReasonRegistryRefused)
+			return nil, nil, classify(err, "copying base to "+mirror.String(), messages.BuildReasonRegistryRefused)
 		}
 	}
 	got, err := remote.Get(mirror, opts...)
 	if err != nil {
-		return nil, nil, classify(err, "reading "+mirror.String(), ReasonRegistryRefused)
+		return nil, nil, classify(err, "reading "+mirror.String(), messages.BuildReasonRegistryRefused)
 	}
 	return mirror, got, nil
 }

@@ -12,15 +12,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
-	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/messages"
-)
-
-// Reasons of permanent registry failures (messages.BuildFailed.Reason).
-const (
-	ReasonBadBaseImage        = messages.BuildReasonBadBaseImage
-	ReasonRegistryAuthRefused = messages.BuildReasonRegistryAuthRefused
-	ReasonRegistryRefused     = messages.BuildReasonRegistryRefused
 )
 
 // Registry is where images are pushed, and how base images are pulled.
@@ -61,7 +54,7 @@ func (r *Registry) Repository(repo string) (name.Repository, error) {
 func (r *Registry) ParseBase(ref string) (name.Reference, error) {
 	n, err := name.ParseReference(ref, r.nameOpts(ref)...)
 	if err != nil {
-		return nil, bus.Permanentf(ReasonBadBaseImage, "base image %q is not a valid reference: %v", ref, err)
+		return nil, failure.Permanentf(messages.BuildReasonBadBaseImage, "base image %q is not a valid reference: %v", ref, err)
 	}
 	return n, nil
 }
@@ -93,17 +86,17 @@ func classify(err error, what string, missingReason string) error {
 	if errors.As(err, &te) {
 		switch {
 		case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden:
-			return bus.Permanentf(ReasonRegistryAuthRefused, "%s: registry refused the credentials (HTTP %d)", what, te.StatusCode)
+			return failure.Permanentf(messages.BuildReasonRegistryAuthRefused, "%s: registry refused the credentials (HTTP %d)", what, te.StatusCode)
 		case te.StatusCode == http.StatusNotFound:
-			return bus.Permanentf(missingReason, "%s: not found in the registry", what)
+			return failure.Permanentf(missingReason, "%s: not found in the registry", what)
 		case te.Temporary() || te.StatusCode >= 500 || te.StatusCode == http.StatusTooManyRequests:
 			return fmt.Errorf("%s: %w", what, err)
 		case te.StatusCode >= 400:
-			return bus.Permanentf(ReasonRegistryRefused, "%s: %v", what, err)
+			return failure.Permanentf(messages.BuildReasonRegistryRefused, "%s: %v", what, err)
 		}
 	}
 	if strings.Contains(err.Error(), "unsupported status code 401") || strings.Contains(err.Error(), "UNAUTHORIZED") {
-		return bus.Permanentf(ReasonRegistryAuthRefused, "%s: registry refused the credentials", what)
+		return failure.Permanentf(messages.BuildReasonRegistryAuthRefused, "%s: registry refused the credentials", what)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

@@ -80,7 +80,7 @@ func TestWorkerEndToEnd(t *testing.T) {
 			reasons[e.RequestID] = "built"
 		}
 	}
-	if reasons["wordcount"] != "built" || reasons["missing"] != ReasonArtifactNotFound {
-		t.Errorf("status events = %v, want wordcount built and missing %s", reasons, ReasonArtifactNotFound)
+	if reasons["wordcount"] != "built" || reasons["missing"] != messages.BuildReasonArtifactNotFound {
+		t.Errorf("status events = %v, want wordcount built and missing %s", reasons, messages.BuildReasonArtifactNotFound)
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/internal/ops"
 	"github.com/flinkferry/flinkferry/internal/testenv"
@@ -188,7 +189,7 @@ type submitBench struct {
 	cs       kubernetes.Interface // admin, unthrottled: setup and /metrics
 	cp       *kubetest.ControlPlane
 	trips    *tripRecorder // every request of the worker's client
-	clusters *Clusters
+	clusters *kubeclusters.Set
 	topics   messages.Topics
 	producer *kgo.Client
 	results  chan deployedAt
@@ -218,11 +219,11 @@ func newSubmitBench(b *testing.B, partitions int, qps float32, burst int) *submi
 	cfg.Kafka.Partitions = int32(partitions)
 	p := &submitBench{
 		b: b, cs: cp.Clientset(), cp: cp, trips: trips,
-		clusters: &Clusters{}, topics: cfg.Kafka.Topics(),
+		clusters: &kubeclusters.Set{}, topics: cfg.Kafka.Topics(),
 		producer: k.Client(b, kgo.ProducerLinger(0)),
 		results:  make(chan deployedAt, 4096),
 	}
-	p.clusters.Add(ClusterConfig{Name: "default", Default: true, AllowedNamespaces: []string{"*"}, AllowedServiceAccounts: []string{"default"}, RestAccess: RestAccessAuto}, kube)
+	p.clusters.Add(kubeclusters.Config{Name: "default", Default: true, AllowedNamespaces: []string{"*"}, AllowedServiceAccounts: []string{"default"}, RestAccess: kubeclusters.RestAccessAuto}, kube)
 
 	spec := Spec(cfg, p.clusters)
 	spec.Logger = slog.New(slog.DiscardHandler)

@@ -8,7 +8,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
-	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
+	"github.com/flinkferry/flinkferry/messages"
 )
 
 func TestClassifyAPIErrors(t *testing.T) {
@@ -30,11 +31,11 @@ func TestClassifyAPIErrors(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := classify(tt.err)
-			if got := bus.IsPermanent(err); got != tt.permanent {
+			if got := failure.IsPermanent(err); got != tt.permanent {
 				t.Errorf("permanent = %v, want %v", got, tt.permanent)
 			}
-			if tt.permanent && bus.ReasonOf(err) != ReasonKubernetesRefused {
-				t.Errorf("reason = %s, want %s", bus.ReasonOf(err), ReasonKubernetesRefused)
+			if tt.permanent && failure.Reason(err) != messages.DeployReasonKubernetesRefused {
+				t.Errorf("reason = %s, want %s", failure.Reason(err), messages.DeployReasonKubernetesRefused)
 			}
 		})
 	}

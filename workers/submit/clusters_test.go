@@ -10,6 +10,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/messages"
 )
@@ -40,7 +41,7 @@ func TestTwoKubernetesClusters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clusters, err := NewClusters(cfgs, 50, 100)
+	clusters, err := kubeclusters.Connect(cfgs, 50, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func TestTwoKubernetesClusters(t *testing.T) {
 		t.Error("eu: not deployed")
 	}
 	for _, tt := range []struct{ kube, ns, id, reason string }{
-		{"us", "flink", "wrong-ns", ReasonNamespaceForbidden},
+		{"us", "flink", "wrong-ns", messages.DeployReasonNamespaceNotAllowed},
 		{"mars", "flink", "nowhere", messages.DeployReasonUnknownKubeCluster},
 	} {
 		f, ok := deploy(tt.kube, tt.ns, tt.id).(*messages.DeployFailed)

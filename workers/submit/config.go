@@ -3,9 +3,9 @@ package submit
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/worker"
 )
 
@@ -56,7 +56,7 @@ func (c Config) Validate() error {
 	if c.Submit.ClustersFile == "" && len(c.Submit.AllowedNamespaces) == 0 {
 		errs = append(errs, errors.New("submit: ALLOWED_NAMESPACES is required (a list, or * for all)"))
 	}
-	if r := c.Submit.RestAccess; r != "" && r != RestAccessAuto && r != RestAccessProxy {
+	if r := c.Submit.RestAccess; r != "" && r != kubeclusters.RestAccessAuto && r != kubeclusters.RestAccessProxy {
 		errs = append(errs, fmt.Errorf("submit: REST_ACCESS %q is not auto or service-proxy", r))
 	}
 	if _, err := c.Submit.clusters(); err != nil {
@@ -79,11 +79,6 @@ func (c SubmitConfig) flinkConf() (FlinkConf, error) {
 		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
 	return out, nil
-}
-
-// allowed reports whether v is in list (or list holds *).
-func allowed(list []string, v string) bool {
-	return slices.Contains(list, "*") || slices.Contains(list, v)
 }
 
 // validateRegistry checks the session-job registry settings. Secrets

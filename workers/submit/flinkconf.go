@@ -13,9 +13,9 @@ import (
 	"github.com/flinkferry/flinkferry/messages"
 )
 
-// Ports of a Flink JobManager, as Flink's native Kubernetes client sets them.
+// Ports of a Flink JobManager, as Flink's native Kubernetes client sets
+// them (the REST port is kubeclusters.RestPort).
 const (
-	RestPort       = kubeclusters.RestPort
 	RPCPort        = 6123
 	BlobPort       = 6124
 	TaskManagerRPC = 6122
@@ -47,7 +47,7 @@ func EffectiveConf(ev *messages.ImageBuilt, jarName string, base FlinkConf) Flin
 		"taskmanager.numberOfTaskSlots":          "1",
 		"kubernetes.rest-service.exposed.type":   string(messages.RestClusterIP),
 		"kubernetes.container.image.pull-policy": "IfNotPresent",
-		"rest.port":                              strconv.Itoa(RestPort),
+		"rest.port":                              strconv.Itoa(kubeclusters.RestPort),
 		"jobmanager.rpc.port":                    strconv.Itoa(RPCPort),
 		"blob.server.port":                       strconv.Itoa(BlobPort),
 		"taskmanager.rpc.port":                   strconv.Itoa(TaskManagerRPC),

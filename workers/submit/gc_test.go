@@ -8,6 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/messages"
 )
@@ -44,7 +45,7 @@ func TestDeletingTheDeploymentRemovesTheRest(t *testing.T) {
 				left = append(left, "ConfigMap/"+name)
 			}
 		}
-		for _, name := range []string{RestServiceName("wordcount"), "wordcount"} {
+		for _, name := range []string{kubeclusters.RestServiceName("wordcount"), "wordcount"} {
 			if _, err := cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 				left = append(left, "Service/"+name)
 			}

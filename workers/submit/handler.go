@@ -10,23 +10,18 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/logging"
 	"github.com/flinkferry/flinkferry/messages"
-)
-
-// Reasons of deploy failures (messages.DeployFailed.Reason).
-const (
-	ReasonKubernetesRefused  = messages.DeployReasonKubernetesRefused
-	ReasonNamespaceForbidden = "namespace_not_allowed"
-	ReasonServiceAccount     = "service_account_not_allowed"
 )
 
 // Handler turns image built events into Kubernetes objects, or session
 // jobs submitted over Flink's REST API, and deployed (or deploy failed)
 // events.
 type Handler struct {
-	Clusters *Clusters
+	Clusters *kubeclusters.Set
 	Topics   messages.Topics
 	Config   SubmitConfig
 
@@ -60,13 +55,13 @@ func (h *Handler) Handle(ctx context.Context, ev *messages.ImageBuilt) ([]bus.Ou
 	if err == nil {
 		return []bus.Out{{Event: dep, Topics: []string{h.Topics.Deployed, h.Topics.Status}}}, nil
 	}
-	if !bus.IsPermanent(err) {
+	if !failure.IsPermanent(err) {
 		return nil, err
 	}
-	logging.FromContext(ctx).Warn("deploy failed", "reason", bus.ReasonOf(err), "error", err.Error())
+	logging.FromContext(ctx).Warn("deploy failed", "reason", failure.Reason(err), "error", err.Error())
 	return []bus.Out{{Event: &messages.DeployFailed{
 		RequestID: ev.RequestID, Job: ev.Job, Mode: ev.Mode, Labels: ev.Labels,
-		Reason: bus.ReasonOf(err), Message: err.Error(), Time: time.Now().UTC(),
+		Reason: failure.Reason(err), Message: err.Error(), Time: time.Now().UTC(),
 	}, Topics: []string{h.Topics.Status}}}, nil
 }
 
@@ -75,8 +70,8 @@ func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*message
 	if err != nil {
 		return nil, err
 	}
-	if !allowed(cl.AllowedNamespaces, ev.Job.Namespace) {
-		return nil, bus.Permanentf(ReasonNamespaceForbidden, "namespace %q is not allowed on Kubernetes cluster %s", ev.Job.Namespace, cl.Name)
+	if !cl.AllowsNamespace(ev.Job.Namespace) {
+		return nil, failure.Permanentf(messages.DeployReasonNamespaceNotAllowed, "namespace %q is not allowed on Kubernetes cluster %s", ev.Job.Namespace, cl.Name)
 	}
 	if ev.Mode == messages.ModeSession {
 		// The session cluster's service account runs the job: it was
@@ -87,23 +82,23 @@ func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*message
 	if sa == "" {
 		sa = "default"
 	}
-	if !allowed(cl.AllowedServiceAccounts, sa) {
-		return nil, bus.Permanentf(ReasonServiceAccount, "service account %q is not allowed on Kubernetes cluster %s", sa, cl.Name)
+	if !cl.AllowsServiceAccount(sa) {
+		return nil, failure.Permanentf(messages.DeployReasonServiceAccountNotAllowed, "service account %q is not allowed on Kubernetes cluster %s", sa, cl.Name)
 	}
 	base, err := h.Config.flinkConf()
 	if err != nil {
-		return nil, bus.Permanent(bus.ReasonPermanent, err)
+		return nil, failure.Permanent(failure.ReasonPermanent, err)
 	}
 	conf := EffectiveConf(ev, ev.JarName, base)
 	objs, err := BuildObjects(ev, conf)
 	if err != nil {
-		return nil, bus.Permanent(ReasonKubernetesRefused, err)
+		return nil, failure.Permanent(messages.DeployReasonKubernetesRefused, err)
 	}
 	uids, err := Apply(ctx, cl.Kube, objs)
 	if err != nil {
 		return nil, classify(err)
 	}
-	rest, err := RestEndpoint(ctx, cl, ev.Job, messages.RestExposedType(conf["kubernetes.rest-service.exposed.type"]))
+	rest, err := kubeclusters.RestEndpoint(ctx, cl, ev.Job, messages.RestExposedType(conf["kubernetes.rest-service.exposed.type"]))
 	if err != nil {
 		return nil, classify(err)
 	}
@@ -125,7 +120,7 @@ func classify(err error) error {
 		case code == http.StatusConflict || code == http.StatusTooManyRequests || code == http.StatusRequestTimeout:
 			return err
 		case code >= 400 && code < 500:
-			return bus.Permanent(ReasonKubernetesRefused, err)
+			return failure.Permanent(messages.DeployReasonKubernetesRefused, err)
 		}
 	}
 	return err

@@ -54,9 +54,9 @@ type Objects struct {
 	Services   []*corev1ac.ServiceApplyConfiguration
 }
 
-// ConfigMapName and the other name helpers follow Flink's naming.
+// ConfigMapName and the other name helpers follow Flink's naming (the REST
+// Service's is kubeclusters.RestServiceName).
 func ConfigMapName(clusterID string) string   { return "flink-config-" + clusterID }
-func RestServiceName(clusterID string) string { return kubeclusters.RestServiceName(clusterID) }
 func PodTemplateName(clusterID string) string { return "pod-template-" + clusterID }
 
 // jobManagerLabels are the Deployment's selector: Flink's three labels.
@@ -102,7 +102,7 @@ func BuildObjects(ev *messages.ImageBuilt, conf FlinkConf) (*Objects, error) {
 		WithCommand("/docker-entrypoint.sh").
 		WithArgs("bash", "-c", "kubernetes-jobmanager.sh "+mode).
 		WithPorts(
-			corev1ac.ContainerPort().WithName("rest").WithContainerPort(RestPort).WithProtocol(corev1.ProtocolTCP),
+			corev1ac.ContainerPort().WithName("rest").WithContainerPort(kubeclusters.RestPort).WithProtocol(corev1.ProtocolTCP),
 			corev1ac.ContainerPort().WithName("jobmanager-rpc").WithContainerPort(RPCPort).WithProtocol(corev1.ProtocolTCP),
 			corev1ac.ContainerPort().WithName("blobserver").WithContainerPort(BlobPort).WithProtocol(corev1.ProtocolTCP),
 		).
@@ -174,10 +174,10 @@ func BuildObjects(ev *messages.ImageBuilt, conf FlinkConf) (*Objects, error) {
 			WithData(map[string]string{podTemplateKey: tmTemplate}))
 	}
 
-	rest := corev1ac.Service(RestServiceName(id), ns).WithLabels(common)
+	rest := corev1ac.Service(kubeclusters.RestServiceName(id), ns).WithLabels(common)
 	spec := corev1ac.ServiceSpec().
 		WithSelector(jobManagerLabels(id)).
-		WithPorts(corev1ac.ServicePort().WithName("rest").WithPort(RestPort).WithTargetPort(intstr.FromInt32(RestPort)).WithProtocol(corev1.ProtocolTCP))
+		WithPorts(corev1ac.ServicePort().WithName("rest").WithPort(kubeclusters.RestPort).WithTargetPort(intstr.FromInt32(kubeclusters.RestPort)).WithProtocol(corev1.ProtocolTCP))
 	switch t := messages.RestExposedType(conf["kubernetes.rest-service.exposed.type"]); t {
 	case messages.RestHeadlessClusterIP:
 		spec.WithType(corev1.ServiceTypeClusterIP).WithClusterIP(corev1.ClusterIPNone)

@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/messages"
 )
@@ -235,8 +235,8 @@ func TestInvalidPodTemplates(t *testing.T) {
 			ev := imageBuilt(messages.ModeApplication, func(r *messages.SubmitRequested) { r.Kubernetes.JobManagerPodTemplate = tt.tmpl })
 			ev.Job = ev.Request.Job
 			_, err := BuildObjects(ev, EffectiveConf(ev, ev.JarName, nil))
-			if err == nil || !bus.IsPermanent(err) || bus.ReasonOf(err) != messages.DeployReasonInvalidPodTemplate || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("err = %v (%s), want a permanent %s error containing %q", err, bus.ReasonOf(err), messages.DeployReasonInvalidPodTemplate, tt.want)
+			if err == nil || !failure.IsPermanent(err) || failure.Reason(err) != messages.DeployReasonInvalidPodTemplate || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v (%s), want a permanent %s error containing %q", err, failure.Reason(err), messages.DeployReasonInvalidPodTemplate, tt.want)
 			}
 		})
 	}

@@ -7,7 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/messages"
 )
 
@@ -16,14 +16,14 @@ import (
 func parsePodTemplate(field, text string) (*corev1.Pod, error) {
 	var pod corev1.Pod
 	if err := yaml.Unmarshal([]byte(text), &pod); err != nil {
-		return nil, bus.Permanentf(messages.DeployReasonInvalidPodTemplate, "%s is not a valid Pod: %v", field, err)
+		return nil, failure.Permanentf(messages.DeployReasonInvalidPodTemplate, "%s is not a valid Pod: %v", field, err)
 	}
 	if len(pod.Spec.Containers) > 0 && !slices.ContainsFunc(pod.Spec.Containers, func(c corev1.Container) bool { return c.Name == MainContainer }) {
 		var names []string
 		for _, c := range pod.Spec.Containers {
 			names = append(names, c.Name)
 		}
-		return nil, bus.Permanentf(messages.DeployReasonInvalidPodTemplate,
+		return nil, failure.Permanentf(messages.DeployReasonInvalidPodTemplate,
 			"%s: the main container must be named %s (found %s)", field, MainContainer, strings.Join(names, ", "))
 	}
 	return &pod, nil

@@ -13,6 +13,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/messages"
 )
@@ -34,8 +35,8 @@ func TestRBACDocumentedRolesAreEnough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := &Clusters{}
-	cl.Add(ClusterConfig{Name: "default", Default: true, AllowedNamespaces: []string{ns}, AllowedServiceAccounts: []string{"default"}, RestAccess: RestAccessAuto}, asWorker)
+	cl := &kubeclusters.Set{}
+	cl.Add(kubeclusters.Config{Name: "default", Default: true, AllowedNamespaces: []string{ns}, AllowedServiceAccounts: []string{"default"}, RestAccess: kubeclusters.RestAccessAuto}, asWorker)
 	h := &Handler{Clusters: cl, Topics: messages.DefaultTopics("flinkferry.")}
 	ev := imageBuilt(messages.ModeApplication, func(r *messages.SubmitRequested) {
 		r.Job = messages.JobRef{Namespace: ns, ClusterID: "wordcount"}
@@ -47,8 +48,8 @@ func TestRBACDocumentedRolesAreEnough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f, ok := outs[0].Event.(*messages.DeployFailed); !ok || f.Reason != ReasonKubernetesRefused {
-		t.Fatalf("without RBAC: %+v, want deploy failed %s", outs[0].Event, ReasonKubernetesRefused)
+	if f, ok := outs[0].Event.(*messages.DeployFailed); !ok || f.Reason != messages.DeployReasonKubernetesRefused {
+		t.Fatalf("without RBAC: %+v, want deploy failed %s", outs[0].Event, messages.DeployReasonKubernetesRefused)
 	}
 
 	for _, obj := range readRBAC(t, "../../docs/rbac/submit-worker.yaml") {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/worker"
 )
 
@@ -16,7 +17,7 @@ func Run(ctx context.Context, cfg Config) error {
 // fields keep the ones made from the configuration.
 type Overrides struct {
 	// Clusters replaces the clusters connected from the configuration.
-	Clusters *Clusters
+	Clusters *kubeclusters.Set
 	// SessionEndpoint, Jars and Flink replace the Handler's defaults.
 	SessionEndpoint SessionEndpointFunc
 	Jars            JarSource
@@ -25,7 +26,7 @@ type Overrides struct {
 
 // Spec returns the worker specification. clusters overrides the clusters
 // connected from the configuration (tests, dev mode).
-func Spec(cfg Config, clusters *Clusters) worker.Spec {
+func Spec(cfg Config, clusters *kubeclusters.Set) worker.Spec {
 	return SpecWith(cfg, Overrides{Clusters: clusters})
 }
 
@@ -41,7 +42,7 @@ func SpecWith(cfg Config, o Overrides) worker.Spec {
 				if err != nil {
 					return nil, err
 				}
-				if cs, err = NewClusters(cfgs, cfg.Submit.KubeQPS, cfg.Submit.KubeBurst); err != nil {
+				if cs, err = kubeclusters.Connect(cfgs, cfg.Submit.KubeQPS, cfg.Submit.KubeBurst); err != nil {
 					return nil, err
 				}
 			}

@@ -13,17 +13,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 
-	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/logging"
 	"github.com/flinkferry/flinkferry/messages"
-)
-
-// Reasons of session-job failures (messages.DeployFailed.Reason).
-const (
-	ReasonSessionClusterNotFound = messages.DeployReasonSessionClusterNotFound
-	ReasonJobSubmissionRefused   = messages.DeployReasonJobSubmissionRefused
 )
 
 // maxFlinkMessage bounds the Flink error text put in a deploy failed
@@ -41,18 +35,18 @@ type SessionREST interface {
 
 // SessionEndpointFunc resolves the REST base URL of session cluster
 // job.ClusterID on cl.
-type SessionEndpointFunc func(ctx context.Context, cl *Cluster, job messages.JobRef) (string, error)
+type SessionEndpointFunc func(ctx context.Context, cl *kubeclusters.Cluster, job messages.JobRef) (string, error)
 
 // KubeSessionEndpoint resolves a session cluster's REST endpoint from its
 // <cluster-id>-rest Service: the Service's type is the exposed type, then
 // RestEndpoint applies. A missing Service is permanent
 // (session_cluster_not_found); other API errors are classified like
 // deployments'.
-func KubeSessionEndpoint(ctx context.Context, cl *Cluster, job messages.JobRef) (string, error) {
+func KubeSessionEndpoint(ctx context.Context, cl *kubeclusters.Cluster, job messages.JobRef) (string, error) {
 	svcName := kubeclusters.RestServiceName(job.ClusterID)
 	svc, err := cl.Kube.CoreV1().Services(job.Namespace).Get(ctx, svcName, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		return "", bus.Permanentf(ReasonSessionClusterNotFound, "session cluster %s/%s does not exist on Kubernetes cluster %s (no Service %s)",
+		return "", failure.Permanentf(messages.DeployReasonSessionClusterNotFound, "session cluster %s/%s does not exist on Kubernetes cluster %s (no Service %s)",
 			job.Namespace, job.ClusterID, cl.Name, svcName)
 	}
 	if err != nil {
@@ -69,7 +63,7 @@ func KubeSessionEndpoint(ctx context.Context, cl *Cluster, job messages.JobRef) 
 			exposed = messages.RestHeadlessClusterIP
 		}
 	}
-	ep, err := RestEndpoint(ctx, cl, job, exposed)
+	ep, err := kubeclusters.RestEndpoint(ctx, cl, job, exposed)
 	if err != nil {
 		return "", classify(err)
 	}
@@ -79,7 +73,7 @@ func KubeSessionEndpoint(ctx context.Context, cl *Cluster, job messages.JobRef) 
 // deploySession submits a session job to its session cluster over REST,
 // idempotently: a job that already has the request's Flink job id (an
 // earlier delivery, or a concurrent one that won) is not submitted again.
-func (h *Handler) deploySession(ctx context.Context, cl *Cluster, ev *messages.ImageBuilt) (*messages.Deployed, error) {
+func (h *Handler) deploySession(ctx context.Context, cl *kubeclusters.Cluster, ev *messages.ImageBuilt) (*messages.Deployed, error) {
 	log := logging.FromContext(ctx)
 	session := messages.JobRef{KubeCluster: ev.Job.KubeCluster, Namespace: ev.Job.Namespace, ClusterID: ev.Request.SessionClusterID}
 	resolve := h.SessionEndpoint
@@ -204,7 +198,7 @@ func classifyFlink(err error, what string) error {
 		if msg == "" {
 			msg = http.StatusText(fe.StatusCode)
 		}
-		return bus.Permanentf(ReasonJobSubmissionRefused, "%s: %s refused it (HTTP %d): %s", what, who, fe.StatusCode, msg)
+		return failure.Permanentf(messages.DeployReasonJobSubmissionRefused, "%s: %s refused it (HTTP %d): %s", what, who, fe.StatusCode, msg)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
@@ -213,11 +207,11 @@ func classifyFlink(err error, what string) error {
 // set, else a shared default client, or, for clusters reached through the
 // API server's service proxy, a client that carries the API server's
 // credentials.
-func (h *Handler) flinkFor(cl *Cluster) SessionREST {
+func (h *Handler) flinkFor(cl *kubeclusters.Cluster) SessionREST {
 	if h.Flink != nil {
 		return h.Flink
 	}
-	if cl.RestAccess == RestAccessProxy && cl.Kube != nil {
+	if cl.RestAccess == kubeclusters.RestAccessProxy && cl.Kube != nil {
 		if rc, ok := cl.Kube.CoreV1().RESTClient().(*rest.RESTClient); ok && rc != nil && rc.Client != nil {
 			if c, ok := h.proxyClients.Load(cl.Name); ok {
 				return c.(*flinkrest.Client)

@@ -13,15 +13,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
-	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/internal/oci"
 	"github.com/flinkferry/flinkferry/messages"
-)
-
-// Reasons of session-job failures about the jar artifact.
-const (
-	ReasonRegistryAuthRefused = messages.DeployReasonRegistryAuthRefused
-	ReasonBadJarArtifact      = messages.DeployReasonBadJarArtifact
 )
 
 // JarSource opens a session job's jar, pushed by the build worker as an
@@ -84,7 +78,7 @@ func (r *RegistryJars) OpenJar(ctx context.Context, artifact string) (*Jar, erro
 	}
 	ref, err := name.NewDigest(artifact, nameOpts...)
 	if err != nil {
-		return nil, bus.Permanentf(ReasonBadJarArtifact, "jar artifact %q is not a digest reference: %v", artifact, err)
+		return nil, failure.Permanentf(messages.DeployReasonBadJarArtifact, "jar artifact %q is not a digest reference: %v", artifact, err)
 	}
 	opts := []remote.Option{remote.WithContext(ctx), remote.WithUserAgent("flinkferry")}
 	if r.Transport != nil {
@@ -114,7 +108,7 @@ func (r *RegistryJars) OpenJar(ctx context.Context, artifact string) (*Jar, erro
 		}
 	}
 	if desc == nil {
-		return nil, bus.Permanentf(ReasonBadJarArtifact, "jar artifact %s has no %s layer", artifact, oci.JarLayerMediaType)
+		return nil, failure.Permanentf(messages.DeployReasonBadJarArtifact, "jar artifact %s has no %s layer", artifact, oci.JarLayerMediaType)
 	}
 	layer, err := img.LayerByDigest(desc.Digest)
 	if err != nil {
@@ -134,11 +128,11 @@ func classifyRegistry(err error, what string) error {
 	if errors.As(err, &te) {
 		switch code := te.StatusCode; {
 		case code == http.StatusUnauthorized || code == http.StatusForbidden:
-			return bus.Permanentf(ReasonRegistryAuthRefused, "%s: the registry refused the credentials (HTTP %d)", what, code)
+			return failure.Permanentf(messages.DeployReasonRegistryAuthRefused, "%s: the registry refused the credentials (HTTP %d)", what, code)
 		case te.Temporary() || code >= 500 || code == http.StatusTooManyRequests || code == http.StatusRequestTimeout:
 			return fmt.Errorf("%s: %w", what, err)
 		case code >= 400:
-			return bus.Permanentf(ReasonBadJarArtifact, "%s: %v", what, err)
+			return failure.Permanentf(messages.DeployReasonBadJarArtifact, "%s: %v", what, err)
 		}
 	}
 	return fmt.Errorf("%s: %w", what, err)

@@ -23,8 +23,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
 	"github.com/flinkferry/flinkferry/internal/flinksim"
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/internal/testenv"
 	"github.com/flinkferry/flinkferry/messages"
@@ -129,14 +131,14 @@ func startSim(t testing.TB, opts flinksim.ClusterOptions) (*flinksim.Server, *fl
 
 // simEndpoint resolves session clusters to the simulator.
 func simEndpoint(s *flinksim.Server) SessionEndpointFunc {
-	return func(ctx context.Context, cl *Cluster, job messages.JobRef) (string, error) {
+	return func(ctx context.Context, cl *kubeclusters.Cluster, job messages.JobRef) (string, error) {
 		return s.ClusterURL(job.ClusterID), nil
 	}
 }
 
-func sessionClusters() *Clusters {
-	cs := &Clusters{}
-	cs.Add(ClusterConfig{Name: "default", Default: true, AllowedNamespaces: []string{sessionNS}, AllowedServiceAccounts: []string{"default"}}, nil)
+func sessionClusters() *kubeclusters.Set {
+	cs := &kubeclusters.Set{}
+	cs.Add(kubeclusters.Config{Name: "default", Default: true, AllowedNamespaces: []string{sessionNS}, AllowedServiceAccounts: []string{"default"}}, nil)
 	return cs
 }
 
@@ -267,7 +269,7 @@ func TestSessionClusterUnreachableIsRetried(t *testing.T) {
 	var mu sync.Mutex
 	var back *flinksim.Cluster
 	resolutions := 0
-	endpoint := func(ctx context.Context, cl *Cluster, job messages.JobRef) (string, error) {
+	endpoint := func(ctx context.Context, cl *kubeclusters.Cluster, job messages.JobRef) (string, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if resolutions++; resolutions == 2 { // the second attempt finds it back
@@ -299,8 +301,10 @@ func TestSessionClusterUnreachableIsRetried(t *testing.T) {
 
 	// With nothing listening at all, the error is transient too.
 	h := &Handler{Clusters: sessionClusters(), Topics: topics, Config: cfg.Submit,
-		SessionEndpoint: func(context.Context, *Cluster, messages.JobRef) (string, error) { return "http://127.0.0.1:1", nil }}
-	if _, err := h.Handle(context.Background(), sessionEvent(res, "req-down", nil)); err == nil || bus.IsPermanent(err) {
+		SessionEndpoint: func(context.Context, *kubeclusters.Cluster, messages.JobRef) (string, error) {
+			return "http://127.0.0.1:1", nil
+		}}
+	if _, err := h.Handle(context.Background(), sessionEvent(res, "req-down", nil)); err == nil || failure.IsPermanent(err) {
 		t.Errorf("Handle(unreachable) error = %v, want a transient error", err)
 	}
 }
@@ -325,8 +329,8 @@ func TestSessionJobRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	f, ok := outs[0].Event.(*messages.DeployFailed)
-	if !ok || f.Reason != ReasonJobSubmissionRefused || !strings.Contains(f.Message, "ClassNotFoundException: org.example.Missing") {
-		t.Fatalf("output = %#v, want deploy failed %s with Flink's reason", outs[0].Event, ReasonJobSubmissionRefused)
+	if !ok || f.Reason != messages.DeployReasonJobSubmissionRefused || !strings.Contains(f.Message, "ClassNotFoundException: org.example.Missing") {
+		t.Fatalf("output = %#v, want deploy failed %s with Flink's reason", outs[0].Event, messages.DeployReasonJobSubmissionRefused)
 	}
 	if err := f.Validate(); err != nil {
 		t.Errorf("deploy failed does not validate: %v", err)
@@ -345,8 +349,8 @@ func TestSessionJobRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f, ok := outs[0].Event.(*messages.DeployFailed); !ok || f.Reason != ReasonBadJarArtifact {
-		t.Errorf("missing artifact: output = %#v, want deploy failed %s", outs[0].Event, ReasonBadJarArtifact)
+	if f, ok := outs[0].Event.(*messages.DeployFailed); !ok || f.Reason != messages.DeployReasonBadJarArtifact {
+		t.Errorf("missing artifact: output = %#v, want deploy failed %s", outs[0].Event, messages.DeployReasonBadJarArtifact)
 	}
 }
 
@@ -389,8 +393,8 @@ func TestSessionJobFromDockerRegistryWithAuth(t *testing.T) {
 				t.Fatal(err)
 			}
 			f, ok := outs[0].Event.(*messages.DeployFailed)
-			if !ok || f.Reason != ReasonRegistryAuthRefused {
-				t.Fatalf("output = %#v, want deploy failed %s", outs[0].Event, ReasonRegistryAuthRefused)
+			if !ok || f.Reason != messages.DeployReasonRegistryAuthRefused {
+				t.Fatalf("output = %#v, want deploy failed %s", outs[0].Event, messages.DeployReasonRegistryAuthRefused)
 			}
 			if strings.Contains(f.Message, reg.Password) {
 				t.Errorf("the message leaks the password: %s", f.Message)
@@ -408,11 +412,11 @@ func TestKubeSessionEndpoint(t *testing.T) {
 	ctx := context.Background()
 	ns := "session-endpoints"
 	kubetest.CreateNamespace(t, cs, ns)
-	cl := &Cluster{Config: ClusterConfig{Name: "default", Default: true, RestAccess: RestAccessAuto, AllowedNamespaces: []string{ns}}, Kube: cs}
+	cl := &kubeclusters.Cluster{Config: kubeclusters.Config{Name: "default", Default: true, RestAccess: kubeclusters.RestAccessAuto, AllowedNamespaces: []string{ns}}, Kube: cs}
 
 	_, err := KubeSessionEndpoint(ctx, cl, messages.JobRef{Namespace: ns, ClusterID: "nosession"})
-	if !bus.IsPermanent(err) || bus.ReasonOf(err) != ReasonSessionClusterNotFound {
-		t.Errorf("missing session cluster: %v (%s), want permanent %s", err, bus.ReasonOf(err), ReasonSessionClusterNotFound)
+	if !failure.IsPermanent(err) || failure.Reason(err) != messages.DeployReasonSessionClusterNotFound {
+		t.Errorf("missing session cluster: %v (%s), want permanent %s", err, failure.Reason(err), messages.DeployReasonSessionClusterNotFound)
 	}
 
 	for _, tt := range []struct {
@@ -435,7 +439,7 @@ func TestKubeSessionEndpoint(t *testing.T) {
 		}
 	}
 
-	clusters := &Clusters{}
+	clusters := &kubeclusters.Set{}
 	clusters.Add(cl.Config, cs)
 	h := &Handler{Clusters: clusters, Topics: messages.DefaultTopics("flinkferry.")}
 	ev := sessionEvent(&buildworker.Result{JarArtifact: "registry.example.com/jobs/wordcount@sha256:" + strings.Repeat("a", 64), JarName: "wordcount.jar", JarSHA256: strings.Repeat("b", 64)},
@@ -447,8 +451,8 @@ func TestKubeSessionEndpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f, ok := outs[0].Event.(*messages.DeployFailed); !ok || f.Reason != ReasonSessionClusterNotFound || !strings.Contains(f.Message, "nosession") {
-		t.Errorf("output = %#v, want deploy failed %s", outs[0].Event, ReasonSessionClusterNotFound)
+	if f, ok := outs[0].Event.(*messages.DeployFailed); !ok || f.Reason != messages.DeployReasonSessionClusterNotFound || !strings.Contains(f.Message, "nosession") {
+		t.Errorf("output = %#v, want deploy failed %s", outs[0].Event, messages.DeployReasonSessionClusterNotFound)
 	}
 }
 
@@ -468,11 +472,11 @@ func TestClassifyFlinkErrors(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := classifyFlink(tt.err, "running")
-			if got := bus.IsPermanent(err); got != tt.permanent {
+			if got := failure.IsPermanent(err); got != tt.permanent {
 				t.Errorf("IsPermanent(classifyFlink(%v)) = %v, want %v", tt.err, got, tt.permanent)
 			}
-			if tt.permanent && bus.ReasonOf(err) != ReasonJobSubmissionRefused {
-				t.Errorf("reason = %s, want %s", bus.ReasonOf(err), ReasonJobSubmissionRefused)
+			if tt.permanent && failure.Reason(err) != messages.DeployReasonJobSubmissionRefused {
+				t.Errorf("reason = %s, want %s", failure.Reason(err), messages.DeployReasonJobSubmissionRefused)
 			}
 		})
 	}
@@ -567,15 +571,15 @@ func TestSessionJobThroughServiceProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	clusters := &Clusters{}
-	clusters.Add(ClusterConfig{Name: "default", Default: true, RestAccess: RestAccessProxy, APIServer: cp.Host(), AllowedNamespaces: []string{ns}}, cs)
+	clusters := &kubeclusters.Set{}
+	clusters.Add(kubeclusters.Config{Name: "default", Default: true, RestAccess: kubeclusters.RestAccessProxy, APIServer: cp.Host(), AllowedNamespaces: []string{ns}}, cs)
 	h := &Handler{Clusters: clusters, Topics: messages.DefaultTopics("flinkferry."), Config: SubmitConfig{Registry: reg.Host, RegistryInsecure: true}}
 	ev := sessionEvent(res, "req-proxy", func(r *messages.SubmitRequested) { r.Job.Namespace = ns })
 	// The API server sees the new EndpointSlice through its informer: a
 	// transient 503 until then, which the bus would retry.
 	var outs []bus.Out
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if outs, err = h.Handle(ctx, ev); err == nil || bus.IsPermanent(err) || time.Now().After(deadline) {
+		if outs, err = h.Handle(ctx, ev); err == nil || failure.IsPermanent(err) || time.Now().After(deadline) {
 			break
 		}
 	}

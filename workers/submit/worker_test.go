@@ -7,6 +7,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/internal/testenv"
 	"github.com/flinkferry/flinkferry/messages"
@@ -25,8 +26,8 @@ func TestWorkerEndToEnd(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	clusters := &Clusters{}
-	clusters.Add(ClusterConfig{Name: "default", Default: true, AllowedNamespaces: []string{"e2e"}, AllowedServiceAccounts: []string{"default"}}, cs)
+	clusters := &kubeclusters.Set{}
+	clusters.Add(kubeclusters.Config{Name: "default", Default: true, AllowedNamespaces: []string{"e2e"}, AllowedServiceAccounts: []string{"default"}}, cs)
 	testenv.RunWorker(t, Spec(cfg, clusters))
 
 	topics := cfg.Kafka.Topics()
@@ -73,8 +74,8 @@ func TestWorkerEndToEnd(t *testing.T) {
 			refused = f
 		}
 	}
-	if refused == nil || refused.Reason != ReasonNamespaceForbidden || refused.Job.ClusterID != "intruder" {
-		t.Errorf("deploy failed = %+v, want %s for intruder", refused, ReasonNamespaceForbidden)
+	if refused == nil || refused.Reason != messages.DeployReasonNamespaceNotAllowed || refused.Job.ClusterID != "intruder" {
+		t.Errorf("deploy failed = %+v, want %s for intruder", refused, messages.DeployReasonNamespaceNotAllowed)
 	}
 	if _, err := cs.AppsV1().Deployments("kube-system").Get(ctx, "intruder", metav1.GetOptions{}); err == nil {
 		t.Error("a Deployment was created in a namespace that is not allowed")

@@ -73,7 +73,7 @@ func StartWorkers(env *Env, kube *Kube, log *slog.Logger) (*Workers, error) {
 	if kube.Kind == KubeReal {
 		access = kubeclusters.RestAccessProxy
 	}
-	subClusters := &submit.Clusters{}
+	subClusters := &kubeclusters.Set{}
 	subClusters.Add(kubeclusters.Config{Name: "default", Default: true, RestAccess: access,
 		AllowedNamespaces: []string{Namespace}, AllowedServiceAccounts: []string{"default"}}, kube.Client)
 	so := submit.Overrides{Clusters: subClusters}

@@ -1,0 +1,104 @@
+package build
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
+	"github.com/flinkferry/flinkferry/messages"
+)
+
+// Handler turns submit requests into image built or build failed events.
+type Handler struct {
+	Builder          *Builder
+	Topics           messages.Topics
+	DefaultBaseImage string
+	MavenRepository  string
+}
+
+// Handle builds the image of one submit request. Permanent build failures
+// (missing jar, bad checksum, refused credentials...) become a build failed
+// event on the status topic and the request is done; transient ones are
+// returned so the bus retries them.
+func (h *Handler) Handle(ctx context.Context, req *messages.SubmitRequested) ([]bus.Out, error) {
+	breq, err := h.request(ctx, req)
+	if err == nil {
+		var res *Result
+		res, err = h.Builder.Build(ctx, breq)
+		if err == nil {
+			return []bus.Out{{Event: imageBuilt(req, res), Topics: []string{h.Topics.ImageBuilt, h.Topics.Status}}}, nil
+		}
+	}
+	if !failure.IsPermanent(err) {
+		return nil, err
+	}
+	return []bus.Out{{Event: &messages.BuildFailed{
+		RequestID: req.RequestID, Job: req.Job, Mode: req.Mode, Labels: req.Labels,
+		Reason: failure.Reason(err), Message: err.Error(), Time: time.Now().UTC(),
+	}, Topics: []string{h.Topics.Status}}}, nil
+}
+
+// request maps a submit request to a build request.
+func (h *Handler) request(ctx context.Context, req *messages.SubmitRequested) (Request, error) {
+	base := req.Flink.BaseImage
+	if base == "" {
+		base = strings.ReplaceAll(h.DefaultBaseImage, "{version}", req.Flink.Version)
+	}
+	r := Request{Repo: req.Job.ClusterID, Job: req.JobKey(), Base: base}
+	switch req.Mode {
+	case messages.ModeSessionCluster:
+		r.BaseOnly = true
+		return r, nil
+	case messages.ModeSession:
+		r.JarOnly = true
+	}
+	if req.Program == nil {
+		return r, failure.Permanentf(failure.ReasonPermanent, "the request has no program")
+	}
+	jar := req.Program.Jar
+	r.JarURL, r.JarSHA256 = jar.URL, jar.SHA256
+	if jar.Maven != "" {
+		u, sha1, err := h.resolveMaven(ctx, jar.Maven)
+		if err != nil {
+			return r, err
+		}
+		r.JarURL, r.JarSHA1 = u, sha1
+	}
+	return r, nil
+}
+
+func imageBuilt(req *messages.SubmitRequested, res *Result) *messages.ImageBuilt {
+	return &messages.ImageBuilt{
+		RequestID:   req.RequestID,
+		Job:         req.Job,
+		Mode:        req.Mode,
+		Image:       res.Image,
+		BaseImage:   res.BaseImage,
+		BaseDigest:  baseDigestRef(res),
+		SizeBytes:   res.SizeBytes,
+		JarSHA256:   res.JarSHA256,
+		JarName:     res.JarName,
+		JarArtifact: res.JarArtifact,
+		DurationMS:  res.Duration.Milliseconds(),
+		CacheHit:    res.CacheHit,
+		Labels:      req.Labels,
+		Time:        time.Now().UTC(),
+		Request:     *req,
+	}
+}
+
+// baseDigestRef pins the base image reference to the digest that was built on.
+func baseDigestRef(res *Result) string {
+	if res.BaseDigest == "" {
+		return ""
+	}
+	ref, err := name.ParseReference(res.BaseImage, name.WeakValidation)
+	if err != nil {
+		return ""
+	}
+	return ref.Context().Digest(res.BaseDigest).String()
+}

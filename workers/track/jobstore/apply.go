@@ -81,8 +81,8 @@ type Result struct {
 // fields are written and the version is bumped by one. A Transition to a
 // state other than the stored one moves the job between state index
 // sets, appends the transition to the job's capped stream and adds one
-// event, with From = the stored state and the id <key>@<incarnation>.<version>.<to>,
-// to the shard's outbox; a terminal To also schedules the job for removal
+// entry, with From = the stored state and the event id
+// <key>@<incarnation>.<version>.<to>, to the shard's outbox; a terminal To also schedules the job for removal
 // after TerminalRetention.
 //
 // Invalid updates (no key, a malformed state or reason) fail the whole

@@ -140,8 +140,8 @@ func TestApplyCompareAndSetConcurrently(t *testing.T) {
 	}
 	// Every recorded transition starts where the previous one ended.
 	for i := 1; i < len(es); i++ {
-		if es[i].Event.From != es[i-1].Event.To {
-			t.Errorf("outbox entry %d: from %s, previous to %s", i, es[i].Event.From, es[i-1].Event.To)
+		if es[i].From != es[i-1].To {
+			t.Errorf("outbox entry %d: from %s, previous to %s", i, es[i].From, es[i-1].To)
 		}
 	}
 }

@@ -15,10 +15,11 @@
 // Each state change is recorded exactly once, by the script that makes it,
 // with an event id derived from the job's incarnation (random, drawn when
 // its hash is created), its new version and the new state.
-// The shard owner reads the outbox ([Store.Outbox]), publishes each entry
-// with that id as ce_id and then acknowledges it ([Store.AckOutbox]); a
-// crash in between publishes the entry again under the same id, and
-// consumers drop ids they have seen.
+// The shard owner reads the outbox ([Store.Outbox]: plain records, the
+// store builds no event), publishes each entry's event with that id as
+// ce_id and then acknowledges it ([Store.AckOutbox]); a crash in between
+// publishes the entry again under the same id, and consumers drop ids they
+// have seen.
 //
 // The layout, the scripts' contracts and the cost per tracked job are in
 // docs/redis.md. The store needs a single Redis primary (standalone, or

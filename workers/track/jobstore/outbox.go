@@ -13,7 +13,11 @@ import (
 	"github.com/flinkferry/flinkferry/messages"
 )
 
-// OutboxEntry is one recorded transition waiting to be published.
+// OutboxEntry is one recorded transition waiting to be published, as the
+// register and apply scripts stored it in the shard's outbox: the
+// transition and the identity of the job's run, self-contained so it
+// outlives the job's hash. The shard's owner turns it into a *job status
+// changed* event (workers/track); the store builds no event.
 type OutboxEntry struct {
 	// StreamID is the entry's id in the shard's outbox stream, for
 	// AckOutbox.
@@ -25,8 +29,22 @@ type OutboxEntry struct {
 	// transition only if it reaches the same state). Publish with it as
 	// ce_id.
 	EventID string
-	// Event is the job status changed event, as of the transition.
-	Event *messages.JobStatusChanged
+	// RequestID is the request id of the run the transition belongs to.
+	RequestID string
+	// Job, Mode and FlinkJobID identify the run.
+	Job        messages.JobRef
+	Mode       messages.Mode
+	FlinkJobID string
+	// From and To are the states; From is empty for the first one.
+	From, To messages.JobState
+	// Reason and Message are the transition's.
+	Reason, Message string
+	// WebUIURL is the run's Flink web UI, when known.
+	WebUIURL string
+	// Labels are the run's labels.
+	Labels map[string]string
+	// Time is when the new state was observed.
+	Time time.Time
 }
 
 // Outbox returns up to max of the shard's unpublished transitions, oldest
@@ -132,13 +150,16 @@ func (v values) time(name string) (time.Time, error) {
 	return time.UnixMilli(n).UTC(), nil
 }
 
+// outboxEntry reads one entry of a shard's outbox stream.
 func outboxEntry(m redis.XMessage) (OutboxEntry, error) {
 	v := values(m.Values)
 	at, err := v.time("time")
 	if err != nil {
 		return OutboxEntry{}, err
 	}
-	ev := &messages.JobStatusChanged{
+	e := OutboxEntry{
+		StreamID:   m.ID,
+		EventID:    v.str("event_id"),
 		RequestID:  v.str("request_id"),
 		Job:        messages.JobRef{KubeCluster: v.str("kube_cluster"), Namespace: v.str("namespace"), ClusterID: v.str("cluster_id")},
 		Mode:       messages.Mode(v.str("mode")),
@@ -151,11 +172,11 @@ func outboxEntry(m redis.XMessage) (OutboxEntry, error) {
 		Time:       at,
 	}
 	if l := v.str("labels"); l != "" {
-		if err := json.Unmarshal([]byte(l), &ev.Labels); err != nil {
+		if err := json.Unmarshal([]byte(l), &e.Labels); err != nil {
 			return OutboxEntry{}, fmt.Errorf("field labels: %w", err)
 		}
 	}
-	return OutboxEntry{StreamID: m.ID, EventID: v.str("event_id"), Event: ev}, nil
+	return e, nil
 }
 
 // TransitionRecord is one entry of a job's transitions stream.

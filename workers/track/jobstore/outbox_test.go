@@ -34,8 +34,8 @@ func TestOutboxAndAck(t *testing.T) {
 		}
 		seen := map[string]bool{}
 		for _, e := range es {
-			if ShardOf(e.Event.JobKey(), 2) != shard {
-				t.Errorf("shard %d holds an event of %s", shard, e.Event.JobKey())
+			if ShardOf(e.Job.Key(), 2) != shard {
+				t.Errorf("shard %d holds an event of %s", shard, e.Job.Key())
 			}
 			if seen[e.EventID] {
 				t.Errorf("event id %s twice", e.EventID)
@@ -168,8 +168,8 @@ func TestOutboxes(t *testing.T) {
 			t.Errorf("shard %d present = %v with %d entries", sh, ok, want[sh])
 		}
 		for _, e := range boxes[sh] {
-			if ShardOf(e.Event.JobKey(), 4) != sh {
-				t.Errorf("shard %d holds an event of %s", sh, e.Event.JobKey())
+			if ShardOf(e.Job.Key(), 4) != sh {
+				t.Errorf("shard %d holds an event of %s", sh, e.Job.Key())
 			}
 		}
 	}

@@ -95,7 +95,7 @@ func TestNoSecretsInRedis(t *testing.T) {
 		}
 	}
 	es := outbox(t, s, j.Shard)
-	if ev := es[len(es)-1].Event; ev.Labels["team"] != "data" || ev.WebUIURL != j.WebUIURL {
+	if ev := es[len(es)-1]; ev.Labels["team"] != "data" || ev.WebUIURL != j.WebUIURL {
 		t.Errorf("event labels %v, web UI %q", ev.Labels, ev.WebUIURL)
 	}
 }

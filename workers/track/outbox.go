@@ -1,0 +1,95 @@
+package track
+
+import (
+	"context"
+	"time"
+
+	"github.com/flinkferry/flinkferry/messages"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
+)
+
+// outboxPage is how many status events of a shard are read at once.
+const outboxPage = 256
+
+// Publisher publishes a status event with a stable id.
+type Publisher interface {
+	Publish(ctx context.Context, ev *messages.JobStatusChanged, id string) error
+}
+
+// publish drains the outboxes of the owned shards every second and when
+// kicked, until ctx ends. Registrations by any replica land in the
+// outboxes too, so the periodic pass is needed.
+func (t *Tracker) publish(ctx context.Context) error {
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		case <-t.kick:
+		}
+		t.drainOutbox(ctx)
+	}
+}
+
+// drainOutbox publishes the pending status events of the owned shards.
+func (t *Tracker) drainOutbox(ctx context.Context) {
+	var shards []int
+	for _, s := range t.owner.Owned() {
+		if t.owner.Owns(s) {
+			shards = append(shards, s)
+		}
+	}
+	// One round trip reads every owned outbox; a shard with a full page
+	// published is read again.
+	for len(shards) > 0 {
+		boxes, err := t.store.Outboxes(ctx, shards, outboxPage)
+		if err != nil && ctx.Err() == nil {
+			t.log.Warn("reading status event outboxes", "error", err.Error())
+		}
+		var again []int
+		for _, s := range shards {
+			entries := boxes[s]
+			if len(entries) == 0 || !t.owner.Owns(s) {
+				continue
+			}
+			acked := make([]string, 0, len(entries))
+			for _, e := range entries {
+				if err := t.pub.Publish(ctx, statusEvent(e), e.EventID); err != nil {
+					if ctx.Err() == nil {
+						t.log.Warn("publishing status event; will retry", "event_id", e.EventID, "error", err.Error())
+					}
+					break
+				}
+				t.m.published.Inc()
+				acked = append(acked, e.StreamID)
+			}
+			if len(acked) > 0 && t.store.AckOutbox(ctx, s, acked...) != nil {
+				continue
+			}
+			if len(acked) == outboxPage {
+				again = append(again, s)
+			}
+		}
+		shards = again
+	}
+}
+
+// statusEvent is the *job status changed* event of an outbox entry: the
+// recorded transition and the identity of the job's run it belongs to.
+func statusEvent(e jobstore.OutboxEntry) *messages.JobStatusChanged {
+	return &messages.JobStatusChanged{
+		RequestID:  e.RequestID,
+		Job:        e.Job,
+		Mode:       e.Mode,
+		FlinkJobID: e.FlinkJobID,
+		From:       e.From,
+		To:         e.To,
+		Reason:     e.Reason,
+		Message:    e.Message,
+		WebUIURL:   e.WebUIURL,
+		Labels:     e.Labels,
+		Time:       e.Time,
+	}
+}

@@ -3,6 +3,7 @@ package track
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"time"
@@ -10,6 +11,8 @@ import (
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/redisclient"
 	"github.com/flinkferry/flinkferry/internal/worker"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
+	"github.com/flinkferry/flinkferry/workers/track/shard"
 )
 
 // Config is the track worker's configuration, read from FLINKFERRY_* variables.
@@ -37,6 +40,10 @@ type TrackConfig struct {
 	KubeQPS      float32  `envconfig:"KUBE_QPS" default:"20" desc:"requests per second to each Kubernetes API server"`
 	KubeBurst    int      `envconfig:"KUBE_BURST" default:"40" desc:"request burst to each Kubernetes API server"`
 
+	// Shards and RedisPrefix are the keyspace of the job store and of the
+	// shard leases (storeOptions, leaseOptions). Their defaults are
+	// jobstore.DefaultShards and jobstore.DefaultPrefix, written out
+	// because a struct tag cannot name a constant (TestKeyspaceDefaults).
 	Shards    int           `envconfig:"SHARDS" default:"128" desc:"number of shards jobs are split into across replicas (same value on every replica)"`
 	LeaseTTL  time.Duration `envconfig:"LEASE_TTL" default:"15s" desc:"shard lease duration in Redis: a killed replica's jobs move to others within two of these"`
 	ReplicaID string        `envconfig:"REPLICA_ID" desc:"this replica's name in Redis (default: host name and process id)"`
@@ -101,4 +108,16 @@ func (t TrackConfig) replicaID() string {
 	}
 	host, _ := os.Hostname()
 	return host + "-" + strconv.Itoa(os.Getpid())
+}
+
+// storeOptions are the job store's options. The store and the shard leases
+// (leaseOptions) take the key prefix and the shard count from the same
+// fields: a job is filed under the shard whose lease decides who polls it.
+func (t TrackConfig) storeOptions() jobstore.Options {
+	return jobstore.Options{Prefix: t.RedisPrefix, Shards: t.Shards, TerminalRetention: t.TerminalRetention}
+}
+
+// leaseOptions are the shard leases' options, in the store's keyspace.
+func (t TrackConfig) leaseOptions(log *slog.Logger) shard.Options {
+	return shard.Options{Prefix: t.RedisPrefix, Shards: t.Shards, ReplicaID: t.replicaID(), LeaseTTL: t.LeaseTTL, Logger: log}
 }

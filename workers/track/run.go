@@ -54,11 +54,11 @@ func Spec(cfg Config, o Overrides) worker.Spec {
 			if err != nil {
 				return nil, err
 			}
-			store, err := jobstore.New(rdb, jobstore.Options{Prefix: t.RedisPrefix, Shards: t.Shards, TerminalRetention: t.TerminalRetention})
+			store, err := jobstore.New(rdb, t.storeOptions())
 			if err != nil {
 				return nil, err
 			}
-			leases, err := shard.New(rdb, shard.Options{Prefix: t.RedisPrefix, Shards: t.Shards, ReplicaID: t.replicaID(), LeaseTTL: t.LeaseTTL, Logger: d.Log})
+			leases, err := shard.New(rdb, t.leaseOptions(d.Log))
 			if err != nil {
 				return nil, err
 			}

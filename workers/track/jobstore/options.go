@@ -6,7 +6,10 @@ import (
 	"time"
 )
 
-// Defaults of Options.
+// Defaults of Options. DefaultPrefix and DefaultShards are also the
+// defaults of the shard leases (workers/track/shard) and of the track
+// worker's FLINKFERRY_TRACK_REDIS_PREFIX and FLINKFERRY_TRACK_SHARDS: jobs
+// and their leases share one keyspace.
 const (
 	DefaultPrefix            = "ff:"
 	DefaultShards            = 128

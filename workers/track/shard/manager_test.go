@@ -8,9 +8,10 @@ import (
 	"time"
 
 	"github.com/flinkferry/flinkferry/internal/testenv"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 )
 
-const shards = DefaultShards // 128, the production default
+const shards = jobstore.DefaultShards // 128, the production default
 
 func allShards() []int { return preference(shards, 0) }
 

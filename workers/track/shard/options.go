@@ -5,14 +5,14 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 )
 
-// Defaults applied by New to zero Options fields.
-const (
-	DefaultPrefix   = "ff:"
-	DefaultShards   = 128
-	DefaultLeaseTTL = 15 * time.Second
-)
+// DefaultLeaseTTL is applied by New to a zero LeaseTTL. A zero Prefix or
+// Shards takes the job store's default (jobstore.DefaultPrefix,
+// jobstore.DefaultShards): leases and jobs share one keyspace.
+const DefaultLeaseTTL = 15 * time.Second
 
 // MinLeaseTTL is the shortest LeaseTTL New accepts: leases are set in whole
 // milliseconds and a tick (LeaseTTL/3) must leave room for a round trip.
@@ -22,10 +22,11 @@ const MinLeaseTTL = 30 * time.Millisecond
 // same Prefix, Shards and LeaseTTL.
 type Options struct {
 	// Prefix starts every key: leases are "<Prefix>lease:<shard>", the
-	// replica heartbeats the sorted set "<Prefix>replicas". Default "ff:".
+	// replica heartbeats the sorted set "<Prefix>replicas". Default
+	// jobstore.DefaultPrefix ("ff:"); the job store's Options.Prefix.
 	Prefix string
 	// Shards is the number of shards jobs are split into (ShardOf).
-	// Default 128.
+	// Default jobstore.DefaultShards (128); the job store's Options.Shards.
 	Shards int
 	// ReplicaID names this replica in the heartbeat set and in the lease
 	// values; unique per running replica (e.g. hostname-pid). Required.
@@ -49,10 +50,10 @@ type Options struct {
 // withDefaults returns o with zero fields set to their defaults.
 func (o Options) withDefaults() Options {
 	if o.Prefix == "" {
-		o.Prefix = DefaultPrefix
+		o.Prefix = jobstore.DefaultPrefix
 	}
 	if o.Shards == 0 {
-		o.Shards = DefaultShards
+		o.Shards = jobstore.DefaultShards
 	}
 	if o.LeaseTTL == 0 {
 		o.LeaseTTL = DefaultLeaseTTL

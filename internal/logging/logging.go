@@ -35,7 +35,8 @@ func parseLevel(s string) (slog.Level, error) {
 }
 
 // New returns a logger writing to w in the configured format, with the
-// attribute worker=<worker> on every line.
+// attribute worker=<worker> on every line. Its lines are bounded (Bound):
+// none exceeds MaxLineBytes.
 func New(w io.Writer, c Config, worker string) (*slog.Logger, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -46,7 +47,7 @@ func New(w io.Writer, c Config, worker string) (*slog.Logger, error) {
 	if c.Format == "text" {
 		h = slog.NewTextHandler(w, opts)
 	}
-	l := slog.New(h)
+	l := slog.New(Bound(h))
 	if worker != "" {
 		l = l.With("worker", worker)
 	}

@@ -27,6 +27,18 @@ type Policy struct {
 	NamespacePodSecurity map[string]Level
 }
 
+// Validate reports a level that is not privileged, baseline or
+// restricted (allow-lists are checked by New).
+func (p Policy) Validate() error {
+	var errs []error
+	for _, l := range append([]Level{p.PodSecurity}, mapValues(p.NamespacePodSecurity)...) {
+		if _, err := ParseLevel(string(l)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // level returns the pod security level of namespace ns.
 func (p Policy) level(ns string) Level {
 	if l, ok := p.NamespacePodSecurity[ns]; ok && l != "" {
@@ -69,10 +81,8 @@ func New(policies ...Policy) (*Admitter, error) {
 		if len(p.AllowedNamespaces) == 0 {
 			errs = append(errs, fmt.Errorf("admission: cluster %q allows no namespace", p.Cluster))
 		}
-		for _, l := range append([]Level{p.PodSecurity}, mapValues(p.NamespacePodSecurity)...) {
-			if _, err := ParseLevel(string(l)); err != nil {
-				errs = append(errs, fmt.Errorf("admission: cluster %q: %w", p.Cluster, err))
-			}
+		if err := p.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("admission: cluster %q: %w", p.Cluster, err))
 		}
 		a.byName[p.Cluster] = p
 		if p.Default || len(policies) == 1 {
@@ -210,6 +220,16 @@ func (a *Admitter) Admit(req *messages.SubmitRequested) error {
 	pods := effectivePods(&c, req, opts)
 	checkPodSecurity(&c, p.level(req.Job.Namespace), pods)
 	return c.err()
+}
+
+// PodSecurity returns the Pod Security Standards level of the job's
+// namespace (DefaultLevel for an unknown cluster).
+func (a *Admitter) PodSecurity(job messages.JobRef) Level {
+	p, ok := a.policy(job)
+	if !ok {
+		return DefaultLevel
+	}
+	return p.level(job.Namespace)
 }
 
 // policy returns the policy of the job's cluster.

@@ -43,6 +43,11 @@ type Config struct {
 	Default bool `json:"default,omitempty"`
 	// RestAccess is how workers reach JobManagers: auto or service-proxy.
 	RestAccess string `json:"restAccess,omitempty"`
+	// PodSecurity is the Pod Security Standards level Flink's pods must
+	// meet on this cluster: privileged, baseline (the default) or
+	// restricted; NamespacePodSecurity overrides it per namespace.
+	PodSecurity          string            `json:"podSecurity,omitempty"`
+	NamespacePodSecurity map[string]string `json:"namespacePodSecurity,omitempty"`
 	// APIServer is the API server's URL (filled in from the kubeconfig).
 	APIServer string `json:"-"`
 }
@@ -107,6 +112,9 @@ func Load(path string) ([]Config, error) {
 		}
 		if cl.Default {
 			defaults++
+		}
+		if err := cl.Policy().Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("clusters[%d] (%s): %w", i, cl.Name, err))
 		}
 		switch cl.RestAccess {
 		case "":

@@ -7,6 +7,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/worker"
 )
 
@@ -31,6 +32,11 @@ type BuildConfig struct {
 	MirrorBase       bool     `envconfig:"MIRROR_BASE" default:"true" desc:"copy base images from other registries into REGISTRY once, so builds mount their layers"`
 	Platforms        []string `envconfig:"PLATFORMS" desc:"platforms built from multi-arch bases, e.g. linux/amd64,linux/arm64 (empty: all)"`
 
+	// PolicyVars (CLUSTERS_FILE, ALLOWED_*, *POD_SECURITY) are the submit
+	// worker's: a request it would refuse is refused here, before anything
+	// is fetched, built or pushed (package admission).
+	kubeclusters.PolicyVars
+
 	ArtifactAllowedHosts []string `envconfig:"ARTIFACT_ALLOWED_HOSTS" desc:"hosts jars may be fetched from: host, host:port or *.domain (empty: none)"`
 	ArtifactMaxBytes     int64    `envconfig:"ARTIFACT_MAX_BYTES" default:"1073741824" desc:"largest jar accepted, in bytes"`
 	MavenRepository      string   `envconfig:"MAVEN_REPOSITORY" default:"https://repo1.maven.org/maven2" desc:"Maven repository for jar coordinates (its host must be allowed)"`
@@ -53,6 +59,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("build: LAYER_ENCODING: %w", err))
 	}
 	if _, err := b.platforms(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := b.Clusters("build", "", ""); err != nil {
 		errs = append(errs, err)
 	}
 	if b.ArtifactMaxBytes <= 0 {

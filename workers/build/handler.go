@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/flinkferry/flinkferry/internal/admission"
 	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/messages"
@@ -14,18 +15,26 @@ import (
 
 // Handler turns submit requests into image built or build failed events.
 type Handler struct {
-	Builder          *Builder
+	Builder *Builder
+	// Admitter refuses requests that may not run, before anything is
+	// fetched, built or pushed. Required.
+	Admitter         *admission.Admitter
 	Topics           messages.Topics
 	DefaultBaseImage string
 	MavenRepository  string
 }
 
-// Handle builds the image of one submit request. Permanent build failures
-// (missing jar, bad checksum, refused credentials...) become a build failed
+// Handle builds the image of one submit request, once admitted (package
+// admission). Refusals and permanent build failures (missing jar, bad
+// checksum, refused credentials...) become a build failed
 // event on the status topic and the request is done; transient ones are
 // returned so the bus retries them.
 func (h *Handler) Handle(ctx context.Context, req *messages.SubmitRequested) ([]bus.Out, error) {
-	breq, err := h.request(ctx, req)
+	err := h.Admitter.Admit(req)
+	var breq Request
+	if err == nil {
+		breq, err = h.request(ctx, req)
+	}
 	if err == nil {
 		var res *Result
 		res, err = h.Builder.Build(ctx, breq)

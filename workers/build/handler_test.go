@@ -34,7 +34,7 @@ func TestHandlerModes(t *testing.T) {
 	arts := newArtifactServer(t, jar)
 	baseRef, _ := pushBase(t, reg, "library/flink:1.20")
 	h := &Handler{
-		Builder: newTestBuilder(reg, arts.host()), Topics: testTopics(),
+		Builder: newTestBuilder(reg, arts.host()), Admitter: allowAll(t), Topics: testTopics(),
 		DefaultBaseImage: reg.Host + "/library/flink:{version}", MavenRepository: arts.URL + "/maven2",
 	}
 	tests := []struct {

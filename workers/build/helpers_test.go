@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/flinkferry/flinkferry/internal/admission"
 	"github.com/flinkferry/flinkferry/internal/testenv"
 )
 
@@ -204,3 +205,24 @@ func digestHex(t testing.TB, img v1.Image) string {
 }
 
 func readFull(r io.Reader, b []byte) (int, error) { return io.ReadFull(r, b) }
+
+// allowAll admits every request in any namespace, as any service account,
+// at Pod Security level privileged.
+func allowAll(t *testing.T) *admission.Admitter {
+	t.Helper()
+	a, err := admission.New(admission.Policy{Cluster: "default", Default: true,
+		AllowedNamespaces: []string{"*"}, AllowedServiceAccounts: []string{"*"}, PodSecurity: admission.Privileged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func mustRepo(t testing.TB, s string) name.Repository {
+	t.Helper()
+	r, err := name.NewRepository(s, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/oci"
 	"github.com/flinkferry/flinkferry/internal/worker"
 )
@@ -27,7 +28,15 @@ func Spec(cfg Config) worker.Spec {
 			if err != nil {
 				return nil, err
 			}
-			h := &Handler{Builder: b, Topics: d.Topics, DefaultBaseImage: cfg.Build.DefaultBaseImage, MavenRepository: cfg.Build.MavenRepository}
+			clusters, err := cfg.Build.Clusters("build", "", "")
+			if err != nil {
+				return nil, err
+			}
+			adm, err := kubeclusters.NewAdmitter(clusters)
+			if err != nil {
+				return nil, err
+			}
+			h := &Handler{Builder: b, Admitter: adm, Topics: d.Topics, DefaultBaseImage: cfg.Build.DefaultBaseImage, MavenRepository: cfg.Build.MavenRepository}
 			return nil, bus.Handle(d.Router, "build", d.Topics.Submit, h.Handle)
 		},
 	}

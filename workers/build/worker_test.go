@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/flinkferry/flinkferry/internal/admission"
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/testenv"
 	"github.com/flinkferry/flinkferry/messages"
 )
@@ -26,6 +28,7 @@ func TestWorkerEndToEnd(t *testing.T) {
 		Registry: reg.Host, RegistryNamespace: "jobs", RegistryUsername: reg.Username, RegistryPassword: reg.Password,
 		RegistryInsecure: true, DefaultBaseImage: reg.Host + "/library/flink:{version}", LayerEncoding: EncodingGzipStored,
 		ArtifactAllowedHosts: []string{arts.host()}, ArtifactMaxBytes: 64 << 20,
+		PolicyVars: kubeclusters.PolicyVars{AllowedNamespaces: []string{"flink"}, AllowedServiceAccounts: []string{"default"}},
 	}}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -40,6 +43,17 @@ func TestWorkerEndToEnd(t *testing.T) {
 	}
 	submit("wordcount", "/wordcount.jar")
 	submit("missing", "/missing.jar")
+	// Refused before any work: a service account named by a dynamic
+	// option, and a privileged pod template (baseline by default).
+	intruders := map[string]string{
+		"intruder-sa":  `"dynamic_options":["-Dkubernetes.jobmanager.service-account=cluster-admin"]`,
+		"intruder-psa": `"dynamic_options":["-Dkubernetes.hostnetwork.enabled=true"]`,
+	}
+	for id, opts := range intruders {
+		v := fmt.Appendf(nil, `{"request_id":%q,"job":{"namespace":"flink","cluster_id":%q},"mode":"application",`+
+			`"flink":{"version":"1.20",%s},"program":{"jar":{"url":%q}}}`, id, id, opts, arts.URL+"/"+id+".jar")
+		k.Produce(t, topics.Submit, "/flink/"+id, v, nil)
+	}
 
 	built := k.Consume(t, topics.ImageBuilt, 1, 60*time.Second)
 	if len(built) != 1 {
@@ -65,8 +79,8 @@ func TestWorkerEndToEnd(t *testing.T) {
 	layers, _ := img.Layers()
 	assertJarInLayer(t, layers[len(layers)-1], jar)
 
-	// The status topic has the image built and the build failed.
-	status := k.Consume(t, topics.Status, 2, 60*time.Second)
+	// The status topic has the image built and the build failures.
+	status := k.Consume(t, topics.Status, 2+len(intruders), 60*time.Second)
 	reasons := map[string]string{}
 	for _, r := range status {
 		ev, _, err := messages.DecodeMessage(headers(r.Headers), "", r.Value)
@@ -82,5 +96,17 @@ func TestWorkerEndToEnd(t *testing.T) {
 	}
 	if reasons["wordcount"] != "built" || reasons["missing"] != messages.BuildReasonArtifactNotFound {
 		t.Errorf("status events = %v, want wordcount built and missing %s", reasons, messages.BuildReasonArtifactNotFound)
+	}
+	if reasons["intruder-sa"] != messages.DeployReasonServiceAccountNotAllowed || reasons["intruder-psa"] != admission.ReasonPodSecurity {
+		t.Errorf("status events = %v, want intruder-sa %s and intruder-psa %s", reasons, messages.DeployReasonServiceAccountNotAllowed, admission.ReasonPodSecurity)
+	}
+	// Nothing fetched, nothing pushed for them.
+	for id := range intruders {
+		if n := arts.count("/" + id + ".jar"); n != 0 {
+			t.Errorf("%s: jar fetched %d times, want 0", id, n)
+		}
+		if _, err := remote.List(mustRepo(t, reg.Host+"/jobs/"+id), regOpts(reg)...); err == nil {
+			t.Errorf("%s: repository jobs/%s exists in the registry", id, id)
+		}
 	}
 }

@@ -36,7 +36,7 @@ func TestTwoKubernetesClusters(t *testing.T) {
 `, eu.KubeconfigPath(), us.KubeconfigPath()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := SubmitConfig{ClustersFile: file}
+	cfg := SubmitConfig{PolicyVars: kubeclusters.PolicyVars{ClustersFile: file}}
 	cfgs, err := cfg.clusters()
 	if err != nil {
 		t.Fatal(err)
@@ -91,10 +91,12 @@ func TestClustersFileValidation(t *testing.T) {
 		{"clusters:\n  - name: a\n    allowedNamespaces: [x]\n  - name: a\n    allowedNamespaces: [y]", `name "a" is used twice`},
 		{"clusters:\n  - name: a", "allowedNamespaces is required"},
 		{"clusters:\n  - name: a\n    allowedNamespaces: [x]\n    kubecfg: typo", "unknown field"},
+		{"clusters:\n  - name: a\n    allowedNamespaces: [x]\n    podSecurity: strict", `pod security level "strict" is not privileged, baseline or restricted`},
+		{"clusters:\n  - name: a\n    allowedNamespaces: [x]\n    namespacePodSecurity: {x: none}", `pod security level "none"`},
 	} {
 		file := filepath.Join(t.TempDir(), "c.yaml")
 		os.WriteFile(file, []byte(tt.yaml), 0o600)
-		_, err := SubmitConfig{ClustersFile: file}.clusters()
+		_, err := SubmitConfig{PolicyVars: kubeclusters.PolicyVars{ClustersFile: file}}.clusters()
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q: err = %v, want %q", tt.yaml, err, tt.want)
 		}

@@ -20,13 +20,9 @@ type SubmitConfig struct {
 	// Kubeconfig is the default Kubernetes cluster's kubeconfig file
 	// (empty: in-cluster configuration).
 	Kubeconfig string `envconfig:"KUBECONFIG" desc:"kubeconfig of the default Kubernetes cluster (empty: in-cluster)"`
-	// ClustersFile lists several clusters with their own allow-lists
-	// (replaces KUBECONFIG and the ALLOWED_* variables).
-	ClustersFile string `envconfig:"CLUSTERS_FILE" desc:"YAML file listing several Kubernetes clusters (name, kubeconfig, context, allowedNamespaces, allowedServiceAccounts, default); replaces KUBECONFIG and ALLOWED_*"`
-	// AllowedNamespaces and AllowedServiceAccounts are allow-lists; a
-	// request outside them is refused.
-	AllowedNamespaces      []string `envconfig:"ALLOWED_NAMESPACES" desc:"namespaces jobs may be deployed to (required without CLUSTERS_FILE; * allows all)"`
-	AllowedServiceAccounts []string `envconfig:"ALLOWED_SERVICE_ACCOUNTS" default:"default" desc:"service accounts the JobManager may run as (* allows all)"`
+	// PolicyVars (CLUSTERS_FILE, ALLOWED_*, *POD_SECURITY) say where
+	// jobs may run and what their pods may do.
+	kubeclusters.PolicyVars
 	// RestAccess is how workers reach JobManagers on the default cluster.
 	RestAccess string `envconfig:"REST_ACCESS" default:"auto" desc:"how workers reach JobManager REST endpoints: auto (by exposed type: cluster DNS, node port, load balancer) or service-proxy (through the API server)"`
 	// KubeQPS and KubeBurst bound the worker's requests to each API server.
@@ -53,9 +49,6 @@ type SubmitConfig struct {
 // Validate reports every problem at once.
 func (c Config) Validate() error {
 	errs := []error{c.Common.Validate()}
-	if c.Submit.ClustersFile == "" && len(c.Submit.AllowedNamespaces) == 0 {
-		errs = append(errs, errors.New("submit: ALLOWED_NAMESPACES is required (a list, or * for all)"))
-	}
 	if r := c.Submit.RestAccess; r != "" && r != kubeclusters.RestAccessAuto && r != kubeclusters.RestAccessProxy {
 		errs = append(errs, fmt.Errorf("submit: REST_ACCESS %q is not auto or service-proxy", r))
 	}

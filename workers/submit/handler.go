@@ -9,6 +9,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
+	"github.com/flinkferry/flinkferry/internal/admission"
 	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
@@ -36,6 +37,12 @@ type Handler struct {
 	// KubeSessionEndpoint.
 	SessionEndpoint SessionEndpointFunc
 
+	// Admitter admits requests again before deploying them. Nil: one made
+	// from Clusters' policies.
+	Admitter *admission.Admitter
+
+	admitOnce    sync.Once
+	admitErr     error
 	defaultOnce  sync.Once
 	defaultFlink *flinkrest.Client
 	proxyClients sync.Map // cluster name -> *flinkrest.Client
@@ -70,20 +77,17 @@ func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*message
 	if err != nil {
 		return nil, err
 	}
-	if !cl.AllowsNamespace(ev.Job.Namespace) {
-		return nil, failure.Permanentf(messages.DeployReasonNamespaceNotAllowed, "namespace %q is not allowed on Kubernetes cluster %s", ev.Job.Namespace, cl.Name)
+	adm, err := h.admitter()
+	if err != nil {
+		return nil, err
+	}
+	// Admitted by the build worker already; again here (same code) since
+	// anyone who can write the image built topic reaches this worker.
+	if err := adm.Admit(&ev.Request); err != nil {
+		return nil, err
 	}
 	if ev.Mode == messages.ModeSession {
-		// The session cluster's service account runs the job: it was
-		// checked when the session cluster was deployed.
 		return h.deploySession(ctx, cl, ev)
-	}
-	sa := ev.Request.Kubernetes.ServiceAccount
-	if sa == "" {
-		sa = "default"
-	}
-	if !cl.AllowsServiceAccount(sa) {
-		return nil, failure.Permanentf(messages.DeployReasonServiceAccountNotAllowed, "service account %q is not allowed on Kubernetes cluster %s", sa, cl.Name)
 	}
 	base, err := h.Config.flinkConf()
 	if err != nil {
@@ -92,7 +96,13 @@ func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*message
 	conf := EffectiveConf(ev, ev.JarName, base)
 	objs, err := BuildObjects(ev, conf)
 	if err != nil {
+		if failure.IsPermanent(err) {
+			return nil, err
+		}
 		return nil, failure.Permanent(messages.DeployReasonKubernetesRefused, err)
+	}
+	if err := checkPodSecurity(adm.PodSecurity(ev.Job), objs); err != nil {
+		return nil, err
 	}
 	uids, err := Apply(ctx, cl.Kube, objs)
 	if err != nil {
@@ -124,4 +134,14 @@ func classify(err error) error {
 		}
 	}
 	return err
+}
+
+// admitter returns Admitter, or the one of Clusters.
+func (h *Handler) admitter() (*admission.Admitter, error) {
+	h.admitOnce.Do(func() {
+		if h.Admitter == nil {
+			h.Admitter, h.admitErr = h.Clusters.Admitter()
+		}
+	})
+	return h.Admitter, h.admitErr
 }

@@ -14,13 +14,13 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 
+	"github.com/flinkferry/flinkferry/internal/admission"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/messages"
 )
 
 // Labels and names of Flink's native Kubernetes integration.
 const (
-	MainContainer     = "flink-main-container"
 	LabelType         = "type"
 	LabelTypeValue    = "flink-native-kubernetes"
 	LabelApp          = "app"
@@ -96,7 +96,7 @@ func BuildObjects(ev *messages.ImageBuilt, conf FlinkConf) (*Objects, error) {
 		mode = "kubernetes-session"
 	}
 	container := corev1ac.Container().
-		WithName(MainContainer).
+		WithName(admission.MainContainer).
 		WithImage(ev.Image).
 		WithImagePullPolicy(corev1.PullPolicy(conf["kubernetes.container.image.pull-policy"])).
 		WithCommand("/docker-entrypoint.sh").

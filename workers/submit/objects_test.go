@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/flinkferry/flinkferry/internal/admission"
 	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/messages"
@@ -195,7 +196,7 @@ func TestObjectsApplyToARealAPIServer(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := d.Spec.Template.Spec.Containers[0]
-			if c.Name != MainContainer || c.Image != testImage || d.Labels[LabelType] != LabelTypeValue || d.Labels[LabelComponent] != ComponentJM {
+			if c.Name != admission.MainContainer || c.Image != testImage || d.Labels[LabelType] != LabelTypeValue || d.Labels[LabelComponent] != ComponentJM {
 				t.Errorf("Deployment = container %s image %s labels %v", c.Name, c.Image, d.Labels)
 			}
 			cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, ConfigMapName(id), metav1.GetOptions{})

@@ -2,31 +2,23 @@ package submit
 
 import (
 	"slices"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/yaml"
 
+	"github.com/flinkferry/flinkferry/internal/admission"
 	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/messages"
 )
 
 // parsePodTemplate parses a pod template and requires its main container,
-// when it has containers, to be named flink-main-container.
+// when it has containers, to be named flink-main-container (the same check
+// as admission's, which refused such a request before anything was built).
 func parsePodTemplate(field, text string) (*corev1.Pod, error) {
-	var pod corev1.Pod
-	if err := yaml.Unmarshal([]byte(text), &pod); err != nil {
-		return nil, failure.Permanentf(messages.DeployReasonInvalidPodTemplate, "%s is not a valid Pod: %v", field, err)
+	pod, msg := admission.ParsePodTemplate(text)
+	if msg != "" {
+		return nil, failure.Permanentf(messages.DeployReasonInvalidPodTemplate, "%s: %s", field, msg)
 	}
-	if len(pod.Spec.Containers) > 0 && !slices.ContainsFunc(pod.Spec.Containers, func(c corev1.Container) bool { return c.Name == MainContainer }) {
-		var names []string
-		for _, c := range pod.Spec.Containers {
-			names = append(names, c.Name)
-		}
-		return nil, failure.Permanentf(messages.DeployReasonInvalidPodTemplate,
-			"%s: the main container must be named %s (found %s)", field, MainContainer, strings.Join(names, ", "))
-	}
-	return &pod, nil
+	return pod, nil
 }
 
 // mergePodTemplate merges the JobManager pod flinkferry generated (pod)
@@ -45,7 +37,7 @@ func mergePodTemplate(tmpl *corev1.Pod, pod corev1.PodTemplateSpec) corev1.PodTe
 	main := corev1.Container{}
 	var sidecars []corev1.Container
 	for _, c := range out.Spec.Containers {
-		if c.Name == MainContainer {
+		if c.Name == admission.MainContainer {
 			main = c
 		} else {
 			sidecars = append(sidecars, c)

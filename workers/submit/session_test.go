@@ -183,9 +183,7 @@ func TestSessionJobEndToEnd(t *testing.T) {
 	jar := sessionJar(t)
 	res := stageJar(t, reg, jar)
 	s, jm := startSim(t, flinksim.ClusterOptions{})
-	cfg := Config{Common: k.WorkerCommon(), Submit: SubmitConfig{
-		AllowedNamespaces: []string{sessionNS}, AllowedServiceAccounts: []string{"default"}, Registry: reg.Host, RegistryInsecure: true,
-	}}
+	cfg := Config{Common: k.WorkerCommon(), Submit: SubmitConfig{PolicyVars: kubeclusters.PolicyVars{AllowedNamespaces: []string{sessionNS}, AllowedServiceAccounts: []string{"default"}}, Registry: reg.Host, RegistryInsecure: true}}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -278,9 +276,7 @@ func TestSessionClusterUnreachableIsRetried(t *testing.T) {
 		}
 		return s.ClusterURL(job.ClusterID), nil
 	}
-	cfg := Config{Common: k.WorkerCommon(), Submit: SubmitConfig{
-		AllowedNamespaces: []string{sessionNS}, Registry: reg.Host, RegistryInsecure: true,
-	}}
+	cfg := Config{Common: k.WorkerCommon(), Submit: SubmitConfig{PolicyVars: kubeclusters.PolicyVars{AllowedNamespaces: []string{sessionNS}}, Registry: reg.Host, RegistryInsecure: true}}
 	testenv.RunWorker(t, SpecWith(cfg, Overrides{Clusters: sessionClusters(), SessionEndpoint: endpoint}))
 	topics := cfg.Kafka.Topics()
 
@@ -364,10 +360,8 @@ func TestSessionJobFromDockerRegistryWithAuth(t *testing.T) {
 	jar := sessionJar(t)
 	res := stageJar(t, reg, jar)
 	s, jm := startSim(t, flinksim.ClusterOptions{})
-	cfg := Config{Common: k.WorkerCommon(), Submit: SubmitConfig{
-		AllowedNamespaces: []string{sessionNS}, Registry: reg.Host, RegistryInsecure: true,
-		RegistryUsername: reg.Username, RegistryPassword: reg.Password,
-	}}
+	cfg := Config{Common: k.WorkerCommon(), Submit: SubmitConfig{PolicyVars: kubeclusters.PolicyVars{AllowedNamespaces: []string{sessionNS}}, Registry: reg.Host, RegistryInsecure: true,
+		RegistryUsername: reg.Username, RegistryPassword: reg.Password}}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -483,7 +477,7 @@ func TestClassifyFlinkErrors(t *testing.T) {
 }
 
 func TestRegistryConfigValidation(t *testing.T) {
-	base := Config{Common: testenv.Kafka(t).WorkerCommon(), Submit: SubmitConfig{AllowedNamespaces: []string{"*"}}}
+	base := Config{Common: testenv.Kafka(t).WorkerCommon(), Submit: SubmitConfig{PolicyVars: kubeclusters.PolicyVars{AllowedNamespaces: []string{"*"}}}}
 	for _, tt := range []struct {
 		name string
 		mod  func(c *SubmitConfig)

@@ -22,7 +22,7 @@ func TestWorkerEndToEnd(t *testing.T) {
 	cs := cp.Clientset()
 	ctx := context.Background()
 	kubetest.CreateNamespace(t, cs, "e2e")
-	cfg := Config{Common: k.WorkerCommon(), Submit: SubmitConfig{AllowedNamespaces: []string{"e2e"}, AllowedServiceAccounts: []string{"default"}}}
+	cfg := Config{Common: k.WorkerCommon(), Submit: SubmitConfig{PolicyVars: kubeclusters.PolicyVars{AllowedNamespaces: []string{"e2e"}, AllowedServiceAccounts: []string{"default"}}}}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -56,6 +56,8 @@ func StartWorkers(env *Env, kube *Kube, log *slog.Logger) (*Workers, error) {
 	bcfg.Build.RegistryUsername, bcfg.Build.RegistryPassword, bcfg.Build.DockerConfig = "", "", ""
 	bcfg.Build.DefaultBaseImage = env.BaseImage()
 	bcfg.Build.ArtifactAllowedHosts = []string{au.Host}
+	bcfg.Build.ClustersFile = ""
+	bcfg.Build.AllowedNamespaces, bcfg.Build.AllowedServiceAccounts = []string{Namespace}, []string{"default"}
 	bcfg.Build.WorkDir = ""
 
 	var scfg submit.Config

@@ -208,7 +208,7 @@ func runDemo(ctx context.Context, out io.Writer, env *dev.Env, dir string) error
 		return err
 	}
 	defer rdb.Close()
-	store, err := jobstore.New(rdb, jobstore.Options{Prefix: "ff:"})
+	store, err := jobstore.New(rdb, jobstore.Options{Prefix: jobstore.DefaultPrefix})
 	if err != nil {
 		return err
 	}

@@ -73,7 +73,7 @@ func startAllWith(t *testing.T, o Options, ko KubeOptions) (*Env, *Kube, *jobsto
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rdb.Close() })
-	store, err := jobstore.New(rdb, jobstore.Options{Prefix: "ff:", Shards: 128})
+	store, err := jobstore.New(rdb, jobstore.Options{Prefix: jobstore.DefaultPrefix, Shards: jobstore.DefaultShards})
 	if err != nil {
 		t.Fatal(err)
 	}

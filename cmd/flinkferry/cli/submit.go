@@ -166,15 +166,23 @@ func runSubmit(ctx context.Context, cmd *cobra.Command, o submitOptions) error {
 	return w.follow(ctx, req, o.timeout, newProgress(out))
 }
 
+// maxPrintedProblems bounds what printProblems writes: every problem's
+// text is bounded by package messages, their number here.
+const maxPrintedProblems = 100
+
 // printProblems writes a header naming the file and one
-// "  <field path>: <message>" line per problem.
+// "  <field path>: <message>" line per problem, at most maxPrintedProblems.
 func printProblems(w io.Writer, e *InvalidRequestError) {
 	if len(e.Problems) == 0 {
 		fmt.Fprintf(w, "%s: invalid submit request, nothing submitted:\n  %v\n", e.File, e.Err)
 		return
 	}
 	fmt.Fprintf(w, "%s: invalid submit request (%d problems), nothing submitted:\n", e.File, len(e.Problems))
-	for _, p := range e.Problems {
+	for i, p := range e.Problems {
+		if i == maxPrintedProblems {
+			fmt.Fprintf(w, "  ... and %d more\n", len(e.Problems)-i)
+			break
+		}
 		field := p.Field
 		if field == "" {
 			field = "(request)"

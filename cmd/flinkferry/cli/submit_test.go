@@ -418,3 +418,32 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestSubmitReportIsBounded: the request that printed 589 MB (10,000
+// identical -D entries, plus 2,000 bad arguments) prints a short report.
+func TestSubmitReportIsBounded(t *testing.T) {
+	_, cfg := submitKafka(t)
+	var b strings.Builder
+	b.WriteString("request_id: big\njob: {namespace: flink-jobs, cluster_id: big}\nmode: application\nflink:\n  version: \"1.20\"\n  dynamic_options:\n")
+	for range 10000 {
+		b.WriteString("    - -Dpipeline.name=x\n")
+	}
+	b.WriteString("program:\n  jar: {url: \"http://127.0.0.1:8989/jars/wordcount.jar\"}\n  args:\n")
+	for range 2000 {
+		b.WriteString("    - \"a\\u0000b\"\n")
+	}
+	path := writeFile(t, "big.yaml", b.String())
+	_, errOut, err := runSubmitCmd(t, cfg, "", "-f", path)
+	var ire *InvalidRequestError
+	if !errors.As(err, &ire) {
+		t.Fatalf("submit error = %v, want *InvalidRequestError", err)
+	}
+	if n := len(errOut); n > 64<<10 {
+		t.Fatalf("stderr has %d bytes, want at most 64 KiB", n)
+	}
+	for _, want := range []string{"flink.dynamic_options: must have at most 512 entries, got 10000", "duplicate key pipeline.name: given 512 times", "program.args: must have at most 1024 entries, got 2000", "... and "} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%.2000s", want, errOut)
+		}
+	}
+}

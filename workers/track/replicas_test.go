@@ -50,6 +50,14 @@ type replica struct {
 
 func startReplica(t *testing.T, r testenv.RedisServer, cfg TrackConfig, id string, hc *http.Client, pub Publisher) *replica {
 	t.Helper()
+	return startReplicaWith(t, r, cfg, id, Deps{Flink: flinkrest.New(flinkrest.Options{HTTPClient: hc, RequestTimeout: cfg.RequestTimeout}), Publisher: pub})
+}
+
+// startReplicaWith starts a replica whose tracker has d's Flink client,
+// publisher, Kubernetes clusters and metrics registry; the store, the
+// leases and the logger are the replica's own.
+func startReplicaWith(t *testing.T, r testenv.RedisServer, cfg TrackConfig, id string, d Deps) *replica {
+	t.Helper()
 	rdb, err := redisclient.New(context.Background(), redisclient.Config{URL: r.URL(), Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -63,8 +71,8 @@ func startReplica(t *testing.T, r testenv.RedisServer, cfg TrackConfig, id strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := NewTracker(cfg, Deps{Store: store, Flink: flinkrest.New(flinkrest.Options{HTTPClient: hc, RequestTimeout: cfg.RequestTimeout}),
-		Owner: leases, Publisher: pub, Log: log})
+	d.Store, d.Owner, d.Log = store, leases, log
+	tr := NewTracker(cfg, d)
 	ctx, cancel := context.WithCancel(context.Background())
 	rep := &replica{rdb: rdb, cancel: cancel, done: make(chan struct{})}
 	var wg sync.WaitGroup

@@ -26,7 +26,9 @@ import (
 //  7. A JobManager that Kubernetes is still starting is K8S_INITIALIZING,
 //     also once ready, for StartTimeout, while REST does not answer.
 //  8. Otherwise REST's silence (no answer, job not listed) is SILENT, and
-//     LOST after SilentKeep; Kubernetes unknown is never "gone".
+//     LOST after SilentKeep; Kubernetes unknown is never "gone". A job
+//     already SILENT or LOST stays on this clock whatever its pod's age,
+//     unless the pod became ready after the silence began (rule 7).
 //
 // Mode session decides a job from its session cluster's Deployment; mode
 // session-cluster decides the cluster itself, RUNNING while its REST API
@@ -179,6 +181,14 @@ func (r *round) present() Decision {
 	if isFlinkState(r.ps) && r.ev.kind == evSilent && !k.ReadySince.IsZero() && r.prev.Since.After(k.ReadySince) {
 		return r.silent(r.ev.reason, r.ev.message)
 	}
+	// A job seen and gone quiet stays on the silent clock whatever the
+	// pod's age: a pod ready since before the silence began is not
+	// starting, and only a pod ready after it (recreated, restarted) gets
+	// StartTimeout again. Without this, an unchanged observation moved
+	// SILENT back to K8S_INITIALIZING and LOST came StartTimeout late.
+	if (r.ps == messages.StateSilent || r.ps == messages.StateLost) && !r.readySinceSilence() {
+		return r.silent(r.ev.reason, r.ev.message)
+	}
 	since := k.ReadySince
 	if r.waitingState() && r.prev.Since.After(since) {
 		since = r.prev.Since
@@ -190,6 +200,17 @@ func (r *round) present() Decision {
 		return r.initializing(ReasonJobManagerStarting, "the JobManager pod is ready; its REST API does not answer yet")
 	}
 	return r.silent(r.ev.reason, r.ev.message)
+}
+
+// readySinceSilence reports a JobManager pod that became ready after the
+// previous silence began (SilentSince, or Since for a record without it):
+// a recreated or restarted JobManager. An unknown readiness time is not.
+func (r *round) readySinceSilence() bool {
+	began := r.prev.SilentSince
+	if began.IsZero() {
+		began = r.prev.Since
+	}
+	return !r.kube.ReadySince.IsZero() && !began.IsZero() && r.kube.ReadySince.After(began)
 }
 
 // unknown decides a job whose Deployment Kubernetes cannot tell about

@@ -29,19 +29,24 @@ func buildGrid() []gridCase {
 	for _, s := range []messages.JobState{initializng, running, restarting, suspended, failed, finished, canceled, "DRAINING"} {
 		rests = append(rests, listed(s))
 	}
-	// Since and SilentSince of the previous record: unknown, set, both set.
-	sinces := [][2]time.Time{{}, {t0, {}}, {t0, t0}}
 	var cases []gridCase
 	for _, mode := range modes {
 		for _, st := range states {
-			for _, since := range sinces {
-				prev := Record{State: st, Since: since[0], SilentSince: since[1], Reason: ReasonRESTUnreachable}
-				for _, tm := range []time.Duration{5 * sec, 90 * sec, 10 * min} {
-					now := at(tm)
+			for _, tm := range []time.Duration{5 * sec, 90 * sec, 10 * min} {
+				now := at(tm)
+				// Since and SilentSince of the previous record: unknown,
+				// set, both set, and set shortly before the round, so that
+				// a JobManager ready for less than StartTimeout was ready
+				// before the state (or the silence) began.
+				sinces := [][2]time.Time{{}, {t0, {}}, {t0, t0}, {now.Add(-5 * sec), now.Add(-5 * sec)}, {now.Add(-90 * sec), now.Add(-50 * sec)}}
+				for _, since := range sinces {
+					prev := Record{State: st, Since: since[0], SilentSince: since[1], Reason: ReasonRESTUnreachable}
 					kubes := []Kube{
 						kubeUnknown, kubeAbsent, pulling(), unschedulable(), {Outcome: KubePresent},
 						{Outcome: KubePresent, ScaledToZero: true}, {Outcome: KubePresent, Ready: true},
 						ready(at(-time.Hour)), ready(now.Add(-5 * sec)), ready(now),
+						// Ready for 10 s, 60 s and 10 min: within and past StartTimeout.
+						ready(now.Add(-10 * sec)), ready(now.Add(-60 * sec)), ready(now.Add(-10 * min)),
 						broken("ImagePullBackOff", ReasonImagePullFailed, 0),
 						broken("CrashLoopBackOff", ReasonCrashLoop, 1),
 						broken("CrashLoopBackOff", ReasonOOMKilled, 5),
@@ -105,6 +110,72 @@ func TestDecideProperties(t *testing.T) {
 			fail("final state changed: %s: %s", c, d.State)
 		}
 	}
+}
+
+// TestSameObservationLaterKeepsTheState checks, over the grid, that every
+// state a round decides (from every previous state, SILENT with a recently
+// ready JobManager and LOST included) survives the same observation a
+// poll interval later, except for the documented timeouts: SILENT becomes
+// LOST after SilentKeep, K8S_INITIALIZING becomes SILENT after
+// StartTimeout, STARTING with no Deployment becomes DEPLOY_FAILED after
+// StartTimeout. An unchanged observation never moves a job anywhere else
+// (SILENT back to K8S_INITIALIZING restarted its clock).
+func TestSameObservationLaterKeepsTheState(t *testing.T) {
+	timeouts := map[[2]messages.JobState]bool{
+		{silent, lost}: true, {k8sInit, silent}: true, {starting, deployFail}: true,
+	}
+	fails := 0
+	for _, c := range grid() {
+		d := Decide(c.mode, c.prev, c.obs, Config{})
+		next := apply(c.prev, d, c.obs.Time)
+		later := c.obs
+		later.Time = later.Time.Add(5 * sec)
+		d2 := Decide(c.mode, next, later, Config{})
+		if d2.State == d.State || timeouts[[2]messages.JobState{d.State, d2.State}] {
+			continue
+		}
+		t.Errorf("%s: %s (%s), then %s (%s) on the same observation 5s later", c, d.State, d.Reason, d2.State, d2.Reason)
+		if fails++; fails > 20 {
+			t.FailNow()
+		}
+	}
+}
+
+// TestSilentStaysOnTheSilentClock checks, over the grid, that a job seen
+// and gone quiet (SILENT or LOST) whose REST API stays silent is SILENT,
+// then LOST SilentKeep after SilentSince, whatever its JobManager pod's
+// age: a pod ready since before the silence began is not restarting. Only
+// Kubernetes' own news (a pod not ready, a container failing, the
+// Deployment deleted or scaled to zero, a pod ready after the silence
+// began) takes it elsewhere.
+func TestSilentStaysOnTheSilentClock(t *testing.T) {
+	cfg := Config{}
+	cfg.SetDefaults()
+	n := 0
+	for _, c := range grid() {
+		k, p := c.obs.Kube, c.prev
+		if (p.State != silent && p.State != lost) || p.SilentSince.IsZero() || c.obs.REST.Outcome == RESTAnswered && isFlinkState(c.obs.REST.JobState) && c.obs.REST.JobFound {
+			continue
+		}
+		if c.obs.REST.Outcome == RESTAnswered && c.mode == messages.ModeSessionCluster {
+			continue // the cluster answered: RUNNING
+		}
+		if k.Outcome != KubeUnknown && (k.Outcome != KubePresent || !k.Ready || len(k.Problems) > 0 || k.ScaledToZero || k.ReadySince.After(p.SilentSince)) {
+			continue
+		}
+		n++
+		want := silent
+		if p.State == lost || c.obs.Time.Sub(p.SilentSince) >= cfg.SilentKeep {
+			want = lost
+		}
+		if d := Decide(c.mode, p, c.obs, Config{}); d.State != want || !d.SilentSince.Equal(p.SilentSince) {
+			t.Fatalf("%s: %s (%s, silent since %v), want %s silent since %v", c, d.State, d.Reason, d.SilentSince, want, p.SilentSince)
+		}
+	}
+	if n < 1000 {
+		t.Fatalf("only %d SILENT/LOST cases with a silent REST API in the grid", n)
+	}
+	t.Logf("%d cases", n)
 }
 
 // TestKubernetesUnknownNeverEnds checks, over the grid, that a Kubernetes

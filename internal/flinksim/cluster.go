@@ -65,7 +65,11 @@ type Cluster struct {
 	order   []*Job // creation order
 	jars    []*Jar
 	ops     map[string]*savepointOp
-	faults  []*activeFault
+	// savepoints are the savepoints that exist (completed, not disposed);
+	// disposals the disposal operations by trigger id.
+	savepoints map[string]bool
+	disposals  map[string]*disposalOp
+	faults     []*activeFault
 	started time.Time
 }
 
@@ -92,6 +96,7 @@ func newCluster(s *Server, name string, opts ClusterOptions) *Cluster {
 		s: s, name: name, opts: opts, clock: clock,
 		rnd:  rand.New(rand.NewPCG(s.seed, h.Sum64())),
 		jobs: map[string]*Job{}, ops: map[string]*savepointOp{},
+		savepoints: map[string]bool{}, disposals: map[string]*disposalOp{},
 	}
 	c.started = clock.Now()
 	c.cfg = buildConfig(name, opts)

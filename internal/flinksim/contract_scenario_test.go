@@ -109,6 +109,22 @@ func recordResponses(t testing.TB) []exchange {
 		snapshot()
 	}
 
+	// Savepoint disposal: an existing savepoint, the same path again (gone
+	// by then: a failure cause), an unknown trigger, a malformed request.
+	sps := session.Savepoints()
+	if len(sps) == 0 {
+		t.Fatal("no savepoint completed in the scenario")
+	}
+	for range 2 {
+		b := call(http.MethodPost, "/c/session/savepoint-disposal", `{"savepoint-path":"`+sps[0]+`"}`)
+		if i := strings.Index(string(b), `"request-id":"`); i >= 0 {
+			get("/c/session/savepoint-disposal/" + string(b[i+14:i+46]))
+		}
+	}
+	get("/c/session/savepoint-disposal/" + hexID(78))
+	get("/c/session/savepoint-disposal/bogus")
+	call(http.MethodPost, "/c/session/savepoint-disposal", `{"path":"x"}`)
+
 	// Jars.
 	body, ct := multipartJar(t, "jarfile", "job.jar", testJar(t))
 	b := send(e.srv, http.MethodPost, "/c/session/jars/upload", body, ct)

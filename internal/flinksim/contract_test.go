@@ -32,6 +32,8 @@ var endpoints = []struct {
 	{"POST", "/jobs/{jobid}/savepoints", 202, true},
 	{"POST", "/jobs/{jobid}/stop", 202, true},
 	{"GET", "/jobs/{jobid}/savepoints/{triggerid}", 200, true},
+	{"POST", "/savepoint-disposal", 200, true},
+	{"GET", "/savepoint-disposal/{triggerid}", 200, true},
 	{"DELETE", "/cluster", 200, false},
 }
 

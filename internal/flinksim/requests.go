@@ -39,3 +39,7 @@ type stopRequest struct {
 	FormatType      string `json:"formatType"`
 	TriggerID       string `json:"triggerId"`
 }
+
+type disposalRequest struct {
+	SavepointPath string `json:"savepoint-path"`
+}

@@ -100,6 +100,11 @@ func lookup(method string, s [5]string, n int, p *params) (h handler, known bool
 		return one(http.MethodGet, handleJobIDs)
 	case n == 1 && s[0] == "jars":
 		return one(http.MethodGet, handleJarList)
+	case n == 1 && s[0] == "savepoint-disposal":
+		return one(http.MethodPost, handleDisposalTrigger)
+	case n == 2 && s[0] == "savepoint-disposal":
+		p.triggerID = s[1]
+		return one(http.MethodGet, handleDisposalStatus)
 	case n == 2 && s[0] == "jobmanager" && s[1] == "config":
 		return one(http.MethodGet, handleJobManagerConfig)
 	case n == 2 && s[0] == "jars" && s[1] == "upload":

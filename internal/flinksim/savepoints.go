@@ -61,6 +61,7 @@ func (j *Job) completeOp(op *savepointOp, at time.Time) {
 	op.location = op.dir + "/savepoint-" + j.id[:6] + "-" + j.c.hex(12)
 	e.stateSize = j.spec.Checkpoints.StateSize + op.cpID*1024
 	e.externalPath = op.location
+	j.c.savepoints[op.location] = true
 	j.cp.finish(j, e)
 	switch {
 	case op.stop:

@@ -153,3 +153,41 @@ func TestCancel(t *testing.T) {
 	e.call(http.MethodPatch, "/c/c1/jobs/"+jobA+"?mode=bogus", "", http.StatusBadRequest)
 	e.call(http.MethodPatch, "/c/c1/jobs/00000000000000000000000000000000?mode=cancel", "", http.StatusNotFound)
 }
+
+// TestSavepointDisposal: a completed savepoint exists until disposed; a
+// second disposal of the same path fails with Flink's cause.
+func TestSavepointDisposal(t *testing.T) {
+	e := newEnv(t)
+	runningJob(e, flinksim.JobSpec{})
+	id := trigger(e, "/c/c1/jobs/"+jobA+"/savepoints", `{"target-directory":"s3://sp"}`)
+	e.clock.Advance(3 * time.Second)
+	st := e.getJSON("/c/c1/jobs/"+jobA+"/savepoints/"+id, http.StatusOK)
+	loc, _ := path(st, "operation", "location").(string)
+	c := e.srv.Cluster("c1")
+	if got := c.Savepoints(); len(got) != 1 || got[0] != loc {
+		t.Fatalf("Savepoints() = %v, want [%s]", got, loc)
+	}
+	dispose := func() map[string]any {
+		var resp struct {
+			RequestID string `json:"request-id"`
+		}
+		if err := json.Unmarshal(e.call(http.MethodPost, "/c/c1/savepoint-disposal", `{"savepoint-path":"`+loc+`"}`, http.StatusOK), &resp); err != nil {
+			t.Fatal(err)
+		}
+		return e.getJSON("/c/c1/savepoint-disposal/"+resp.RequestID, http.StatusOK)
+	}
+	first := dispose()
+	if got := path(first, "status", "id"); got != "COMPLETED" || path(first, "operation", "failure-cause") != nil {
+		t.Fatalf("first disposal = %v, want COMPLETED without failure", first)
+	}
+	if got := c.Savepoints(); len(got) != 0 {
+		t.Errorf("Savepoints() after disposal = %v, want none", got)
+	}
+	second := dispose()
+	if cause, _ := path(second, "operation", "failure-cause", "class").(string); cause != "java.io.FileNotFoundException" {
+		t.Errorf("second disposal = %v, want a FileNotFoundException", second)
+	}
+	if got := c.Disposals(); len(got) != 2 || !strings.HasPrefix(got[0], "s3://sp/savepoint-") {
+		t.Errorf("Disposals() = %v", got)
+	}
+}

@@ -28,7 +28,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"kind"}),
 		pollErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "flinkferry", Subsystem: "track", Name: "poll_errors_total",
-			Help: "Failed Flink REST polls, by kind and reason (timeout, refused, http_5xx, http_4xx, decode, other).",
+			Help: "Failed Flink REST polls, by kind (job_status, cluster_metric) and reason: " +
+				"timeout (no complete answer within the request timeout), " +
+				"unavailable (connection refused or reset, DNS failure, host or network unreachable, answer cut short), " +
+				"http_5xx and http_4xx (an error status from Flink or a proxy in front of it), " +
+				"decode (a 2xx answer that is not Flink's JSON, or too large), other.",
 		}, []string{"kind", "reason"}),
 		staleness: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "flinkferry", Subsystem: "track", Name: "staleness_seconds",

@@ -3,6 +3,7 @@ package track
 import (
 	"context"
 	"errors"
+	"net"
 	"time"
 
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
@@ -99,7 +100,7 @@ func cachedConfig(conf map[string]string) map[string]string {
 // finish records a poll's latency and error, and hands it to the loop.
 func (t *Tracker) finish(ctx context.Context, r pollResult, begin time.Time) {
 	t.m.pollSeconds.WithLabelValues(r.kind).Observe(time.Since(begin).Seconds())
-	if r.err != nil {
+	if r.err != nil && !errors.Is(r.err, context.Canceled) { // a poll cut by shutdown did not fail
 		t.m.pollErrors.WithLabelValues(r.kind, errorReason(r.err)).Inc()
 	}
 	r.at = t.now()
@@ -113,16 +114,26 @@ func (t *Tracker) send(ctx context.Context, r pollResult) {
 	}
 }
 
-// errorReason is the label of a poll error.
+// errorReason is the reason label of a failed poll; pollErrors' help
+// lists them. The checks go from the most specific: a 2xx answer that is
+// not Flink's JSON is decode (flinkrest.IsUnavailable calls it
+// unavailable too, as retrying may help), an HTTP status is http_5xx or
+// http_4xx, no answer in time is timeout, and what remains of
+// IsUnavailable is a connection that failed: refused or reset, DNS
+// failure, host or network unreachable, an answer cut short.
 func errorReason(err error) string {
 	var fe *flinkrest.Error
+	var de *flinkrest.DecodeError
+	var ne net.Error
 	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
+	case errors.As(err, &de):
+		return "decode"
 	case errors.As(err, &fe) && fe.StatusCode >= 500:
 		return "http_5xx"
 	case errors.As(err, &fe):
 		return "http_4xx"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
 	case flinkrest.IsUnavailable(err):
 		return "unavailable"
 	}

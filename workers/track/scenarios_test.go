@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -234,7 +235,13 @@ func TestTrackRemovesFinishedApplicationClusters(t *testing.T) {
 // pollErrors returns the poll error counter of the worker's registry.
 func pollErrors(t *testing.T, srv *ops.Server, kind, reason string) float64 {
 	t.Helper()
-	families, err := srv.Registry.Gather()
+	return pollErrorsOf(t, srv.Registry, kind, reason)
+}
+
+// pollErrorsOf returns the poll error counter gathered from g.
+func pollErrorsOf(t *testing.T, g prometheus.Gatherer, kind, reason string) float64 {
+	t.Helper()
+	families, err := g.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

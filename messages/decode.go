@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 )
 
 // MaxPayloadBytes is the largest payload accepted, in bytes. DecodeMessage
@@ -95,6 +96,11 @@ func checkJSON(data []byte, target any, strictFields bool) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return errors.New("empty payload")
 	}
+	// encoding/json would replace invalid bytes in strings with U+FFFD and
+	// run the job with values nobody sent: RFC 8259 JSON is UTF-8.
+	if !utf8.Valid(data) {
+		return fmt.Errorf("invalid JSON at byte %d: not valid UTF-8", invalidUTF8At(data))
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	w := &walker{dec: dec, strict: strictFields}
@@ -145,3 +151,16 @@ type jsonError struct {
 
 // Error returns the reason and the fields.
 func (e *jsonError) Error() string { return e.reason + ": " + e.fields.Error() }
+
+// invalidUTF8At returns the offset of the first byte of data that does not
+// start a valid UTF-8 sequence.
+func invalidUTF8At(data []byte) int {
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(data)
+}

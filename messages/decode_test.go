@@ -168,3 +168,19 @@ func TestDecodeValidExamplesStrictly(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeRefusesInvalidUTF8: encoding/json would turn the bytes into
+// U+FFFD and the job would run with values nobody sent.
+func TestDecodeRefusesInvalidUTF8(t *testing.T) {
+	for _, payload := range []string{
+		`{"request_id":"r","program":{"args":["a` + "\xff" + `b"]}}`,
+		`{"request_id":"r","flink":{"dynamic_options":["-Da=` + "\xc0\xaf" + `"]}}`, // overlong "/"
+		"{\"request_id\":\"r\xed\xa0\x80\"}",                                          // a surrogate
+	} {
+		_, err := messages.Decode(messages.TypeSubmitRequested, []byte(payload))
+		var de *messages.DecodeError
+		if !errors.As(err, &de) || de.Reason != messages.ReasonMalformedJSON || !strings.Contains(err.Error(), "not valid UTF-8") {
+			t.Errorf("Decode(%q) = %v, want malformed_json: not valid UTF-8", payload, err)
+		}
+	}
+}

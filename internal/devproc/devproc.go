@@ -110,14 +110,23 @@ func Start(o Options) (*Process, error) {
 }
 
 // read collects the lines of r, prefixed, closing ready (when set) at the
-// ready line.
+// ready line. Lines of any length are kept whole (a test checking the log
+// line cap must see an over-long line, and dev must never block on a full
+// pipe because its reader gave up).
 func (p *Process) read(r io.Reader, prefix string, ready chan struct{}) {
-	s := bufio.NewScanner(r)
-	for s.Scan() {
-		p.out.add(prefix + s.Text())
-		if ready != nil && s.Text() == devstate.ReadyLine {
-			close(ready)
-			ready = nil
+	br := bufio.NewReader(r)
+	for {
+		line, err := br.ReadString('\n')
+		if line != "" {
+			line = strings.TrimSuffix(line, "\n")
+			p.out.add(prefix + line)
+			if ready != nil && line == devstate.ReadyLine {
+				close(ready)
+				ready = nil
+			}
+		}
+		if err != nil {
+			return
 		}
 	}
 }

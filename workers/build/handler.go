@@ -2,6 +2,8 @@ package build
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,6 +47,7 @@ func (h *Handler) Handle(ctx context.Context, req *messages.SubmitRequested) ([]
 	if !failure.IsPermanent(err) {
 		return nil, err
 	}
+	err = nameJarField(req, err)
 	return []bus.Out{{Event: &messages.BuildFailed{
 		RequestID: req.RequestID, Job: req.Job, Mode: req.Mode, Labels: req.Labels,
 		Reason: failure.Reason(err), Message: err.Error(), Time: time.Now().UTC(),
@@ -110,4 +113,25 @@ func baseDigestRef(res *Result) string {
 		return ""
 	}
 	return ref.Context().Digest(res.BaseDigest).String()
+}
+
+// jarReasons are the refusals about the request's jar.
+var jarReasons = []string{
+	messages.BuildReasonArtifactNotFound, messages.BuildReasonChecksumMismatch, messages.BuildReasonNotAJar,
+	messages.BuildReasonArtifactHostNotAllowed, messages.BuildReasonArtifactTooLarge, messages.BuildReasonArtifactForbidden,
+	messages.BuildReasonArtifactRefused, messages.BuildReasonBadMavenCoordinate,
+}
+
+// nameJarField prefixes a refusal about the jar with the request's field
+// that located it (program.jar.url or program.jar.maven), as validation
+// and admission name theirs.
+func nameJarField(req *messages.SubmitRequested, err error) error {
+	if req.Program == nil || !slices.Contains(jarReasons, failure.Reason(err)) {
+		return err
+	}
+	field := "program.jar.url"
+	if req.Program.Jar.Maven != "" {
+		field = "program.jar.maven"
+	}
+	return fmt.Errorf("%s: %w", field, err)
 }

@@ -3,6 +3,7 @@ package build
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,7 +82,7 @@ func TestWorkerEndToEnd(t *testing.T) {
 
 	// The status topic has the image built and the build failures.
 	status := k.Consume(t, topics.Status, 2+len(intruders), 60*time.Second)
-	reasons := map[string]string{}
+	reasons, texts := map[string]string{}, map[string]string{}
 	for _, r := range status {
 		ev, _, err := messages.DecodeMessage(headers(r.Headers), "", r.Value)
 		if err != nil {
@@ -89,7 +90,7 @@ func TestWorkerEndToEnd(t *testing.T) {
 		}
 		switch e := ev.(type) {
 		case *messages.BuildFailed:
-			reasons[e.RequestID] = e.Reason
+			reasons[e.RequestID], texts[e.RequestID] = e.Reason, e.Message
 		case *messages.ImageBuilt:
 			reasons[e.RequestID] = "built"
 		}
@@ -99,6 +100,9 @@ func TestWorkerEndToEnd(t *testing.T) {
 	}
 	if reasons["intruder-sa"] != messages.DeployReasonServiceAccountNotAllowed || reasons["intruder-psa"] != admission.ReasonPodSecurity {
 		t.Errorf("status events = %v, want intruder-sa %s and intruder-psa %s", reasons, messages.DeployReasonServiceAccountNotAllowed, admission.ReasonPodSecurity)
+	}
+	if !strings.HasPrefix(texts["missing"], "program.jar.url: ") {
+		t.Errorf("missing: message %q does not name program.jar.url", texts["missing"])
 	}
 	// Nothing fetched, nothing pushed for them.
 	for id := range intruders {

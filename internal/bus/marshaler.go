@@ -1,6 +1,8 @@
 package bus
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -51,7 +53,7 @@ func (marshaler) Unmarshal(km *sarama.ConsumerMessage) (*message.Message, error)
 		}
 		md.Set(string(h.Key), string(h.Value))
 	}
-	id := md.Get(HeaderID)
+	id := boundedID(md.Get(HeaderID))
 	if id == "" {
 		// A producer that sent only key + value: the record's position is its identity.
 		id = fmt.Sprintf("%s-%d-%d", km.Topic, km.Partition, km.Offset)
@@ -62,4 +64,19 @@ func (marshaler) Unmarshal(km *sarama.ConsumerMessage) (*message.Message, error)
 	msg := message.NewMessage(id, km.Value)
 	msg.Metadata = md
 	return msg, nil
+}
+
+// maxIDBytes bounds a message id: watermill and the bus log it with every
+// line about the message, and output ids derive from it.
+const maxIDBytes = 128
+
+// boundedID returns id when it is at most maxIDBytes, and otherwise its
+// first 63 bytes and the hex SHA-256 of the whole: the same id for every
+// delivery of the record, so derived output ids stay stable.
+func boundedID(id string) string {
+	if len(id) <= maxIDBytes {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return strings.ToValidUTF8(id[:63], "") + "~" + hex.EncodeToString(sum[:])
 }

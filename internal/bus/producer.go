@@ -8,6 +8,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill-kafka/v3/pkg/kafka"
 
+	"github.com/flinkferry/flinkferry/internal/logging"
 	"github.com/flinkferry/flinkferry/messages"
 )
 
@@ -25,6 +26,7 @@ func NewProducer(cfg Config, source string, log *slog.Logger) (*Producer, error)
 	if log == nil {
 		log = slog.Default()
 	}
+	log = logging.BoundLogger(log)
 	pub, err := newPublisher(cfg, "flinkferry-producer", newWatermillLogger(log))
 	if err != nil {
 		return nil, err

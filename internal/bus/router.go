@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -15,8 +14,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/flinkferry/flinkferry/internal/failure"
-	"github.com/flinkferry/flinkferry/messages"
+	"github.com/flinkferry/flinkferry/internal/logging"
 )
 
 // errShutdown marks a handler error caused by the consumer stopping.
@@ -39,16 +37,19 @@ type Options struct {
 // handler, the shared middleware chain, and a publisher that sends each
 // produced message to the topic it names.
 type Router struct {
-	cfg     Config
-	opts    Options
-	log     *slog.Logger
-	wlog    watermill.LoggerAdapter
-	router  *message.Router
-	pub     *kafka.Publisher
-	out     message.Publisher
+	cfg    Config
+	opts   Options
+	log    *slog.Logger
+	wlog   watermill.LoggerAdapter
+	router *message.Router
+	pub    *kafka.Publisher
+	out    message.Publisher
+	// dlq publishes dead-letter records (the publisher; tests wrap it).
+	dlq     message.Publisher
 	metrics *routerMetrics
 	// stopping is closed when shutdown begins: in-flight attempts finish,
-	// no retry starts, nothing more is dead-lettered.
+	// no retry starts, nothing more is dead-lettered, and waits between
+	// dead-letter publishes end.
 	stopping chan struct{}
 }
 
@@ -66,6 +67,9 @@ func NewRouter(cfg Config, opts Options) (*Router, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	// Every line the router, watermill and the handlers' loggers write is
+	// bounded, whatever the message (issue 13).
+	opts.Logger = logging.BoundLogger(opts.Logger)
 	r := &Router{cfg: cfg, opts: opts, log: opts.Logger, wlog: newWatermillLogger(opts.Logger), stopping: make(chan struct{})}
 
 	pub, err := newPublisher(cfg, "flinkferry-"+opts.Worker, r.wlog)
@@ -74,6 +78,7 @@ func NewRouter(cfg Config, opts Options) (*Router, error) {
 	}
 	r.pub = pub
 	r.out = routingPublisher{pub: pub}
+	r.dlq = pub
 
 	router, err := message.NewRouter(message.RouterConfig{CloseTimeout: closeTimeout}, r.wlog)
 	if err != nil {
@@ -86,16 +91,9 @@ func NewRouter(cfg Config, opts Options) (*Router, error) {
 	}
 	r.metrics = newRouterMetrics(opts.Registerer)
 
-	dlq, err := middleware.PoisonQueueWithFilter(pub, cfg.Topics().DeadLetter, func(err error) bool {
-		return !errors.Is(err, errShutdown)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("creating dead-letter middleware: %w", err)
-	}
 	router.AddMiddleware(
 		middleware.CorrelationID,
-		dlq,
-		r.deadLetterMarker,
+		r.deadLetter,
 		retry(opts.Handler, r.stopping, r.metrics.retries.Inc),
 		middleware.Timeout(opts.Handler.Timeout),
 		middleware.Recoverer,
@@ -149,43 +147,6 @@ func (r *Router) group() string {
 		return r.cfg.ConsumerGroup
 	}
 	return "flinkferry-" + r.opts.Worker
-}
-
-// deadLetterMarker sits between the dead-letter middleware and the retries:
-// it sees the final error of a message, tags the message with the machine
-// reason and the original position, and logs it once. Errors caused by
-// shutdown are marked so that the message is redelivered instead.
-func (r *Router) deadLetterMarker(h message.HandlerFunc) message.HandlerFunc {
-	return func(msg *message.Message) ([]*message.Message, error) {
-		orig := msg.Context()
-		out, err := h(msg)
-		if err == nil {
-			return out, nil
-		}
-		if r.isStopping() || orig.Err() != nil {
-			return nil, fmt.Errorf("%w: %w", errShutdown, err)
-		}
-		var panicErr middleware.RecoveredPanicError
-		if errors.As(err, &panicErr) {
-			r.log.Error("handler panicked", "panic", fmt.Sprint(panicErr.V), "stack", panicErr.Stacktrace)
-			err = failure.Permanent(ReasonPanic, fmt.Errorf("handler panic: %v", panicErr.V))
-		}
-		reason := ReasonOf(err)
-		msg.Metadata.Set(ReasonHeader, reason)
-		if p, ok := kafka.MessagePartitionFromCtx(orig); ok {
-			msg.Metadata.Set(SourcePartitionHeader, strconv.Itoa(int(p)))
-		}
-		if o, ok := kafka.MessagePartitionOffsetFromCtx(orig); ok {
-			msg.Metadata.Set(SourceOffsetHeader, strconv.FormatInt(o, 10))
-		}
-		handler := message.HandlerNameFromCtx(orig)
-		r.metrics.deadLettered.WithLabelValues(handler, reason).Inc()
-		r.log.Warn("dead-lettering message",
-			"handler", handler, "reason", reason, "error", err.Error(),
-			"message_id", msg.UUID, "request_id", middleware.MessageCorrelationID(msg),
-			"topic", message.SubscribeTopicFromCtx(orig), "key", msg.Metadata.Get(KeyMetadata))
-		return nil, err
-	}
 }
 
 func (r *Router) isStopping() bool {
@@ -260,5 +221,3 @@ func newWatermillLogger(l *slog.Logger) watermill.LoggerAdapter {
 
 // eventSource is the CloudEvents source of what a worker emits.
 func eventSource(worker string) string { return "flinkferry/" + worker }
-
-var _ = messages.MaxPayloadBytes

@@ -55,6 +55,7 @@ kube:
 		}
 	}
 	t.write(ctx, updates)
+	t.dispatchFinals()
 }
 
 func updateOf(m map[string]*jobstore.Update, j *jobstore.Job) *jobstore.Update {
@@ -142,11 +143,22 @@ func (t *Tracker) decide(j *jobstore.Job, u *jobstore.Update, rest state.REST, n
 	}
 }
 
-// applyMetrics records a cluster-metric poll.
+// applyMetrics records a cluster-metric poll: the metrics if /overview
+// answered, the job's checkpoints if they were read (a final poll reads
+// them even when /overview fails).
 func (t *Tracker) applyMetrics(j *jobstore.Job, u *jobstore.Update, r pollResult) {
-	if r.err != nil {
-		return
+	if r.err == nil {
+		t.applyOverview(j, u, r)
 	}
+	if cp := r.cps[j.FlinkJobID]; cp != nil {
+		if c := checkpointSummary(cp); !sameCheckpoints(*c, j.Checkpoints) {
+			u.Checkpoints = c
+		}
+	}
+}
+
+// applyOverview records the cluster metrics of an answered metric poll.
+func (t *Tracker) applyOverview(j *jobstore.Job, u *jobstore.Update, r pollResult) {
 	if r.jmConfig != nil {
 		t.jmConfig[r.endpoint] = r.jmConfig
 	}
@@ -165,11 +177,6 @@ func (t *Tracker) applyMetrics(j *jobstore.Job, u *jobstore.Update, r pollResult
 	// between two checkpoints read the same summary.
 	if m != j.Metrics {
 		u.Metrics = &m
-	}
-	if cp := r.cps[j.FlinkJobID]; cp != nil {
-		if c := checkpointSummary(cp); !sameCheckpoints(*c, j.Checkpoints) {
-			u.Checkpoints = c
-		}
 	}
 }
 

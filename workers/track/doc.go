@@ -6,6 +6,7 @@
 //   - schedule.go: the loop and the dispatch of due polls from the wheels (wheel.go)
 //   - tracked.go: the tracked set, reloaded from the owned shards
 //   - poll.go: the poller pool and the Flink REST polls
+//   - finalpoll.go: the last metric poll of a job that ended in Flink (its final checkpoints)
 //   - collect.go: poll results and Kubernetes changes turned into decisions (state.Decide)
 //   - fold.go: the decisions written to Redis and folded back into the tracked set
 //   - outbox.go: *job status changed* events built from the shards' outboxes and published

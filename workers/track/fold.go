@@ -39,6 +39,7 @@ func (t *Tracker) write(ctx context.Context, updates map[string]*jobstore.Update
 		foldUpdate(j, u, r.Version)
 		if r.Transitioned {
 			t.m.transitions.WithLabelValues(string(u.Transition.To)).Inc()
+			t.ended(j)
 		}
 	}
 	if len(reload) > 0 {

@@ -70,7 +70,7 @@ func (t *Tracker) poll(ctx context.Context, p pollTask) {
 			r.jmConfig = cachedConfig(conf)
 		}
 	}
-	if r.err == nil && len(p.jobIDs) > 0 {
+	if (r.err == nil || p.final) && len(p.jobIDs) > 0 {
 		r.cps = make(map[string]*flinkrest.CheckpointStats, len(p.jobIDs))
 		for _, id := range p.jobIDs {
 			if cp, err := t.flink.LatestCheckpoints(mctx, p.endpoint, id); err == nil {

@@ -68,6 +68,9 @@ type pollTask struct {
 	metric   bool
 	jobIDs   []string // checkpoints to read with the metrics
 	haveConf bool     // the JobManager configuration is cached
+	// final is the last poll of jobs that just ended: their checkpoints
+	// are read even if /overview fails.
+	final bool
 }
 
 // dispatch queues the polls due at tick n for the poller pool; a

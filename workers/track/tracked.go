@@ -71,6 +71,7 @@ func (t *Tracker) load(ctx context.Context, keys []string) error {
 		for _, j := range jobs {
 			if j != nil && t.owned[j.Shard] {
 				t.jobs[j.Key] = j
+				t.endedRecently(j)
 			}
 		}
 	}

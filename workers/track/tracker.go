@@ -87,6 +87,10 @@ type Tracker struct {
 	owned      map[int]bool
 	inflight   map[string]bool
 	jmConfig   map[string]map[string]string
+	// finals are the Flink job ids, by REST endpoint, whose job ended
+	// (FINISHED, FAILED, CANCELED) and whose final metric poll is not
+	// dispatched yet (finalpoll.go).
+	finals map[string][]string
 
 	results chan pollResult
 	tasks   chan pollTask
@@ -112,7 +116,7 @@ func NewTracker(cfg TrackConfig, d Deps) *Tracker {
 		statusWheel: newWheel(cfg.JobStatusInterval, tick),
 		metricWheel: newWheel(cfg.ClusterMetricInterval, tick),
 		jobs:        map[string]*jobstore.Job{}, byEndpoint: map[string][]string{},
-		owned: map[int]bool{}, inflight: map[string]bool{}, jmConfig: map[string]map[string]string{},
+		owned: map[int]bool{}, inflight: map[string]bool{}, jmConfig: map[string]map[string]string{}, finals: map[string][]string{},
 		results: make(chan pollResult, 4096), tasks: make(chan pollTask, taskQueue), dirty: map[string]bool{}, kick: make(chan struct{}, 1),
 	}
 	if d.Clusters != nil {

@@ -31,6 +31,9 @@ const (
 	TypeDeployFailed = "io.flinkferry.deploy.failed.v1"
 	// TypeJobStatusChanged reports a new state of a tracked job (JobStatusChanged).
 	TypeJobStatusChanged = "io.flinkferry.job.status.changed.v1"
+	// TypeControlRequested asks flinkferry to act on a job it runs
+	// (ControlRequested).
+	TypeControlRequested = "io.flinkferry.control.requested.v1"
 )
 
 // decoding says how strictly a type's payloads are decoded.
@@ -51,6 +54,7 @@ const (
 	toImageBuilt
 	toDeployed
 	toStatus
+	toControl
 )
 
 // registration describes one event type.
@@ -69,6 +73,7 @@ var registry = map[string]registration{
 	TypeDeployed:         {func() Event { return new(Deployed) }, tolerant, toDeployed | toStatus},
 	TypeDeployFailed:     {func() Event { return new(DeployFailed) }, tolerant, toStatus},
 	TypeJobStatusChanged: {func() Event { return new(JobStatusChanged) }, tolerant, toStatus},
+	TypeControlRequested: {func() Event { return new(ControlRequested) }, strict, toControl},
 }
 
 // NewEvent returns a new zero value of the registered type, as a pointer
@@ -93,7 +98,7 @@ func Types() []string {
 }
 
 // IsCommand reports whether eventType is a user-authored command
-// (SubmitRequested), decoded strictly, rather than an event flinkferry
+// (SubmitRequested, ControlRequested), decoded strictly, rather than an event flinkferry
 // produces, decoded tolerantly. It is false for unregistered types.
 func IsCommand(eventType string) bool {
 	reg, ok := registry[eventType]

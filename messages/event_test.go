@@ -23,6 +23,7 @@ func TestRegistry(t *testing.T) {
 		{messages.TypeDeployed, &messages.Deployed{}, false},
 		{messages.TypeDeployFailed, &messages.DeployFailed{}, false},
 		{messages.TypeJobStatusChanged, &messages.JobStatusChanged{}, false},
+		{messages.TypeControlRequested, &messages.ControlRequested{}, true},
 	}
 	var types []string
 	for _, tt := range tests {

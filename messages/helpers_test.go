@@ -23,6 +23,7 @@ var examplePrefixes = map[string]string{
 	"deployed":           messages.TypeDeployed,
 	"deploy-failed":      messages.TypeDeployFailed,
 	"job-status-changed": messages.TypeJobStatusChanged,
+	"control":            messages.TypeControlRequested,
 }
 
 // exampleType returns the event type of an example file, from its name.

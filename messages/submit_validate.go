@@ -246,19 +246,10 @@ func (j Jar) validate(v *validator, p string) {
 }
 
 func (s *Savepoint) validate(v *validator, p, flinkVersion string) {
-	pp := at(p, "path")
-	switch {
-	case s.Path == "":
-		v.addf(pp, "required")
-	case len(s.Path) > maxSavepointPath:
-		v.addf(pp, "must be at most %d characters, got %d", maxSavepointPath, len(s.Path))
-	case hasControl(s.Path, false) || strings.ContainsAny(s.Path, "\u2028\u2029"):
-		v.addf(pp, "must not contain control characters")
-	default:
-		u, err := url.Parse(s.Path)
-		if err != nil || !uriSchemeRegexp.MatchString(u.Scheme) || (u.Host == "" && strings.Trim(u.Path, "/") == "" && u.Opaque == "") {
-			v.addf(pp, "must be a URI with a scheme, e.g. s3://bucket/savepoints/savepoint-1 or file:///mnt/savepoints/savepoint-1")
-		}
+	if s.Path == "" {
+		v.addf(at(p, "path"), "required")
+	} else {
+		checkStatePath(v, at(p, "path"), s.Path)
 	}
 	rp := at(p, "restore_mode")
 	switch {
@@ -267,5 +258,21 @@ func (s *Savepoint) validate(v *validator, p, flinkVersion string) {
 		v.addf(rp, "must be one of CLAIM, NO_CLAIM, LEGACY, got %q", s.RestoreMode)
 	case s.RestoreMode == RestoreLegacy && flinkMajor(flinkVersion) >= 2:
 		v.addf(rp, "LEGACY was removed in Flink 2.0: use CLAIM or NO_CLAIM")
+	}
+}
+
+// checkStatePath checks a savepoint, checkpoint or directory URI: at most
+// 4096 characters, no control characters, a scheme and a path.
+func checkStatePath(v *validator, p, path string) {
+	switch {
+	case len(path) > maxSavepointPath:
+		v.addf(p, "must be at most %d characters, got %d", maxSavepointPath, len(path))
+	case hasControl(path, false) || strings.ContainsAny(path, "\u2028\u2029"):
+		v.addf(p, "must not contain control characters")
+	default:
+		u, err := url.Parse(path)
+		if err != nil || !uriSchemeRegexp.MatchString(u.Scheme) || (u.Host == "" && strings.Trim(u.Path, "/") == "" && u.Opaque == "") {
+			v.addf(p, "must be a URI with a scheme, e.g. s3://bucket/savepoints/savepoint-1 or file:///mnt/savepoints/savepoint-1")
+		}
 	}
 }

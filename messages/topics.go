@@ -5,6 +5,7 @@ import "regexp"
 // Topics names the Kafka topics. Which event types go where:
 //
 //	Submit      SubmitRequested (from upstream producers; build worker consumes)
+//	Control     ControlRequested (from upstream producers; track worker consumes)
 //	ImageBuilt  ImageBuilt (submit worker consumes)
 //	Deployed    Deployed (track worker consumes)
 //	Status      every user-visible lifecycle event, for alerting: ImageBuilt,
@@ -16,6 +17,8 @@ import "regexp"
 type Topics struct {
 	// Submit carries SubmitRequested.
 	Submit string
+	// Control carries ControlRequested.
+	Control string
 	// ImageBuilt carries ImageBuilt.
 	ImageBuilt string
 	// Deployed carries Deployed.
@@ -26,12 +29,13 @@ type Topics struct {
 	DeadLetter string
 }
 
-// DefaultTopics returns the topics named prefix + submit, image-built,
-// deployed, status and dead-letter. flinkferry's default prefix is
+// DefaultTopics returns the topics named prefix + submit, control,
+// image-built, deployed, status and dead-letter. flinkferry's default prefix is
 // "flinkferry.".
 func DefaultTopics(prefix string) Topics {
 	return Topics{
 		Submit:     prefix + "submit",
+		Control:    prefix + "control",
 		ImageBuilt: prefix + "image-built",
 		Deployed:   prefix + "deployed",
 		Status:     prefix + "status",
@@ -39,14 +43,15 @@ func DefaultTopics(prefix string) Topics {
 	}
 }
 
-// All returns the five topics: Submit, ImageBuilt, Deployed, Status,
-// DeadLetter.
+// All returns the six topics: Submit, Control, ImageBuilt, Deployed,
+// Status, DeadLetter.
 func (t Topics) All() []string {
-	return []string{t.Submit, t.ImageBuilt, t.Deployed, t.Status, t.DeadLetter}
+	return []string{t.Submit, t.Control, t.ImageBuilt, t.Deployed, t.Status, t.DeadLetter}
 }
 
 // DefaultType returns the event type of a record without a ce_type header
-// arriving on topic: TypeSubmitRequested on Submit, TypeImageBuilt on
+// arriving on topic: TypeSubmitRequested on Submit, TypeControlRequested
+// on Control, TypeImageBuilt on
 // ImageBuilt, TypeDeployed on Deployed, TypeJobStatusChanged on Status,
 // and "" on any other topic (such a record is rejected).
 func (t Topics) DefaultType(topic string) string {
@@ -55,6 +60,8 @@ func (t Topics) DefaultType(topic string) string {
 		return ""
 	case topic == t.Submit:
 		return TypeSubmitRequested
+	case topic == t.Control:
+		return TypeControlRequested
 	case topic == t.ImageBuilt:
 		return TypeImageBuilt
 	case topic == t.Deployed:
@@ -75,6 +82,7 @@ func (t Topics) For(eventType string) []string {
 		topic string
 	}{
 		{toSubmit, t.Submit},
+		{toControl, t.Control},
 		{toImageBuilt, t.ImageBuilt},
 		{toDeployed, t.Deployed},
 		{toStatus, t.Status},
@@ -95,7 +103,7 @@ func (t Topics) Validate() error {
 	var v validator
 	seen := map[string]string{}
 	for _, f := range []struct{ field, name string }{
-		{"submit", t.Submit}, {"image_built", t.ImageBuilt}, {"deployed", t.Deployed},
+		{"submit", t.Submit}, {"control", t.Control}, {"image_built", t.ImageBuilt}, {"deployed", t.Deployed},
 		{"status", t.Status}, {"dead_letter", t.DeadLetter},
 	} {
 		switch {

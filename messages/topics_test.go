@@ -12,6 +12,7 @@ func TestDefaultTopics(t *testing.T) {
 	got := messages.DefaultTopics("flinkferry.")
 	want := messages.Topics{
 		Submit:     "flinkferry.submit",
+		Control:    "flinkferry.control",
 		ImageBuilt: "flinkferry.image-built",
 		Deployed:   "flinkferry.deployed",
 		Status:     "flinkferry.status",
@@ -20,7 +21,7 @@ func TestDefaultTopics(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("DefaultTopics() mismatch (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{want.Submit, want.ImageBuilt, want.Deployed, want.Status, want.DeadLetter}, got.All()); diff != "" {
+	if diff := cmp.Diff([]string{want.Submit, want.Control, want.ImageBuilt, want.Deployed, want.Status, want.DeadLetter}, got.All()); diff != "" {
 		t.Fatalf("All() mismatch (-want +got):\n%s", diff)
 	}
 	if err := got.Validate(); err != nil {
@@ -35,6 +36,7 @@ func TestTopicsDefaultType(t *testing.T) {
 		want  string
 	}{
 		{"ff.submit", messages.TypeSubmitRequested},
+		{"ff.control", messages.TypeControlRequested},
 		{"ff.image-built", messages.TypeImageBuilt},
 		{"ff.deployed", messages.TypeDeployed},
 		{"ff.status", messages.TypeJobStatusChanged},
@@ -61,6 +63,7 @@ func TestTopicsFor(t *testing.T) {
 		want      []string
 	}{
 		{messages.TypeSubmitRequested, []string{"submit"}},
+		{messages.TypeControlRequested, []string{"control"}},
 		{messages.TypeImageBuilt, []string{"image-built", "status"}},
 		{messages.TypeBuildFailed, []string{"status"}},
 		{messages.TypeDeployed, []string{"deployed", "status"}},

@@ -84,6 +84,12 @@ func mapType(t reflect.Type) *jsonschema.Schema {
 		return enum(messages.RestExposedTypes())
 	case reflect.TypeFor[messages.RestoreMode]():
 		return enum(messages.RestoreModes())
+	case reflect.TypeFor[messages.Operation]():
+		return enum(messages.Operations())
+	case reflect.TypeFor[messages.SavepointFormat]():
+		return enum([]messages.SavepointFormat{messages.FormatCanonical, messages.FormatNative})
+	case reflect.TypeFor[messages.RestoreFrom]():
+		return enum([]messages.RestoreFrom{messages.RestoreFromSavepoint, messages.RestoreFromCheckpoint, messages.RestoreFromPath, messages.RestoreFromNone})
 	case reflect.TypeFor[messages.JobState]():
 		// Open: a newer tracker may report new states.
 		s := &jsonschema.Schema{Type: "string", Pattern: `^[A-Z][A-Z0-9_]*$`, MaxLength: ptr(64)}
@@ -127,6 +133,11 @@ func addRules(s *jsonschema.Schema, root string) {
 			p.Items.Pattern = `^-D[^=\s]+=`
 		}
 	}
+	if c := def("ControlRequested"); c != nil {
+		c.AllOf = []*jsonschema.Schema{ifOperation("dispose",
+			&jsonschema.Schema{Required: []string{"savepoint_path"}},
+			&jsonschema.Schema{Not: &jsonschema.Schema{Required: []string{"savepoint_path"}}})}
+	}
 	if j := def("Jar"); j != nil {
 		j.OneOf = []*jsonschema.Schema{{Required: []string{"url"}}, {Required: []string{"maven"}}}
 	}
@@ -153,10 +164,20 @@ func addRules(s *jsonschema.Schema, root string) {
 
 // ifMode returns {"if": mode == m, "then": then, "else": els}.
 func ifMode(m string, then, els *jsonschema.Schema) *jsonschema.Schema {
+	return ifField("mode", m, then, els)
+}
+
+// ifOperation returns {"if": operation == op, "then": then, "else": els}.
+func ifOperation(op string, then, els *jsonschema.Schema) *jsonschema.Schema {
+	return ifField("operation", op, then, els)
+}
+
+// ifField returns {"if": field == value, "then": then, "else": els}.
+func ifField(field, value string, then, els *jsonschema.Schema) *jsonschema.Schema {
 	props := jsonschema.NewProperties()
-	props.Set("mode", &jsonschema.Schema{Const: m})
+	props.Set(field, &jsonschema.Schema{Const: value})
 	return &jsonschema.Schema{
-		If:   &jsonschema.Schema{Properties: props, Required: []string{"mode"}},
+		If:   &jsonschema.Schema{Properties: props, Required: []string{field}},
 		Then: then,
 		Else: els,
 	}

@@ -1,14 +1,19 @@
 package submit
 
 import (
+	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/messages"
 )
@@ -27,8 +32,31 @@ const (
 	defaultTaskManagerMemory = "1728m"
 )
 
-// FlinkConf is a Flink configuration: flat keys to string values.
+// FlinkConf is a Flink configuration: flat keys to string values, as
+// Flink's Configuration.toMap() shows it: a list option is its elements
+// joined with ';' and a map option its "k:v" pairs joined with ',', each
+// element quoted as Flink's own client quotes it (flinkList, flinkMap).
+// ConfigFile writes the options of structuredOptions as YAML lists and maps
+// in config.yaml, as Flink's client does.
 type FlinkConf map[string]string
+
+// optionKind is the type of a Flink option flinkferry writes: a string
+// (the default), a list or a map.
+type optionKind int
+
+const (
+	kindString optionKind = iota
+	kindList
+	kindMap
+)
+
+// structuredOptions are the list and map options flinkferry writes itself.
+var structuredOptions = map[string]optionKind{
+	"$internal.application.program-args": kindList,
+	"pipeline.jars":                      kindList,
+	"kubernetes.jobmanager.labels":       kindMap,
+	"kubernetes.taskmanager.labels":      kindMap,
+}
 
 // usrlibJar is where the build worker put the jar.
 func usrlibJar(name string) string { return "local:///opt/flink/usrlib/" + name }
@@ -82,7 +110,7 @@ func EffectiveConf(ev *messages.ImageBuilt, jarName string, base FlinkConf) Flin
 	if p := req.Program; p != nil {
 		set("$internal.application.main", p.MainClass)
 		if len(p.Args) > 0 {
-			c["$internal.application.program-args"] = strings.Join(p.Args, ";")
+			c["$internal.application.program-args"] = flinkList(p.Args)
 		}
 		if sp := p.Savepoint; sp != nil {
 			c["execution.savepoint.path"] = sp.Path
@@ -105,7 +133,7 @@ func EffectiveConf(ev *messages.ImageBuilt, jarName string, base FlinkConf) Flin
 		c["execution.target"] = "kubernetes-session"
 	} else {
 		c["execution.target"] = "kubernetes-application"
-		c["pipeline.jars"] = usrlibJar(jarName)
+		c["pipeline.jars"] = flinkList([]string{usrlibJar(jarName)})
 		c["$internal.pipeline.job-id"] = req.FlinkJobID()
 		// Keep the JobManager after the job ends so its final state can be
 		// read; the track worker removes the cluster afterwards.
@@ -128,43 +156,317 @@ func (c FlinkConf) HighAvailability() bool {
 	return false
 }
 
-// flinkMap writes a map in Flink's "k1:v1,k2:v2" syntax, keys sorted.
+// flinkList writes a list option as Flink's client writes it into
+// flink-conf.yaml (ConfigurationUtils.convertToString): the elements
+// joined with ';', each quoted by quoteFlink.
+func flinkList(elems []string) string {
+	quoted := make([]string, len(elems))
+	for i, e := range elems {
+		quoted[i] = quoteFlink(e, ";")
+	}
+	return strings.Join(quoted, ";")
+}
+
+// flinkMap writes a map option as Flink's client does, keys sorted: the
+// pairs "k:v" joined with ',', where key and value are quoted for ':' and
+// then the pair for ','.
 func flinkMap(m map[string]string) string {
-	var parts []string
+	parts := make([]string, 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, k+":"+m[k])
+		parts = append(parts, quoteFlink(quoteFlink(k, ":")+":"+quoteFlink(m[k], ":"), ","))
 	}
 	return strings.Join(parts, ",")
+}
+
+// quoteFlink quotes s for Flink's structured-options splitter as Flink's
+// StructuredOptionsSplitter.escapeWithSingleQuote does: when s holds a
+// delimiter or a quote, it is wrapped in single quotes and its single
+// quotes doubled. It also quotes what Flink's splitter would otherwise
+// lose and Flink's own client does not guard: an empty element (dropped
+// at either end of the list) and one that begins or ends with whitespace
+// (trimmed). The splitter reads a quoted element verbatim, so the quoted
+// form is never wrong.
+func quoteFlink(s, delimiters string) string {
+	first, _ := utf8.DecodeRuneInString(s)
+	last, _ := utf8.DecodeLastRuneInString(s)
+	if s == "" || strings.ContainsAny(s, delimiters+`'"`) || javaBlank(first) || javaBlank(last) {
+		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	}
+	return s
+}
+
+// javaBlank reports whether Flink's splitter may skip or trim r at the
+// edge of an unquoted element: Java's String.trim removes chars up to
+// U+0020 and Character.isWhitespace holds for Unicode spaces (a superset
+// here, which only quotes more).
+func javaBlank(r rune) bool {
+	return r <= ' ' || unicode.IsSpace(r)
+}
+
+// splitFlink splits s on delim as Flink's StructuredOptionsSplitter
+// reads a list option: elements may be quoted with ' or " (a doubled quote
+// inside stands for one), blanks between elements are skipped, unquoted
+// elements are trimmed, an empty element counts only between two
+// delimiters, and a quote inside an unquoted element or text after a
+// closing quote is an error.
+func splitFlink(s string, delim byte) ([]string, error) {
+	type token struct {
+		delim bool
+		text  string
+	}
+	var tokens []token
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case s[i] == '\'' || s[i] == '"':
+			q := s[i]
+			var b strings.Builder
+			j := i + 1
+			for ; ; j++ {
+				if j >= len(s) {
+					return nil, errors.New("quoting was not closed")
+				}
+				if s[j] == q {
+					if j+1 < len(s) && s[j+1] == q {
+						b.WriteByte(q)
+						j++
+						continue
+					}
+					break
+				}
+				b.WriteByte(s[j])
+			}
+			tokens = append(tokens, token{text: b.String()})
+			i = j + 1
+			// Only blanks may separate a closing quote from the delimiter.
+			for i < len(s) && s[i] != delim {
+				r, size := utf8.DecodeRuneInString(s[i:])
+				if !javaWhitespace(r) {
+					return nil, fmt.Errorf("illegal quoting at position %d", i)
+				}
+				i += size
+			}
+		case s[i] == delim:
+			tokens = append(tokens, token{delim: true})
+			i++
+		case javaWhitespace(r):
+			i += size
+		default:
+			j := i
+			for ; j < len(s) && s[j] != delim; j++ {
+				if s[j] == '\'' || s[j] == '"' {
+					return nil, fmt.Errorf("illegal quoting at position %d", j)
+				}
+			}
+			tokens = append(tokens, token{text: strings.TrimFunc(s[i:j], func(r rune) bool { return r <= ' ' })})
+			i = j
+		}
+	}
+	var out []string
+	for i, t := range tokens {
+		switch {
+		case !t.delim:
+			out = append(out, t.text)
+		case i+1 < len(tokens) && tokens[i+1].delim:
+			out = append(out, "")
+		}
+	}
+	return out, nil
+}
+
+// javaWhitespace is Java's Character.isWhitespace: Unicode space
+// separators other than the no-break ones, line and paragraph separators,
+// and \t \n \v \f \r and U+001C to U+001F.
+func javaWhitespace(r rune) bool {
+	switch r {
+	case '\u00a0', '\u2007', '\u202f':
+		return false
+	case '\t', '\n', '\v', '\f', '\r', 0x1c, 0x1d, 0x1e, 0x1f:
+		return true
+	}
+	return unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp)
+}
+
+// parseFlinkMap reads a map option as Flink does: pairs split on ',',
+// each split on ':' into exactly a key and a value.
+func parseFlinkMap(s string) (map[string]string, error) {
+	pairs, err := splitFlink(s, ',')
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(pairs))
+	for _, p := range pairs {
+		kv, err := splitFlink(p, ':')
+		if err != nil {
+			return nil, err
+		}
+		if len(kv) != 2 {
+			return nil, fmt.Errorf("pair %q is not key:value", p)
+		}
+		m[kv[0]] = kv[1]
+	}
+	return m, nil
 }
 
 // ConfigFile returns the configuration file name and content for a Flink
 // version: flink-conf.yaml (flat "key: value" lines) before 1.19, the
 // standard-YAML config.yaml from 1.19 on (Flink 2.x reads only that).
 // Keys are sorted so the same configuration is always the same bytes.
+//
+// In flink-conf.yaml a value is the line's text after ": ", so list and
+// map options keep Flink's quoted ';' and ',' syntax (flinkList, flinkMap);
+// a key or value holding '#' (Flink drops the rest of the line as a
+// comment) or a line break cannot be written and is a permanent error
+// (reason flink_conf_unrepresentable) rather than a corrupted file. In
+// config.yaml every value is a YAML string, except the options of
+// structuredOptions, which are YAML lists and maps, as Flink's client
+// writes them (Flink reads a list there as YAML, not with its ';'
+// splitter), their elements always quoted (yamlValue).
 func (c FlinkConf) ConfigFile(flinkVersion string) (string, string, error) {
 	keys := slices.Sorted(maps.Keys(c))
 	if legacyConfig(flinkVersion) {
 		var b strings.Builder
 		for _, k := range keys {
+			if err := legacyWritable(k, c[k]); err != nil {
+				return "", "", failure.Permanent(ReasonConfUnrepresentable, err)
+			}
 			fmt.Fprintf(&b, "%s: %s\n", k, c[k])
 		}
 		return "flink-conf.yaml", b.String(), nil
 	}
-	// config.yaml accepts flat keys; each value is a YAML string, quoted as needed.
 	var b strings.Builder
 	for _, k := range keys {
-		v, err := yaml.Marshal(c[k])
-		if err != nil {
-			return "", "", fmt.Errorf("writing %s: %w", k, err)
+		v, block := yamlValue(k, c[k])
+		if block {
+			fmt.Fprintf(&b, "%s:\n%s", yamlString(k), indent(v, "  "))
+		} else {
+			fmt.Fprintf(&b, "%s: %s", yamlString(k), v)
 		}
-		fmt.Fprintf(&b, "%s: %s", k, v)
 	}
 	return "config.yaml", b.String(), nil
 }
 
+// ReasonConfUnrepresentable is the deploy failure reason of a configuration
+// that flink-conf.yaml (Flink < 1.19) cannot carry.
+const ReasonConfUnrepresentable = "flink_conf_unrepresentable"
+
+// legacyWritable reports why a key and value cannot be a line of
+// flink-conf.yaml: Flink's loader reads the file line by line and drops
+// everything from the first '#' on.
+func legacyWritable(k, v string) error {
+	for _, s := range []string{k, v} {
+		if i := strings.IndexAny(s, "#\n\r"); i >= 0 {
+			what := "'#' (Flink reads the rest of the line as a comment)"
+			if s[i] != '#' {
+				what = "a line break"
+			}
+			return fmt.Errorf("flink-conf.yaml (Flink < 1.19) cannot carry %s in %s: use Flink 1.19 or later, whose config.yaml can", what, k)
+		}
+	}
+	return nil
+}
+
+// yamlValue returns the YAML of option k's value v for config.yaml, and
+// whether it is a block (a list or a map, written on the lines after the
+// key); a string is yamlString's. List elements and map keys and values
+// are always double-quoted (yamlQuote), so Flink's YAML 1.1 parser reads
+// each as the string it is (plain "yes", "2001-12-14" or "~" would be a
+// boolean, a date or null).
+// A list or map option whose value does not parse with Flink's splitter is
+// written as the string it is: Flink fails on it either way.
+func yamlValue(k, v string) (string, bool) {
+	var b strings.Builder
+	switch structuredOptions[k] {
+	case kindList:
+		if l, err := splitFlink(v, ';'); err == nil && len(l) > 0 {
+			for _, e := range l {
+				b.WriteString("- " + yamlQuote(e) + "\n")
+			}
+			return b.String(), true
+		}
+	case kindMap:
+		if m, err := parseFlinkMap(v); err == nil && len(m) > 0 {
+			for _, mk := range slices.Sorted(maps.Keys(m)) {
+				b.WriteString(yamlQuote(mk) + ": " + yamlQuote(m[mk]) + "\n")
+			}
+			return b.String(), true
+		}
+	}
+	return yamlString(v) + "\n", false
+}
+
+// yamlString is go-yaml's form of a printable ASCII s, and yamlQuote's
+// otherwise or where Flink's YAML 1.1 parser would not read go-yaml's form
+// as s (yaml11Special): go-yaml writes NEL, LS and PS raw, which YAML 1.1
+// reads as line breaks, and refuses U+FFFE.
+func yamlString(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
+		return yamlQuote(s)
+	}
+	out, err := yaml.Marshal(s)
+	if err != nil || yaml11Special(s) && !strings.HasPrefix(string(out), `"`) && !strings.HasPrefix(string(out), "'") {
+		return yamlQuote(s)
+	}
+	return strings.TrimSuffix(string(out), "\n")
+}
+
+// yaml11Timestamp matches what YAML 1.1 resolves as a timestamp.
+var yaml11Timestamp = regexp.MustCompile(`^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(([Tt]|[ \t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(\.[0-9]*)?([ \t]*(Z|[-+][0-9]{1,2}(:[0-9]{2})?))?)?$`)
+
+// yaml11Special reports whether Flink's YAML 1.1 parser (SnakeYAML) reads
+// plain s as something other than a string where go-yaml writes it plain:
+// a timestamp with a time, the merge key "<<" and the value key "=".
+func yaml11Special(s string) bool {
+	return s == "<<" || s == "=" || yaml11Timestamp.MatchString(s)
+}
+
+// yamlQuote writes s as a YAML double-quoted scalar that YAML 1.1 and 1.2
+// parsers read back as s: quotes, backslashes, line breaks (including
+// NEL, LS and PS, which YAML 1.1 folds) and every character outside
+// YAML's printable set are escaped. Invalid UTF-8 becomes U+FFFD.
+func yamlQuote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r >= 0x20 && r <= 0x7e, r >= 0xa0 && r <= 0xd7ff && r != 0x2028 && r != 0x2029,
+			r >= 0xe000 && r <= 0xfffd && r != 0xfeff, r >= 0x10000 && r <= 0x10ffff:
+			b.WriteRune(r)
+		case r <= 0xffff:
+			fmt.Fprintf(&b, `\u%04X`, r)
+		default:
+			fmt.Fprintf(&b, `\U%08X`, r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func indent(s, prefix string) string {
+	lines := strings.SplitAfter(s, "\n")
+	var b strings.Builder
+	for _, l := range lines {
+		if l != "" {
+			b.WriteString(prefix + l)
+		}
+	}
+	return b.String()
+}
+
 // legacyConfig reports whether a Flink version reads flink-conf.yaml only.
 func legacyConfig(version string) bool {
-	major, minor, _ := strings.Cut(version, ".")
+	major, rest, _ := strings.Cut(version, ".")
+	minor, _, _ := strings.Cut(rest, ".")
 	m, _ := strconv.Atoi(minor)
 	return major == "1" && m < 19
 }

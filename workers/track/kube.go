@@ -79,7 +79,7 @@ func newKubeWatcher(name string, kube kubernetes.Interface, namespaces []string,
 		namespaces = []string{metav1.NamespaceAll}
 	}
 	for _, ns := range namespaces {
-		f := informers.NewSharedInformerFactoryWithOptions(kube, resync,
+		f := informers.NewSharedInformerFactoryWithOptions(listThenWatch{kube}, resync,
 			informers.WithNamespace(ns), informers.WithTweakListOptions(selector))
 		d := f.Apps().V1().Deployments().Informer()
 		p := f.Core().V1().Pods().Informer()
@@ -100,6 +100,23 @@ func newKubeWatcher(name string, kube kubernetes.Interface, namespaces []string,
 	}
 	return w
 }
+
+// listThenWatch is a client whose informers list, then watch, instead
+// of streaming their initial list over a watch (client-go's
+// WatchListClient, on by default since 1.35). While the API server
+// refuses connections, the streaming path retries after a backoff sleep
+// that ignores the informer's stop channel (tools/cache reflector.go,
+// watchList, client-go v0.37.2), and the backoff grows to 30-60 s: the
+// informer factory's Shutdown waited for it, so stopping the worker took
+// as long as the sleep left (TestTrackShutdownAfterLongAPIServerOutage).
+// The list-then-watch path waits on the stop channel. Its cost, one LIST
+// per (re)sync, is small here: the informers select JobManager
+// Deployments and pods by label.
+type listThenWatch struct{ kubernetes.Interface }
+
+// IsWatchListSemanticsUnSupported tells client-go's informers not to use
+// the streaming watch-list.
+func (listThenWatch) IsWatchListSemanticsUnSupported() bool { return true }
 
 func contains(list []string, v string) bool {
 	for _, s := range list {

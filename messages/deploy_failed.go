@@ -41,6 +41,11 @@ const (
 	// DeployReasonServiceAccountNotAllowed: the JobManager's service account
 	// is not in the target Kubernetes cluster's allow-list.
 	DeployReasonServiceAccountNotAllowed = "service_account_not_allowed"
+	// DeployReasonFlinkConfUnrepresentable: the configuration cannot be
+	// written to flink-conf.yaml (Flink < 1.19) without changing it
+	// ('#' or a line break in a key or value). Validation refuses such
+	// requests; this is the submit worker's own check.
+	DeployReasonFlinkConfUnrepresentable = "flink_conf_unrepresentable"
 )
 
 // DeployFailed reports a deployment that cannot succeed: retrying the same

@@ -104,6 +104,8 @@ func checkDynamicOptions(v *validator, p string, opts []string, r *SubmitRequest
 			v.addf(ip, "value of %s must not contain line breaks", k)
 		case hasControl(val, false):
 			v.addf(ip, "value of %s must not contain control characters", k)
+		case legacyConf(r.Flink.Version) && strings.ContainsAny(k+val, legacyConfUnsafe):
+			v.addf(ip, "%s", legacyConfProblem)
 		}
 		if slices.Contains(reservedOptions, k) || strings.HasPrefix(k, reservedOptionPrefix) {
 			v.addf(ip, "%s is set by flinkferry and cannot be overridden", k)

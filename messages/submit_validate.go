@@ -162,6 +162,24 @@ func checkFlinkVersion(v *validator, p, version string) {
 }
 
 // flinkMajor returns the major version of a valid Flink version, 0 if none.
+// legacyConfUnsafe are the characters flink-conf.yaml, which Flink before
+// 1.19 reads, cannot carry: its loader reads line by line and drops the
+// rest of a line from '#' on, quoted or not.
+const legacyConfUnsafe = "#\n\r"
+
+const legacyConfProblem = "Flink before 1.19 reads flink-conf.yaml, which cannot carry '#' or line breaks (the rest of the line is dropped): use Flink 1.19 or later"
+
+// legacyConf reports whether Flink version reads flink-conf.yaml (1.17,
+// 1.18) rather than config.yaml.
+func legacyConf(version string) bool {
+	m := flinkVersionRegexp.FindStringSubmatch(version)
+	if m == nil {
+		return false
+	}
+	minor, _ := strconv.Atoi(m[2])
+	return m[1] == "1" && minor < 19
+}
+
 func flinkMajor(version string) int {
 	m := flinkVersionRegexp.FindStringSubmatch(version)
 	if m == nil {
@@ -216,6 +234,8 @@ func (prog *Program) validate(v *validator, p, flinkVersion string) {
 			v.addf(index(ap, i), "must be at most %d bytes, got %d", maxArgBytes, len(a))
 		case hasControl(a, true):
 			v.addf(index(ap, i), "must not contain control characters other than tab and line breaks")
+		case legacyConf(flinkVersion) && strings.ContainsAny(a, legacyConfUnsafe):
+			v.addf(index(ap, i), "%s", legacyConfProblem)
 		}
 	}
 

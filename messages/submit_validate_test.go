@@ -250,6 +250,16 @@ func TestSubmitRequestedValidate(t *testing.T) {
 		}, nil},
 		{"savepoint path with C1 control", app, func(r *messages.SubmitRequested) { r.Program.Savepoint.Path = "s3://b/sp\u0085x" },
 			fe("program.savepoint.path", "must not contain control characters")},
+		{"arg with '#' on Flink 1.18", app, func(r *messages.SubmitRequested) { r.Flink.Version = "1.18"; r.Program.Args[1] = "a#b" },
+			fe("program.args[1]", "Flink before 1.19 reads flink-conf.yaml, which cannot carry '#' or line breaks (the rest of the line is dropped): use Flink 1.19 or later")},
+		{"arg with a line break on Flink 1.17", app, func(r *messages.SubmitRequested) { r.Flink.Version = "1.17"; r.Program.Args[0] = "a\nb" },
+			fe("program.args[0]", "Flink before 1.19 reads flink-conf.yaml, which cannot carry '#' or line breaks (the rest of the line is dropped): use Flink 1.19 or later")},
+		{"arg with '#' and a line break on Flink 1.19", app, func(r *messages.SubmitRequested) { r.Flink.Version = "1.19"; r.Program.Args[1] = "a#b\nc" }, nil},
+		{"dynamic option value with '#' on Flink 1.18", app, func(r *messages.SubmitRequested) {
+			r.Flink.Version = "1.18"
+			r.Program.Savepoint.RestoreMode = ""
+			r.Flink.DynamicOptions = []string{"-Dpipeline.name=a#b"}
+		}, fe("flink.dynamic_options[0]", "Flink before 1.19 reads flink-conf.yaml, which cannot carry '#' or line breaks (the rest of the line is dropped): use Flink 1.19 or later")},
 		{"flink_job_id bad", app, func(r *messages.SubmitRequested) { r.Program.FlinkJobID = strings.Repeat("A", 32) },
 			fe("program.flink_job_id", "must be 32 lowercase hexadecimal characters")},
 		{"savepoint without path", app, func(r *messages.SubmitRequested) { r.Program.Savepoint.Path = "" }, fe("program.savepoint.path", "required")},

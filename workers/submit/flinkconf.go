@@ -328,7 +328,7 @@ func (c FlinkConf) ConfigFile(flinkVersion string) (string, string, error) {
 		var b strings.Builder
 		for _, k := range keys {
 			if err := legacyWritable(k, c[k]); err != nil {
-				return "", "", failure.Permanent(ReasonConfUnrepresentable, err)
+				return "", "", failure.Permanent(messages.DeployReasonFlinkConfUnrepresentable, err)
 			}
 			fmt.Fprintf(&b, "%s: %s\n", k, c[k])
 		}
@@ -345,10 +345,6 @@ func (c FlinkConf) ConfigFile(flinkVersion string) (string, string, error) {
 	}
 	return "config.yaml", b.String(), nil
 }
-
-// ReasonConfUnrepresentable is the deploy failure reason of a configuration
-// that flink-conf.yaml (Flink < 1.19) cannot carry.
-const ReasonConfUnrepresentable = "flink_conf_unrepresentable"
 
 // legacyWritable reports why a key and value cannot be a line of
 // flink-conf.yaml: Flink's loader reads the file line by line and drops

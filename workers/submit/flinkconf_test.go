@@ -156,8 +156,8 @@ func TestProgramArgsRoundTrip(t *testing.T) {
 				})
 				file, content, err := EffectiveConf(ev, "wordcount.jar", nil).ConfigFile(version)
 				if legacyConfig(version) && slices.ContainsFunc(args, legacyUnrepresentable) {
-					if err == nil || failure.Reason(err) != ReasonConfUnrepresentable {
-						t.Fatalf("ConfigFile() error = %v, want a permanent %s error", err, ReasonConfUnrepresentable)
+					if err == nil || failure.Reason(err) != messages.DeployReasonFlinkConfUnrepresentable {
+						t.Fatalf("ConfigFile() error = %v, want a permanent %s error", err, messages.DeployReasonFlinkConfUnrepresentable)
 					}
 					return
 				}
@@ -281,8 +281,8 @@ func TestLegacyConfigRefusesWhatItCannotCarry(t *testing.T) {
 		if tt.ok != (err == nil) {
 			t.Errorf("ConfigFile(%q) = %q, %v; want ok %v", tt.conf, content, err, tt.ok)
 		}
-		if err != nil && (failure.Reason(err) != ReasonConfUnrepresentable || strings.Contains(err.Error(), "abc")) {
-			t.Errorf("error %v: want reason %s, and no value in the text", err, ReasonConfUnrepresentable)
+		if err != nil && (failure.Reason(err) != messages.DeployReasonFlinkConfUnrepresentable || strings.Contains(err.Error(), "abc")) {
+			t.Errorf("error %v: want reason %s, and no value in the text", err, messages.DeployReasonFlinkConfUnrepresentable)
 		}
 		// config.yaml carries all of them.
 		file, content, err := tt.conf.ConfigFile("1.20")

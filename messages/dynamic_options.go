@@ -25,6 +25,7 @@ var reservedOptions = []string{
 	"kubernetes.pod-template-file.jobmanager",
 	"kubernetes.pod-template-file.taskmanager",
 	"pipeline.jars",
+	"high-availability.cluster-id",
 }
 
 // reservedOptionPrefix marks Flink's internal options ($internal.pipeline.job-id, ...).

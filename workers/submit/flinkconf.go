@@ -140,7 +140,16 @@ func EffectiveConf(ev *messages.ImageBuilt, jarName string, base FlinkConf) Flin
 		c["execution.shutdown-on-application-finish"] = "false"
 		c["execution.submit-failed-job-on-application-error"] = "true"
 	}
-	if !c.HighAvailability() {
+	if c.HighAvailability() {
+		// As Flink's client (KubernetesClusterDescriptor): each cluster's
+		// recovery data under its own <storageDir>/<cluster-id>, and the
+		// JobManager's HA RPC port fixed (a range cannot be a container
+		// port).
+		c["high-availability.cluster-id"] = ev.Job.ClusterID
+		if p, err := strconv.Atoi(strings.TrimSpace(c["high-availability.jobmanager.port"])); err != nil || p <= 0 {
+			c["high-availability.jobmanager.port"] = c["jobmanager.rpc.port"]
+		}
+	} else {
 		c["jobmanager.rpc.address"] = ev.Job.ClusterID + "." + ev.Job.Namespace
 	}
 	return c

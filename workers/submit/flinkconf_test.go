@@ -351,3 +351,35 @@ func TestSessionArgsAreAJSONArray(t *testing.T) {
 		t.Errorf("programArgsList changed (-want +got):\n%s\nprogramArgs %v", diff, got.ProgramArgs)
 	}
 }
+
+// TestHighAvailabilityConf: with Kubernetes HA on, Flink's client
+// (KubernetesClusterDescriptor) sets high-availability.cluster-id to the
+// cluster id, so each cluster's recovery data has its own path under the
+// storage directory, and pins high-availability.jobmanager.port to the
+// JobManager RPC port. Without the cluster id every job used
+// <storageDir>/default, and one cluster shutting down deleted the others'.
+func TestHighAvailabilityConf(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		opts     []string
+		wantID   string
+		wantPort string
+	}{
+		{"HA off", nil, "", ""},
+		{"HA on", []string{"-Dhigh-availability.type=kubernetes", "-Dhigh-availability.storageDir=s3://ha"}, "wordcount", "6123"},
+		{"legacy key", []string{"-Dhigh-availability=org.apache.flink.kubernetes.highavailability.KubernetesHaServicesFactory"}, "wordcount", "6123"},
+		{"port range pinned", []string{"-Dhigh-availability.type=kubernetes", "-Dhigh-availability.jobmanager.port=50000-50100"}, "wordcount", "6123"},
+		{"fixed port kept", []string{"-Dhigh-availability.type=kubernetes", "-Dhigh-availability.jobmanager.port=50010"}, "wordcount", "50010"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ev := imageBuilt(messages.ModeApplication, func(r *messages.SubmitRequested) { r.Flink.DynamicOptions = tt.opts })
+			c := EffectiveConf(ev, ev.JarName, nil)
+			if got := c["high-availability.cluster-id"]; got != tt.wantID {
+				t.Errorf("high-availability.cluster-id = %q, want %q", got, tt.wantID)
+			}
+			if got := c["high-availability.jobmanager.port"]; got != tt.wantPort {
+				t.Errorf("high-availability.jobmanager.port = %q, want %q", got, tt.wantPort)
+			}
+		})
+	}
+}

@@ -199,3 +199,37 @@ func (b *lineBuffer) String() string {
 	defer b.mu.Unlock()
 	return strings.Join(b.lines, "\n")
 }
+
+// Build builds the module's ./cmd/flinkferry into dir with a plain go
+// build (what users run) and returns the module root, the working
+// directory README's commands run from, and the binary's path.
+func Build(dir string) (modRoot, bin string, err error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", "", fmt.Errorf("finding the module root: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", "", errors.New("finding the module root: not in a module")
+	}
+	modRoot, bin = filepath.Dir(gomod), filepath.Join(dir, "flinkferry")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/flinkferry")
+	cmd.Dir = modRoot
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", "", fmt.Errorf("building flinkferry: %w\n%s", err, out)
+	}
+	return modRoot, bin, nil
+}
+
+// ScrubbedEnv returns this process's environment without FLINKFERRY_*
+// variables and KUBECONFIG, so dev and the commands under test see no
+// configuration of the machine they run on.
+func ScrubbedEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "FLINKFERRY_") && !strings.HasPrefix(kv, "KUBECONFIG=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}

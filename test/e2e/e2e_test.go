@@ -55,7 +55,7 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		if root, binary, err = build(dir); err != nil {
+		if root, binary, err = devproc.Build(dir); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -67,26 +67,6 @@ func TestMain(m *testing.M) {
 		sharedMu.Unlock()
 		return code
 	})
-}
-
-// build finds the module root of this package and builds ./cmd/flinkferry
-// there into dir.
-func build(dir string) (modRoot, bin string, err error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", "", fmt.Errorf("finding the module root: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", "", errors.New("finding the module root: not in a module")
-	}
-	modRoot, bin = filepath.Dir(gomod), filepath.Join(dir, "flinkferry")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/flinkferry")
-	cmd.Dir = modRoot
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", "", fmt.Errorf("building flinkferry: %w\n%s", err, out)
-	}
-	return modRoot, bin, nil
 }
 
 // devProcess is a running `flinkferry dev` subprocess.
@@ -127,13 +107,7 @@ func startDev(t *testing.T) *devProcess {
 	// The environment of dev and of every command talking to it: the
 	// test's minus FLINKFERRY_* and KUBECONFIG (devproc adds the state
 	// file, in a directory of its own: the process may outlive this test).
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "FLINKFERRY_") && !strings.HasPrefix(kv, "KUBECONFIG=") {
-			env = append(env, kv)
-		}
-	}
-	p, err := devproc.Start(devproc.Options{Binary: binary, Dir: root, Env: env, ReadyTimeout: readyTimeout,
+	p, err := devproc.Start(devproc.Options{Binary: binary, Dir: root, Env: devproc.ScrubbedEnv(), ReadyTimeout: readyTimeout,
 		Args: []string{"--no-demo", "--kafka-port", "0", "--registry-port", "0", "--artifacts-port", "0",
 			"--kubelet-delay", "500ms", "--log-level", "info"}})
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"maps"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -87,31 +86,12 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		if root, binary, err = build(dir); err != nil {
+		if root, binary, err = devproc.Build(dir); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 		return m.Run()
 	})
-}
-
-// build finds the module root and builds ./cmd/flinkferry there into dir.
-func build(dir string) (modRoot, bin string, err error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", "", fmt.Errorf("finding the module root: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", "", errors.New("finding the module root: not in a module")
-	}
-	modRoot, bin = filepath.Dir(gomod), filepath.Join(dir, "flinkferry")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/flinkferry")
-	cmd.Dir = modRoot
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", "", fmt.Errorf("building flinkferry: %w\n%s", err, out)
-	}
-	return modRoot, bin, nil
 }
 
 // startDev starts `flinkferry dev --no-demo` on free ports with the test's
@@ -122,13 +102,7 @@ func startDev(t *testing.T) *devproc.Process {
 	if !kubetest.Available() {
 		t.Fatal("kube-apiserver/etcd binaries missing: run `bash hack/k8s-testbin/build.sh` (see internal/kubetest)")
 	}
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "FLINKFERRY_") && !strings.HasPrefix(kv, "KUBECONFIG=") {
-			env = append(env, kv)
-		}
-	}
-	p, err := devproc.Start(devproc.Options{Binary: binary, Dir: root, Env: env, ReadyTimeout: readyTimeout,
+	p, err := devproc.Start(devproc.Options{Binary: binary, Dir: root, Env: devproc.ScrubbedEnv(), ReadyTimeout: readyTimeout,
 		Args: []string{"--no-demo", "--kafka-port", "0", "--registry-port", "0", "--artifacts-port", "0",
 			"--kubelet-delay", "500ms", "--log-level", "info"}})
 	if err != nil {

@@ -1,0 +1,213 @@
+package ops
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/flinkferry/flinkferry/messages"
+)
+
+var t0 = time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+
+func newOp(op messages.Operation, mode messages.Mode) Op {
+	return Op{RequestID: "r1", TriggerID: "0123456789abcdef0123456789abcdef", Operation: op, Mode: mode,
+		Phase: Requested, RequestedAt: t0, Deadline: t0.Add(30 * time.Minute)}
+}
+
+// round is one observation and what the decision must be.
+type round struct {
+	after    time.Duration
+	outcome  Outcome
+	job      messages.JobState
+	objects  int
+	phase    Phase
+	action   Action
+	step     string // the step's reason, "" for none
+	location string // the step's savepoint path
+}
+
+func run(t *testing.T, op Op, rounds []round) Op {
+	t.Helper()
+	for i, r := range rounds {
+		d := Next(op, Observation{Time: t0.Add(r.after), Outcome: r.outcome, JobState: r.job, ObjectsLeft: r.objects})
+		if d.Op.Phase != r.phase || d.Action != r.action {
+			t.Fatalf("round %d: phase %s action %q, want %s %q (op %+v)", i, d.Op.Phase, d.Action, r.phase, r.action, d.Op)
+		}
+		var step, loc string
+		if d.Step != nil {
+			step, loc = d.Step.Reason, d.Step.SavepointPath
+		}
+		if step != r.step || loc != r.location {
+			t.Fatalf("round %d: step %q (%q), want %q (%q)", i, step, loc, r.step, r.location)
+		}
+		op = d.Op
+	}
+	return op
+}
+
+const sp = "s3://sp/savepoint-a4b1c2-0123456789ab"
+
+func TestScenarios(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		op     Op
+		rounds []round
+		result Result
+	}{
+		{"suspend an application job", newOp(messages.OpSuspend, messages.ModeApplication), []round{
+			{after: 0, objects: -1, phase: Requested, action: Trigger},
+			{after: 5 * time.Second, outcome: Outcome{Kind: Accepted}, job: messages.StateRunning, objects: 3, phase: Triggered, action: Poll},
+			{after: 10 * time.Second, outcome: Outcome{Kind: InProgress}, job: messages.StateRunning, objects: 3, phase: Triggered, action: Poll},
+			// 5 minutes of savepoint: still polling, nothing to say.
+			{after: 5 * time.Minute, outcome: Outcome{Kind: InProgress}, job: messages.StateRunning, objects: 3, phase: Triggered, action: Poll},
+			{after: 5*time.Minute + 5*time.Second, outcome: Outcome{Kind: Succeeded, Location: sp}, job: messages.StateFinished, objects: 3,
+				phase: Cleanup, action: Clean, step: "savepoint_completed", location: sp},
+			{after: 5*time.Minute + 10*time.Second, objects: 1, phase: Cleanup, action: Clean},
+			{after: 5*time.Minute + 15*time.Second, objects: 0, phase: Done, step: "suspended", location: sp},
+		}, Completed},
+		{"suspend a session job keeps the cluster", newOp(messages.OpSuspend, messages.ModeSession), []round{
+			{objects: -1, phase: Requested, action: Trigger},
+			{outcome: Outcome{Kind: Accepted}, phase: Triggered, action: Poll},
+			{outcome: Outcome{Kind: Succeeded, Location: sp}, objects: 3, phase: Done, step: "suspended", location: sp},
+		}, Completed},
+		{"a failed savepoint leaves the job alone", newOp(messages.OpSavepoint, messages.ModeApplication), []round{
+			{objects: -1, phase: Requested, action: Trigger},
+			{outcome: Outcome{Kind: Accepted}, job: messages.StateRunning, phase: Triggered, action: Poll},
+			{outcome: Outcome{Kind: FlinkFailed, Message: "java.io.IOException: bucket gone"}, job: messages.StateRunning, phase: Done, step: "savepoint_failed"},
+		}, Failed},
+		{"savepoint completes, the job runs on", newOp(messages.OpSavepoint, messages.ModeApplication), []round{
+			{objects: -1, phase: Requested, action: Trigger},
+			{outcome: Outcome{Kind: Accepted}, job: messages.StateRunning, phase: Triggered, action: Poll},
+			{outcome: Outcome{Kind: Succeeded, Location: sp}, job: messages.StateRunning, objects: 3, phase: Done, step: "savepoint_completed", location: sp},
+		}, Completed},
+		{"JobManager restarted: trigger again with the same id", newOp(messages.OpSavepoint, messages.ModeApplication), []round{
+			{objects: -1, phase: Requested, action: Trigger},
+			{outcome: Outcome{Kind: Accepted}, phase: Triggered, action: Poll},
+			{outcome: Outcome{Kind: NotFound}, phase: Requested, action: Trigger},
+			{outcome: Outcome{Kind: Accepted}, phase: Triggered, action: Poll},
+		}, ""},
+		{"Flink unreachable until the deadline", newOp(messages.OpSuspend, messages.ModeApplication), []round{
+			{objects: -1, phase: Requested, action: Trigger},
+			{after: time.Minute, outcome: Outcome{Kind: Unavailable}, phase: Requested, action: Trigger},
+			{after: 30 * time.Minute, outcome: Outcome{Kind: Unavailable}, phase: Done, step: ReasonUnreachable},
+		}, Failed},
+		{"savepoint slower than the deadline", newOp(messages.OpSavepoint, messages.ModeApplication), []round{
+			{outcome: Outcome{Kind: Accepted}, phase: Triggered, action: Poll},
+			{after: 30 * time.Minute, outcome: Outcome{Kind: InProgress}, phase: Done, step: ReasonTimeout},
+		}, Failed},
+		{"the job fails during the savepoint", newOp(messages.OpSuspend, messages.ModeApplication), []round{
+			{outcome: Outcome{Kind: Accepted}, job: messages.StateRunning, phase: Triggered, action: Poll},
+			{outcome: Outcome{Kind: Unavailable}, job: messages.StateFailed, phase: Done, step: ReasonJobEnded},
+		}, Failed},
+		{"Flink refuses the trigger", newOp(messages.OpSuspend, messages.ModeApplication), []round{
+			{outcome: Outcome{Kind: FlinkFailed, Message: "Config key [state.savepoints.dir] is not set."}, phase: Done, step: "suspend_failed"},
+		}, Failed},
+		{"cancel an application job", newOp(messages.OpCancel, messages.ModeApplication), []round{
+			{objects: -1, job: messages.StateRunning, phase: Requested, action: Trigger},
+			{outcome: Outcome{Kind: Accepted}, job: messages.StateCancelling, objects: 3, phase: Triggered, action: Poll},
+			{job: messages.StateCanceled, objects: 3, phase: Cleanup, action: Clean},
+			{objects: 0, phase: Done, step: "canceled"},
+		}, Completed},
+		{"cancel a job that already failed cleans up", newOp(messages.OpCancel, messages.ModeApplication), []round{
+			{job: messages.StateFailed, objects: 2, phase: Cleanup, action: Clean},
+			{objects: 0, phase: Done, step: "canceled"},
+		}, Completed},
+		{"delete an application cluster", newOp(messages.OpDelete, messages.ModeApplication), []round{
+			{objects: -1, phase: Requested, action: Clean},
+			{outcome: Outcome{Kind: Accepted}, objects: 3, phase: Cleanup, action: Clean},
+			{objects: 0, phase: Done, step: "deleted"},
+		}, Completed},
+		{"delete a session job cancels it", newOp(messages.OpDelete, messages.ModeSession), []round{
+			{objects: -1, job: messages.StateRunning, phase: Requested, action: Trigger},
+			{outcome: Outcome{Kind: Accepted}, job: messages.StateRunning, phase: Triggered, action: Poll},
+			{job: messages.StateCanceled, objects: 3, phase: Done, step: "deleted"},
+		}, Completed},
+		{"dispose", newOp(messages.OpDispose, messages.ModeApplication), []round{
+			{phase: Requested, action: Trigger},
+			{outcome: Outcome{Kind: Accepted}, phase: Triggered, action: Poll},
+			{outcome: Outcome{Kind: Succeeded}, objects: 3, phase: Done, step: "savepoint_disposed"},
+		}, Completed},
+		{"resume redeploys", newOp(messages.OpResume, messages.ModeApplication), []round{
+			{objects: -1, phase: Requested, action: Redeploy},
+			{outcome: Outcome{Kind: Accepted}, phase: Done, step: "resumed"},
+		}, Completed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := run(t, tc.op, tc.rounds); got.Result != tc.result {
+				t.Fatalf("result = %q, want %q", got.Result, tc.result)
+			}
+		})
+	}
+}
+
+// TestSameObservationTwice: every decision, applied and decided again on
+// the same observation, keeps the operation and says nothing new (a
+// redelivered round, two replicas over the same round), over every
+// combination of operation, mode, phase, outcome, job state, objects left
+// and time.
+func TestSameObservationTwice(t *testing.T) {
+	outcomes := []Outcome{{}, {Kind: Accepted}, {Kind: InProgress}, {Kind: Succeeded, Location: sp}, {Kind: FlinkFailed, Message: "boom"},
+		{Kind: NotFound}, {Kind: Unavailable}}
+	jobs := []messages.JobState{"", messages.StateRunning, messages.StateCancelling, messages.StateCanceled, messages.StateFailed, messages.StateFinished}
+	n := 0
+	for _, operation := range messages.Operations() {
+		for _, mode := range messages.Modes() {
+			for _, phase := range []Phase{Requested, Triggered, Cleanup, Done, "bogus"} {
+				for _, out := range outcomes {
+					for _, job := range jobs {
+						for _, objects := range []int{-1, 0, 3} {
+							for _, after := range []time.Duration{0, 29 * time.Minute, 30 * time.Minute, time.Hour} {
+								n++
+								op := newOp(operation, mode)
+								op.Phase = phase
+								if phase == Done {
+									op.Result = Completed
+								}
+								obs := Observation{Time: t0.Add(after), Outcome: out, JobState: job, ObjectsLeft: objects}
+								first := Next(op, obs)
+								second := Next(first.Op, obs)
+								name := fmt.Sprintf("%s/%s/%s/%s/%s/%d/%s", operation, mode, phase, out.Kind, job, objects, after)
+								if second.Op != first.Op {
+									t.Fatalf("%s: decided again: %+v, want %+v", name, second.Op, first.Op)
+								}
+								if second.Step != nil {
+									t.Fatalf("%s: decided again: step %+v, want none", name, second.Step)
+								}
+								if first.Op.Phase == Done && (first.Action != None || first.Op.Result == "") {
+									t.Fatalf("%s: done with action %q result %q", name, first.Action, first.Op.Result)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	t.Logf("%d combinations", n)
+}
+
+func TestJobState(t *testing.T) {
+	for _, tc := range []struct {
+		op   messages.Operation
+		ph   Phase
+		res  Result
+		want messages.JobState
+	}{
+		{messages.OpSuspend, Triggered, "", StateSuspending},
+		{messages.OpSuspend, Cleanup, "", StateSuspending},
+		{messages.OpSuspend, Done, Completed, messages.StateSuspended},
+		{messages.OpSuspend, Done, Failed, messages.StateRunning},
+		{messages.OpSavepoint, Triggered, "", StateSavepointing},
+		{messages.OpSavepoint, Done, Completed, messages.StateRunning},
+		{messages.OpCancel, Requested, "", messages.StateCancelling},
+		{messages.OpCancel, Done, Completed, messages.StateCanceled},
+		{messages.OpDelete, Cleanup, "", StateDeleting},
+	} {
+		op := newOp(tc.op, messages.ModeApplication)
+		op.Phase, op.Result = tc.ph, tc.res
+		if got := op.JobState(messages.StateRunning); got != tc.want {
+			t.Errorf("%s %s %s: JobState = %s, want %s", tc.op, tc.ph, tc.res, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,129 @@
+package ops
+
+import (
+	"time"
+
+	"github.com/flinkferry/flinkferry/messages"
+)
+
+// Phase is where an operation is.
+type Phase string
+
+const (
+	// Requested: recorded; Flink has not accepted the operation yet.
+	Requested Phase = "requested"
+	// Triggered: Flink accepted it; its status is polled each round.
+	Triggered Phase = "triggered"
+	// Cleanup: final in Flink; the application cluster's Kubernetes
+	// objects (Deployment, HA ConfigMaps) are being removed.
+	Cleanup Phase = "cleanup"
+	// Done: nothing is left to do; Result says how it ended.
+	Done Phase = "done"
+)
+
+// Result is how a Done operation ended.
+type Result string
+
+const (
+	// Completed: the operation did what it was asked.
+	Completed Result = "completed"
+	// Failed: it did not; Op.Reason and Op.Message say why, and the job
+	// is as it was (a failed savepoint leaves a RUNNING job RUNNING).
+	Failed Result = "failed"
+)
+
+// Op is one operation on one job, as stored with the job.
+type Op struct {
+	// RequestID is the control request's; TriggerID the Flink trigger id
+	// derived from it (flinkrest.TriggerID), the same on every replica and
+	// every redelivery.
+	RequestID, TriggerID string
+	// Operation is what was asked; Mode the job's mode.
+	Operation messages.Operation
+	Mode      messages.Mode
+	// Phase and Result are where the operation is and how it ended.
+	Phase  Phase
+	Result Result
+	// RequestedAt is when it was recorded; Deadline when it fails if Flink
+	// has not finished it (trigger retries and savepoint duration).
+	RequestedAt, Deadline time.Time
+	// Location is the savepoint's path once completed.
+	Location string
+	// Reason and Message say why a failed operation failed (Flink's root
+	// cause, bounded by the caller).
+	Reason, Message string
+}
+
+// Flink reports whether the operation asks Flink for something
+// (everything but resume and the deletion of a whole cluster).
+func (o Op) Flink() bool {
+	switch o.Operation {
+	case messages.OpResume:
+		return false
+	case messages.OpDelete:
+		return o.Mode == messages.ModeSession
+	}
+	return true
+}
+
+// cleansUp reports whether the operation ends by removing the cluster's
+// Kubernetes objects: suspend, cancel and delete of an application
+// cluster, delete of a session cluster.
+func (o Op) cleansUp() bool {
+	switch o.Operation {
+	case messages.OpSuspend, messages.OpCancel:
+		return o.Mode == messages.ModeApplication
+	case messages.OpDelete:
+		return o.Mode != messages.ModeSession
+	}
+	return false
+}
+
+// cancels reports whether the operation cancels the job in Flink: cancel,
+// and delete of a session job.
+func (o Op) cancels() bool {
+	return o.Operation == messages.OpCancel || (o.Operation == messages.OpDelete && o.Mode == messages.ModeSession)
+}
+
+// savepoint reports whether the operation takes a savepoint.
+func (o Op) savepoint() bool {
+	return o.Operation == messages.OpSuspend || o.Operation == messages.OpSavepoint
+}
+
+// JobState is the state a job shows while the operation is in flight, or
+// after it ended: SUSPENDING then SUSPENDED, CANCELLING then CANCELED,
+// SAVEPOINTING over a running job, DELETING; underlying otherwise (a
+// failed operation shows the job as it is).
+func (o Op) JobState(underlying messages.JobState) messages.JobState {
+	if o.Phase == Done {
+		switch {
+		case o.Result != Completed:
+			return underlying
+		case o.Operation == messages.OpSuspend:
+			return messages.StateSuspended
+		case o.Operation == messages.OpCancel:
+			return messages.StateCanceled
+		}
+		return underlying
+	}
+	switch o.Operation {
+	case messages.OpSuspend:
+		return StateSuspending
+	case messages.OpCancel:
+		return messages.StateCancelling
+	case messages.OpSavepoint:
+		return StateSavepointing
+	case messages.OpDelete:
+		return StateDeleting
+	}
+	return underlying
+}
+
+// The states an operation in flight shows; a completed suspend shows
+// messages.StateSuspended (Flink's name, which flinkferry keeps for a job
+// suspended with a savepoint).
+const (
+	StateSuspending   messages.JobState = "SUSPENDING"
+	StateSavepointing messages.JobState = "SAVEPOINTING"
+	StateDeleting     messages.JobState = "DELETING"
+)

@@ -35,8 +35,7 @@ type eventsOptions struct {
 	output        string
 	fromBeginning bool
 	max           int
-	brokers       []string
-	topicPrefix   string
+	kafka         kafkaFlags
 }
 
 func newEventsCmd() *cobra.Command {
@@ -54,8 +53,7 @@ unless --from-beginning) and prints one line per event:
 A record that cannot be decoded prints a warning on stderr and is skipped.
 --max N exits after N events.
 
-Kafka: --brokers/--topic-prefix, else FLINKFERRY_KAFKA_* variables, else the
-running 'flinkferry dev', else 127.0.0.1:9092 and "flinkferry.".`,
+` + kafkaHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runEvents(cmd.Context(), cmd, o)
@@ -65,8 +63,7 @@ running 'flinkferry dev', else 127.0.0.1:9092 and "flinkferry.".`,
 	f.StringVarP(&o.output, "output", "o", "text", "output format: text or json (one object per line)")
 	f.BoolVar(&o.fromBeginning, "from-beginning", false, "read the topic from its start instead of its end")
 	f.IntVar(&o.max, "max", 0, "exit after this many events (0: follow until interrupted)")
-	f.StringSliceVar(&o.brokers, "brokers", nil, "Kafka bootstrap brokers (default: FLINKFERRY_KAFKA_BROKERS, flinkferry dev, 127.0.0.1:9092)")
-	f.StringVar(&o.topicPrefix, "topic-prefix", "", "topic prefix (default: FLINKFERRY_KAFKA_TOPIC_PREFIX, flinkferry dev, flinkferry.)")
+	o.kafka.register(f)
 	return cmd
 }
 
@@ -77,7 +74,7 @@ func runEvents(ctx context.Context, cmd *cobra.Command, o eventsOptions) error {
 	if o.output != "text" && o.output != "json" {
 		return fmt.Errorf("unknown output format %q (text or json)", o.output)
 	}
-	cfg, err := submitBusConfig(cmd, submitOptions{brokers: o.brokers, topicPrefix: o.topicPrefix})
+	cfg, err := submitBusConfig(cmd, o.kafka)
 	if err != nil {
 		return err
 	}

@@ -1,25 +1,48 @@
 package cli
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
 	"github.com/kelseyhightower/envconfig"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/devstate"
+	"github.com/flinkferry/flinkferry/messages"
 )
+
+// kafkaHelp is the paragraph of a command's help that says where its
+// Kafka settings come from.
+const kafkaHelp = `Kafka: --brokers/--topic-prefix, else FLINKFERRY_KAFKA_* variables, else the
+running 'flinkferry dev', else 127.0.0.1:9092 and "flinkferry.".`
+
+// kafkaFlags are the Kafka flags of every command that talks to Kafka
+// (submit, events and the day-2 commands).
+type kafkaFlags struct {
+	brokers     []string
+	topicPrefix string
+}
+
+// register declares --brokers and --topic-prefix on f.
+func (k *kafkaFlags) register(f *pflag.FlagSet) {
+	f.StringSliceVar(&k.brokers, "brokers", nil, "Kafka bootstrap brokers (default: FLINKFERRY_KAFKA_BROKERS, flinkferry dev, 127.0.0.1:9092)")
+	f.StringVar(&k.topicPrefix, "topic-prefix", "", "topic prefix (default: FLINKFERRY_KAFKA_TOPIC_PREFIX, flinkferry dev, flinkferry.)")
+}
 
 // submitBusConfig resolves the Kafka settings: flag > FLINKFERRY_KAFKA_*
 // variable > running flinkferry dev > default.
-func submitBusConfig(cmd *cobra.Command, o submitOptions) (bus.Config, error) {
+func submitBusConfig(cmd *cobra.Command, o kafkaFlags) (bus.Config, error) {
 	var cfg bus.Config
 	if err := envconfig.Process("FLINKFERRY_KAFKA", &cfg); err != nil {
 		return cfg, fmt.Errorf("reading FLINKFERRY_KAFKA_* variables: %w", err)
@@ -46,6 +69,18 @@ func submitBusConfig(cmd *cobra.Command, o submitOptions) (bus.Config, error) {
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// produce sends ev to topic as the CLI (CloudEvents source flinkferry/cli,
+// keyed by the job) and waits until Kafka has it.
+func produce(ctx context.Context, cfg bus.Config, ev messages.Event, topic string) error {
+	p, err := bus.NewProducer(cfg, "flinkferry/cli", slog.New(slog.DiscardHandler))
+	if err != nil {
+		return fmt.Errorf("connecting to Kafka: %w", err)
+	}
+	sendErr := p.Send(ctx, ev, topic)
+	closeErr := p.Close()
+	return errors.Join(sendErr, closeErr)
 }
 
 // kgoSecurity turns the SASL and TLS settings of cfg into franz-go options.

@@ -10,6 +10,7 @@ func New() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newVersionCmd(), newWorkerCmd(), newSubmitCmd(), newStatusCmd(), newEventsCmd(), newDevCmd())
+	root.AddCommand(newVersionCmd(), newWorkerCmd(), newSubmitCmd(), newStatusCmd(), newEventsCmd(), newDevCmd(),
+		newCancelCmd(), newSuspendCmd(), newResumeCmd(), newSavepointCmd(), newDeleteCmd(), newDisposeCmd())
 	return root
 }

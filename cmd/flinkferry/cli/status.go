@@ -15,6 +15,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 	"sigs.k8s.io/yaml"
 
@@ -84,8 +85,26 @@ type statusOptions struct {
 	state       string
 	output      string
 	watch       bool
-	redisURL    string
-	redisPrefix string
+	redis       redisFlags
+}
+
+// redisHelp is the paragraph of a command's help that says where its
+// Redis settings come from.
+const redisHelp = `Redis: --redis-url, else FLINKFERRY_REDIS_* variables, else the running
+'flinkferry dev', else redis://127.0.0.1:6379/0; key prefix --redis-prefix,
+else FLINKFERRY_TRACK_REDIS_PREFIX, else "ff:".`
+
+// redisFlags are the flags of the commands that read the track worker's
+// Redis (status and the day-2 commands).
+type redisFlags struct {
+	url    string
+	prefix string
+}
+
+// register declares --redis-url and --redis-prefix on f.
+func (r *redisFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&r.url, "redis-url", "", "Redis URL (default: FLINKFERRY_REDIS_URL, flinkferry dev, redis://127.0.0.1:6379/0)")
+	f.StringVar(&r.prefix, "redis-prefix", "", "Redis key prefix (default: FLINKFERRY_TRACK_REDIS_PREFIX, ff:)")
 }
 
 func newStatusCmd() *cobra.Command {
@@ -112,9 +131,7 @@ slots_used, slots_total, last_checkpoint_at, last_checkpoint_age_seconds,
 web_ui_url, request_id, flink_job_id, image, last_poll, last_error (times RFC
 3339, null when unknown). --watch refreshes every 2s.
 
-Redis: --redis-url, else FLINKFERRY_REDIS_* variables, else the running
-'flinkferry dev', else redis://127.0.0.1:6379/0; key prefix --redis-prefix,
-else FLINKFERRY_TRACK_REDIS_PREFIX, else "ff:".`,
+` + redisHelp,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := ""
@@ -130,8 +147,7 @@ else FLINKFERRY_TRACK_REDIS_PREFIX, else "ff:".`,
 	f.StringVar(&o.state, "state", "", "only jobs in this state (e.g. RUNNING)")
 	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json or yaml")
 	f.BoolVarP(&o.watch, "watch", "w", false, "refresh every 2s until interrupted")
-	f.StringVar(&o.redisURL, "redis-url", "", "Redis URL (default: FLINKFERRY_REDIS_URL, flinkferry dev, redis://127.0.0.1:6379/0)")
-	f.StringVar(&o.redisPrefix, "redis-prefix", "", "Redis key prefix (default: FLINKFERRY_TRACK_REDIS_PREFIX, ff:)")
+	o.redis.register(f)
 	return cmd
 }
 
@@ -156,20 +172,11 @@ func runStatus(ctx context.Context, cmd *cobra.Command, o statusOptions, cluster
 	if onlyDefault {
 		filter.KubeCluster = ""
 	}
-	rcfg, prefix, err := statusRedisConfig(cmd, o)
-	if err != nil {
-		return err
-	}
-	redis.SetLogger(quietRedisLogger{}) // its dial retries would be printed to stderr
-	rdb, err := redisclient.New(ctx, rcfg)
+	store, closeStore, err := openJobStore(ctx, cmd, o.redis)
 	if err != nil {
 		return fmt.Errorf("reading job status: %w", err)
 	}
-	defer rdb.Close()
-	store, err := jobstore.New(rdb, jobstore.Options{Prefix: prefix})
-	if err != nil {
-		return err
-	}
+	defer closeStore()
 	out := cmd.OutOrStdout()
 	if !o.watch {
 		return printStatusOnce(ctx, out, store, filter, onlyDefault, o.output)
@@ -210,9 +217,30 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// openJobStore connects to the track worker's Redis (settings as
+// statusRedisConfig resolves them) and returns its job store and the
+// function that closes the connection.
+func openJobStore(ctx context.Context, cmd *cobra.Command, o redisFlags) (*jobstore.Store, func(), error) {
+	rcfg, prefix, err := statusRedisConfig(cmd, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	redis.SetLogger(quietRedisLogger{}) // its dial retries would be printed to stderr
+	rdb, err := redisclient.New(ctx, rcfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := jobstore.New(rdb, jobstore.Options{Prefix: prefix})
+	if err != nil {
+		rdb.Close()
+		return nil, nil, err
+	}
+	return store, func() { rdb.Close() }, nil
+}
+
 // statusRedisConfig resolves the Redis settings: flag > FLINKFERRY_REDIS_*
 // (and FLINKFERRY_TRACK_REDIS_PREFIX) > running flinkferry dev > default.
-func statusRedisConfig(cmd *cobra.Command, o statusOptions) (redisclient.Config, string, error) {
+func statusRedisConfig(cmd *cobra.Command, o redisFlags) (redisclient.Config, string, error) {
 	var cfg redisclient.Config
 	if err := envconfig.Process("FLINKFERRY_REDIS", &cfg); err != nil {
 		return cfg, "", fmt.Errorf("reading FLINKFERRY_REDIS_* variables: %w", err)
@@ -223,14 +251,14 @@ func statusRedisConfig(cmd *cobra.Command, o statusOptions) (redisclient.Config,
 		}
 	}
 	if cmd.Flags().Changed("redis-url") {
-		cfg.URL = o.redisURL
+		cfg.URL = o.url
 	}
 	prefix := jobstore.DefaultPrefix
 	if p, ok := os.LookupEnv("FLINKFERRY_TRACK_REDIS_PREFIX"); ok && p != "" {
 		prefix = p
 	}
 	if cmd.Flags().Changed("redis-prefix") {
-		prefix = o.redisPrefix
+		prefix = o.prefix
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, "", err

@@ -5,22 +5,26 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/messages"
 )
 
 // InvalidRequestError is returned by `flinkferry submit` when the request
-// file does not hold a valid SubmitRequested. Nothing was produced. The
-// command has already printed every problem; Problems holds them (empty
-// when the file could not be read or parsed at all, then Err says why).
+// file does not hold a valid SubmitRequested, and by the day-2 commands
+// (cancel, suspend, ...) when their arguments and flags make no valid
+// ControlRequested. Nothing was produced. The command has already printed
+// every problem; Problems holds them (empty when the file could not be
+// read or parsed at all, then Err says why).
 type InvalidRequestError struct {
-	// File is the file name as given (<stdin> for -f -).
+	// Kind names the request: "control request", or "" for a submit
+	// request.
+	Kind string
+	// File is the file name as given (<stdin> for -f -), or the command
+	// line of a day-2 command ("suspend wordcount").
 	File string
 	// Problems are the field errors, each with its JSON path.
 	Problems messages.FieldErrors
@@ -31,9 +35,17 @@ type InvalidRequestError struct {
 // Error names the file and counts the problems.
 func (e *InvalidRequestError) Error() string {
 	if len(e.Problems) == 0 {
-		return fmt.Sprintf("invalid submit request %s: %v", e.File, e.Err)
+		return fmt.Sprintf("invalid %s %s: %v", e.kind(), e.File, e.Err)
 	}
-	return fmt.Sprintf("invalid submit request %s (%d problems, nothing submitted)", e.File, len(e.Problems))
+	return fmt.Sprintf("invalid %s %s (%d problems, nothing submitted)", e.kind(), e.File, len(e.Problems))
+}
+
+// kind is Kind, or "submit request".
+func (e *InvalidRequestError) kind() string {
+	if e.Kind == "" {
+		return "submit request"
+	}
+	return e.Kind
 }
 
 // Unwrap returns the decode error.
@@ -41,9 +53,11 @@ func (e *InvalidRequestError) Unwrap() error { return e.Err }
 
 // JobFailedError is returned by `flinkferry submit --wait` when the job
 // did not reach RUNNING or FINISHED: the build or the deployment failed,
-// the job reached a failed terminal state, or the wait timed out.
+// the job reached a failed terminal state, or the wait timed out; and by
+// the --wait of the day-2 commands (cancel, suspend, ...) when the
+// operation failed, was refused, or the wait timed out.
 type JobFailedError struct {
-	// RequestID is the submitted request.
+	// RequestID is the submitted (or day-2) request.
 	RequestID string
 	// State is the last state seen: a JobState, or BUILD_FAILED /
 	// DEPLOY_FAILED, or the stage the wait timed out in.
@@ -69,11 +83,10 @@ func (e *JobFailedError) Error() string {
 
 // submitOptions are the flags of `flinkferry submit`.
 type submitOptions struct {
-	file        string
-	wait        bool
-	timeout     time.Duration
-	brokers     []string
-	topicPrefix string
+	file    string
+	wait    bool
+	timeout time.Duration
+	kafka   kafkaFlags
 }
 
 func newSubmitCmd() *cobra.Command {
@@ -89,8 +102,7 @@ With --wait, follows the job on the status topic (image pushed, objects
 applied, job states) and exits 0 on RUNNING (or FINISHED), 1 on a failure or
 after --timeout.
 
-Kafka: --brokers/--topic-prefix, else FLINKFERRY_KAFKA_* variables, else the
-running 'flinkferry dev', else 127.0.0.1:9092 and "flinkferry.".`,
+` + kafkaHelp,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runSubmit(cmd.Context(), cmd, o)
@@ -100,8 +112,7 @@ running 'flinkferry dev', else 127.0.0.1:9092 and "flinkferry.".`,
 	f.StringVarP(&o.file, "file", "f", "", "submit request file, YAML or JSON (- for stdin)")
 	f.BoolVar(&o.wait, "wait", false, "follow the job until RUNNING/FINISHED or a failure")
 	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "how long --wait waits")
-	f.StringSliceVar(&o.brokers, "brokers", nil, "Kafka bootstrap brokers (default: FLINKFERRY_KAFKA_BROKERS, flinkferry dev, 127.0.0.1:9092)")
-	f.StringVar(&o.topicPrefix, "topic-prefix", "", "topic prefix (default: FLINKFERRY_KAFKA_TOPIC_PREFIX, flinkferry dev, flinkferry.)")
+	o.kafka.register(f)
 	_ = cmd.MarkFlagRequired("file")
 	return cmd
 }
@@ -130,7 +141,7 @@ func runSubmit(ctx context.Context, cmd *cobra.Command, o submitOptions) error {
 	if generated {
 		fmt.Fprintf(out, "request_id %s (generated)\n", req.RequestID)
 	}
-	cfg, err := submitBusConfig(cmd, o)
+	cfg, err := submitBusConfig(cmd, o.kafka)
 	if err != nil {
 		return err
 	}
@@ -139,30 +150,17 @@ func runSubmit(ctx context.Context, cmd *cobra.Command, o submitOptions) error {
 		fmt.Fprintf(out, "jar %s (the artifact server of the running flinkferry dev)\n", u)
 	}
 
-	var w *statusWatcher
-	if o.wait {
-		// Start at the status topic's end before producing, so no event
-		// about the request is missed.
-		if w, err = newStatusWatcher(ctx, cfg, topics.Status); err != nil {
-			return err
-		}
-		defer w.close()
-		w.jobs = &jobReader{cmd: cmd}
-		defer w.jobs.close()
-	}
-	p, err := bus.NewProducer(cfg, "flinkferry/cli", slog.New(slog.DiscardHandler))
+	w, err := sendWatched(ctx, cfg, req, topics.Submit, o.wait)
 	if err != nil {
-		return fmt.Errorf("connecting to Kafka: %w", err)
-	}
-	sendErr := p.Send(ctx, req, topics.Submit)
-	closeErr := p.Close()
-	if err := errors.Join(sendErr, closeErr); err != nil {
-		return fmt.Errorf("submitting %s: %w", req.RequestID, err)
+		return err
 	}
 	fmt.Fprintf(out, "submitted %s: %s (%s) to %s\n", req.RequestID, req.JobKey(), req.Mode, topics.Submit)
-	if !o.wait {
+	if w == nil {
 		return nil
 	}
+	defer w.close()
+	w.jobs = &jobReader{cmd: cmd}
+	defer w.jobs.close()
 	return w.follow(ctx, req, o.timeout, newProgress(out))
 }
 
@@ -174,10 +172,10 @@ const maxPrintedProblems = 100
 // "  <field path>: <message>" line per problem, at most maxPrintedProblems.
 func printProblems(w io.Writer, e *InvalidRequestError) {
 	if len(e.Problems) == 0 {
-		fmt.Fprintf(w, "%s: invalid submit request, nothing submitted:\n  %v\n", e.File, e.Err)
+		fmt.Fprintf(w, "%s: invalid %s, nothing submitted:\n  %v\n", e.File, e.kind(), e.Err)
 		return
 	}
-	fmt.Fprintf(w, "%s: invalid submit request (%d problems), nothing submitted:\n", e.File, len(e.Problems))
+	fmt.Fprintf(w, "%s: invalid %s (%d problems), nothing submitted:\n", e.File, e.kind(), len(e.Problems))
 	for i, p := range e.Problems {
 		if i == maxPrintedProblems {
 			fmt.Fprintf(w, "  ... and %d more\n", len(e.Problems)-i)

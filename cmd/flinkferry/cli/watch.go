@@ -4,16 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
-	"github.com/flinkferry/flinkferry/internal/redisclient"
 	"github.com/flinkferry/flinkferry/messages"
 	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 )
@@ -66,14 +65,34 @@ func newStatusWatcher(ctx context.Context, cfg bus.Config, topic string) (*statu
 
 func (w *statusWatcher) close() { w.cl.Close() }
 
+// sendWatched produces ev to topic. With wait it first starts a watcher at
+// the status topic's end, so that no event about ev is missed, and returns
+// it for the caller to follow and close; without, it returns nil.
+func sendWatched(ctx context.Context, cfg bus.Config, ev messages.Event, topic string, wait bool) (*statusWatcher, error) {
+	var w *statusWatcher
+	if wait {
+		var err error
+		if w, err = newStatusWatcher(ctx, cfg, cfg.Topics().Status); err != nil {
+			return nil, err
+		}
+	}
+	if err := produce(ctx, cfg, ev, topic); err != nil {
+		if w != nil {
+			w.close()
+		}
+		return nil, fmt.Errorf("sending %s: %w", messages.RequestIDOf(ev), err)
+	}
+	return w, nil
+}
+
 // jobReader reads tracked jobs from the track worker's Redis (settings as
 // for `flinkferry status`), connecting on first use. Any failure reads as
 // "unknown": it only shortens a wait.
 type jobReader struct {
-	cmd   *cobra.Command
-	rdb   *redis.Client
-	store *jobstore.Store
-	tried bool
+	cmd       *cobra.Command
+	store     *jobstore.Store
+	closeConn func()
+	tried     bool
 }
 
 // get returns the job stored under key, or nil.
@@ -85,17 +104,7 @@ func (r *jobReader) get(ctx context.Context, key string) *jobstore.Job {
 	defer cancel()
 	if !r.tried {
 		r.tried = true
-		rcfg, prefix, err := statusRedisConfig(r.cmd, statusOptions{})
-		if err != nil {
-			return nil
-		}
-		redis.SetLogger(quietRedisLogger{})
-		if r.rdb, err = redisclient.New(ctx, rcfg); err != nil {
-			return nil
-		}
-		if r.store, err = jobstore.New(r.rdb, jobstore.Options{Prefix: prefix}); err != nil {
-			return nil
-		}
+		r.store, r.closeConn, _ = openJobStore(ctx, r.cmd, redisFlags{})
 	}
 	if r.store == nil {
 		return nil
@@ -108,35 +117,35 @@ func (r *jobReader) get(ctx context.Context, key string) *jobstore.Job {
 }
 
 func (r *jobReader) close() {
-	if r != nil && r.rdb != nil {
-		r.rdb.Close()
+	if r != nil && r.closeConn != nil {
+		r.closeConn()
 	}
 }
 
-// follow prints the events about req until a final one or the timeout.
-func (w *statusWatcher) follow(ctx context.Context, req *messages.SubmitRequested, timeout time.Duration, p progress) error {
+// statusHandler judges one decoded status event (value is the record's
+// payload, for fields newer than package messages): finished says whether
+// it ends the wait, err how (nil: success). ctx ends with the wait.
+type statusHandler func(ctx context.Context, ev messages.Event, value []byte) (finished bool, err error)
+
+// until reads the status topic and hands every event to handle until it
+// finishes the wait. After timeout it prints "still <still()> after
+// <timeout>" and returns a *JobFailedError of request requestID with
+// reason timeout; an interrupt returns the context's error (the job goes
+// on). Records that do not decode are skipped: not ours to judge, the
+// events command shows them.
+func (w *statusWatcher) until(ctx context.Context, requestID string, timeout time.Duration, p progress, still func() string, handle statusHandler) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	stage := "building image"
-	if req.Mode == messages.ModeSession {
-		stage = "uploading jar"
-	}
-	state := ""
-	p.start(stage)
-	defer p.stop()
 	for {
 		fs := w.cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			still := stage
-			if state != "" {
-				still = state
-			}
 			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return ctx.Err() // interrupted: the job goes on
+				return ctx.Err()
 			}
-			msg := fmt.Sprintf("still %s after %s", still, timeout)
+			state := still()
+			msg := fmt.Sprintf("still %s after %s", state, timeout)
 			p.fail(msg)
-			return &JobFailedError{RequestID: req.RequestID, State: still, Reason: "timeout", Message: msg}
+			return &JobFailedError{RequestID: requestID, State: state, Reason: "timeout", Message: msg}
 		}
 		var done error
 		finished := false
@@ -150,54 +159,9 @@ func (w *statusWatcher) follow(ctx context.Context, req *messages.SubmitRequeste
 			}
 			ev, _, err := messages.DecodeMessage(h, messages.TypeJobStatusChanged, r.Value)
 			if err != nil {
-				return // not ours to judge: the events command shows it
+				return
 			}
-			switch e := ev.(type) {
-			case *messages.ImageBuilt:
-				if e.RequestID != req.RequestID {
-					return
-				}
-				p.done(describeImageBuilt(e))
-				stage = "applying objects"
-				p.start(stage)
-			case *messages.BuildFailed:
-				if e.RequestID != req.RequestID {
-					return
-				}
-				p.fail(fmt.Sprintf("build failed: %s: %s", e.Reason, e.Message))
-				finished, done = true, &JobFailedError{RequestID: req.RequestID, State: "BUILD_FAILED", Reason: e.Reason, Message: e.Message}
-			case *messages.Deployed:
-				if e.RequestID != req.RequestID {
-					return
-				}
-				p.done(describeDeployed(e))
-				stage = "starting"
-				// A request sent again (same request_id) changes nothing:
-				// a job already RUNNING or FINISHED stays so and no status
-				// event comes. Its state is read from Redis instead.
-				if j := w.jobs.get(ctx, req.JobKey()); j != nil && j.RequestID == req.RequestID &&
-					(j.State == messages.StateRunning || j.State == messages.StateFinished) {
-					state = string(j.State)
-					finished, done = w.onState(req, &messages.JobStatusChanged{To: j.State, Reason: j.Reason, Message: j.Message, WebUIURL: j.WebUIURL}, p)
-					return
-				}
-				p.start(stage)
-			case *messages.DeployFailed:
-				if e.RequestID != req.RequestID {
-					return
-				}
-				p.fail(fmt.Sprintf("deploy failed: %s: %s", e.Reason, e.Message))
-				finished, done = true, &JobFailedError{RequestID: req.RequestID, State: string(messages.StateDeployFailed), Reason: e.Reason, Message: e.Message}
-			case *messages.JobStatusChanged:
-				if e.RequestID != req.RequestID && e.JobKey() != req.JobKey() {
-					return
-				}
-				state = string(e.To)
-				finished, done = w.onState(req, e, p)
-				if !finished {
-					p.start(state)
-				}
-			}
+			finished, done = handle(ctx, ev, r.Value)
 		})
 		if finished {
 			return done
@@ -205,28 +169,107 @@ func (w *statusWatcher) follow(ctx context.Context, req *messages.SubmitRequeste
 	}
 }
 
+// follow prints the events about req until a final one or the timeout.
+func (w *statusWatcher) follow(ctx context.Context, req *messages.SubmitRequested, timeout time.Duration, p progress) error {
+	stage := "building image"
+	if req.Mode == messages.ModeSession {
+		stage = "uploading jar"
+	}
+	state := ""
+	still := func() string {
+		if state != "" {
+			return state
+		}
+		return stage
+	}
+	p.start(stage)
+	defer p.stop()
+	return w.until(ctx, req.RequestID, timeout, p, still, func(ctx context.Context, ev messages.Event, _ []byte) (bool, error) {
+		switch e := ev.(type) {
+		case *messages.ImageBuilt:
+			if e.RequestID != req.RequestID {
+				return false, nil
+			}
+			p.done(describeImageBuilt(e))
+			stage = "applying objects"
+			p.start(stage)
+		case *messages.BuildFailed:
+			if e.RequestID != req.RequestID {
+				return false, nil
+			}
+			p.fail(fmt.Sprintf("build failed: %s: %s", e.Reason, e.Message))
+			return true, &JobFailedError{RequestID: req.RequestID, State: "BUILD_FAILED", Reason: e.Reason, Message: e.Message}
+		case *messages.Deployed:
+			if e.RequestID != req.RequestID {
+				return false, nil
+			}
+			p.done(describeDeployed(e))
+			stage = "starting"
+			// A request sent again (same request_id) changes nothing:
+			// a job already RUNNING or FINISHED stays so and no status
+			// event comes. Its state is read from Redis instead.
+			if j := w.jobs.get(ctx, req.JobKey()); j != nil && j.RequestID == req.RequestID &&
+				(j.State == messages.StateRunning || j.State == messages.StateFinished) {
+				state = string(j.State)
+				return w.onState(req, &messages.JobStatusChanged{To: j.State, Reason: j.Reason, Message: j.Message, WebUIURL: j.WebUIURL}, p)
+			}
+			p.start(stage)
+		case *messages.DeployFailed:
+			if e.RequestID != req.RequestID {
+				return false, nil
+			}
+			p.fail(fmt.Sprintf("deploy failed: %s: %s", e.Reason, e.Message))
+			return true, &JobFailedError{RequestID: req.RequestID, State: string(messages.StateDeployFailed), Reason: e.Reason, Message: e.Message}
+		case *messages.JobStatusChanged:
+			if e.RequestID != req.RequestID && e.JobKey() != req.JobKey() {
+				return false, nil
+			}
+			state = string(e.To)
+			finished, err := w.onState(req, e, p)
+			if !finished {
+				p.start(state)
+			}
+			return finished, err
+		}
+		return false, nil
+	})
+}
+
+// jobEndedStates are the states in which a job stops before what a wait
+// expects: `submit --wait` fails on them, and so does the --wait of the
+// day-2 commands that expect another state.
+var jobEndedStates = []messages.JobState{
+	messages.StateFailed, messages.StateCanceled, messages.StateDeployFailed, messages.StateLost, messages.StateTerminated,
+}
+
 // onState prints a state change and says whether it ends the wait, and how.
 func (w *statusWatcher) onState(req *messages.SubmitRequested, e *messages.JobStatusChanged, p progress) (bool, error) {
-	line := string(e.To)
-	if e.Reason != "" || e.Message != "" {
-		line += " (" + strings.Trim(e.Reason+": "+e.Message, ": ") + ")"
-	}
-	switch e.To {
-	case messages.StateRunning:
+	line := stateLine(e)
+	switch {
+	case e.To == messages.StateRunning:
 		if e.WebUIURL != "" {
 			line += ", Web UI " + e.WebUIURL
 		}
 		p.done(line)
 		return true, nil
-	case messages.StateFinished:
+	case e.To == messages.StateFinished:
 		p.done(line)
 		return true, nil
-	case messages.StateFailed, messages.StateCanceled, messages.StateDeployFailed, messages.StateLost, messages.StateTerminated:
+	case slices.Contains(jobEndedStates, e.To):
 		p.fail(line)
 		return true, &JobFailedError{RequestID: req.RequestID, State: string(e.To), Reason: e.Reason, Message: e.Message}
 	}
 	p.done(line)
 	return false, nil
+}
+
+// stateLine is "<state>", or "<state> (<reason>: <message>)".
+func stateLine(e *messages.JobStatusChanged) string {
+	line := string(e.To)
+	if e.Reason != "" || e.Message != "" {
+		line += " (" + strings.Trim(e.Reason+": "+e.Message, ": ") + ")"
+	}
+	return line
 }
 
 // describeImageBuilt is "pushed <repo>@sha256:<12 hex> (<size>, <duration>)".

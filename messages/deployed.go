@@ -38,6 +38,13 @@ type Deployed struct {
 	Labels map[string]string `json:"labels,omitempty"`
 	// Time is when the deployment was done (RFC 3339).
 	Time time.Time `json:"time"`
+	// Request is the request deployed, unchanged (ImageBuilt.Request), and
+	// JarName and JarArtifact are ImageBuilt's: with Image they let the
+	// track worker deploy the job again (resume, restart) without asking
+	// anyone. Absent in events of older submit workers.
+	Request     *SubmitRequested `json:"request,omitempty"`
+	JarName     string           `json:"jar_name,omitempty" jsonschema:"maxLength=255,pattern=^[A-Za-z0-9._-]+\\.jar$"`
+	JarArtifact string           `json:"jar_artifact,omitempty" jsonschema:"pattern=@sha256:[0-9a-f]{64}$"`
 }
 
 // EventType returns TypeDeployed.
@@ -63,6 +70,13 @@ func (e *Deployed) Validate() error {
 	checkHTTPURL(&v, "rest_endpoint", e.RestEndpoint, maxURLLength)
 	checkHTTPURL(&v, "web_ui_url", e.WebUIURL, maxURLLength)
 	checkObjectUIDs(&v, "object_uids", e.ObjectUIDs)
+	if e.Request != nil {
+		checkEmbeddedRequest(&v, "request", e.Request, e.RequestID, e.Job, e.Mode)
+	}
+	if e.JarName != "" && !jarNameRegexp.MatchString(e.JarName) {
+		v.addf("jar_name", "must be a file name of letters, digits, '.', '_' or '-' ending in .jar")
+	}
+	checkDigestRef(&v, "jar_artifact", e.JarArtifact, false)
 	return v.result()
 }
 

@@ -89,6 +89,7 @@ func (h *Handler) deploySession(ctx context.Context, cl *kubeclusters.Cluster, e
 	deployed := &messages.Deployed{
 		RequestID: ev.RequestID, Job: ev.Job, Mode: ev.Mode, FlinkJobID: jobID, SessionClusterID: session.ClusterID,
 		RestEndpoint: base, WebUIURL: base + "/", Labels: ev.Labels,
+		Request: &ev.Request, JarName: ev.JarName, JarArtifact: ev.JarArtifact,
 	}
 
 	exists, err := jobExists(ctx, fl, base, jobID)

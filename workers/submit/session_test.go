@@ -246,7 +246,7 @@ func TestSessionJobConcurrentDeliveryWins(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, ok := outs[0].Event.(*messages.Deployed); !ok || d.FlinkJobID != ev.Request.FlinkJobID() {
+	if d, ok := outs[0].Event.(*messages.Deployed); !ok || d.FlinkJobID != ev.Request.FlinkJobID() || d.JarArtifact != ev.JarArtifact || d.Request == nil {
 		t.Fatalf("output = %#v, want deployed", outs[0].Event)
 	}
 	if jobs := jm.Jobs(); len(jobs) != 1 || jobs[0].Name() != "the other delivery" {

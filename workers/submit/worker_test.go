@@ -55,6 +55,9 @@ func TestWorkerEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	dep := ev.(*messages.Deployed)
+	if dep.Request == nil || dep.Request.RequestID != dep.RequestID || dep.JarName == "" {
+		t.Errorf("deployed carries request %+v and jar %q, want the request deployed and its jar name (a redeploy needs them)", dep.Request, dep.JarName)
+	}
 	d, err := cs.AppsV1().Deployments("e2e").Get(ctx, "wordcount", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)

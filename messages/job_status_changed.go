@@ -31,6 +31,10 @@ type JobStatusChanged struct {
 	Labels map[string]string `json:"labels,omitempty"`
 	// Time is when the new state was observed (RFC 3339).
 	Time time.Time `json:"time"`
+	// SavepointPath is the savepoint a day-2 operation's step produced or
+	// used (suspended, savepoint_completed, restored from), when there is
+	// one. At most 4096 characters.
+	SavepointPath string `json:"savepoint_path,omitempty" jsonschema:"maxLength=4096"`
 }
 
 // EventType returns TypeJobStatusChanged.
@@ -56,6 +60,9 @@ func (e *JobStatusChanged) Validate() error {
 	checkReasonCode(&v, "reason", e.Reason, false)
 	checkMessage(&v, "message", e.Message, false)
 	checkHTTPURL(&v, "web_ui_url", e.WebUIURL, maxURLLength)
+	if e.SavepointPath != "" {
+		checkStatePath(&v, "savepoint_path", e.SavepointPath)
+	}
 	return v.result()
 }
 

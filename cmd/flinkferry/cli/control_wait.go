@@ -2,11 +2,8 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/flinkferry/flinkferry/messages"
 )
@@ -109,8 +106,8 @@ func (w *statusWatcher) followControl(ctx context.Context, req *messages.Control
 		}
 		stage = string(e.To)
 		line := stateLine(e)
-		if path := savepointPathOf(value); path != "" {
-			line += ", savepoint " + path
+		if e.SavepointPath != "" {
+			line += ", savepoint " + e.SavepointPath
 		}
 		switch oc.judge(e, req.RequestID) {
 		case succeeded:
@@ -124,22 +121,4 @@ func (w *statusWatcher) followControl(ctx context.Context, req *messages.Control
 		p.start(stage)
 		return false, nil
 	})
-}
-
-// maxSavepointPath bounds the savepoint path printed (the contract's
-// bound of a path).
-const maxSavepointPath = 4096
-
-// savepointPathOf reads savepoint_path, the field the track worker will
-// add to status events (docs/day2.md), from an event's payload; package
-// messages does not define it yet, and decodes status events tolerantly.
-// A path too long or with control characters is not printed.
-func savepointPathOf(value []byte) string {
-	var v struct {
-		SavepointPath string `json:"savepoint_path"`
-	}
-	if json.Unmarshal(value, &v) != nil || len(v.SavepointPath) > maxSavepointPath || strings.ContainsFunc(v.SavepointPath, unicode.IsControl) {
-		return ""
-	}
-	return v.SavepointPath
 }

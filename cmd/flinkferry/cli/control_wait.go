@@ -99,7 +99,7 @@ func (w *statusWatcher) followControl(ctx context.Context, req *messages.Control
 	p.start(stage)
 	defer p.stop()
 	still := func() string { return stage }
-	return w.until(ctx, req.RequestID, timeout, p, still, func(_ context.Context, ev messages.Event, value []byte) (bool, error) {
+	return w.until(ctx, req.RequestID, timeout, p, still, func(_ context.Context, ev messages.Event, _ []byte) (bool, error) {
 		e, ok := ev.(*messages.JobStatusChanged)
 		if !ok || e.JobKey() != req.JobKey() {
 			return false, nil

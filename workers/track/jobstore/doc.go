@@ -21,6 +21,15 @@
 // publishes the entry again under the same id, and consumers drop ids they
 // have seen.
 //
+// Day-2 operations (docs/day2.md) are stored with their job: the op_*
+// fields of its hash hold the operation in flight or the last one done
+// ([Store.RecordOp], idempotent on the request id and its content hash,
+// one operation in flight per job; [Store.UpdateOp], compare-and-set on the
+// request id and phase, which records a step users should see in the
+// shard's outbox like a transition, [KindOpStep]). A sorted set per job
+// keeps its savepoint history ([Store.AddSavepoint], [Store.Savepoints],
+// [Store.TrimSavepoints]).
+//
 // The layout, the scripts' contracts and the cost per tracked job are in
 // docs/redis.md. The store needs a single Redis primary (standalone, or
 // behind Sentinel): New refuses Redis Cluster and Ring clients.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flinkferry/flinkferry/messages"
+	"github.com/flinkferry/flinkferry/workers/track/ops"
 )
 
 // Job is a tracked job as stored in its hash.
@@ -62,6 +63,11 @@ type Job struct {
 	Metrics Metrics
 	// Checkpoints summarise the job's checkpoints.
 	Checkpoints Checkpoints
+	// Op is the job's operation: the one in flight, or the last one done
+	// (kept until the next is recorded); nil when none was ever recorded.
+	Op *ops.Op
+	// OpHash is the content hash of Op's request (RecordOp).
+	OpHash string
 }
 
 // Metrics are a Flink cluster's metrics as the track worker polls them.
@@ -139,10 +145,31 @@ const (
 	fCPLastPath    = "cp_last_path"
 	fCPLastFailAt  = "cp_last_failed_at"
 	fCPLastFailure = "cp_last_failure"
+
+	// The job's operation (RecordOp, UpdateOp): every field starts with
+	// "op_", which the register script keeps across a new run.
+	fOpRequestID   = "op_request_id"
+	fOpHash        = "op_hash"
+	fOpOperation   = "op_operation"
+	fOpMode        = "op_mode"
+	fOpTriggerID   = "op_trigger_id"
+	fOpPhase       = "op_phase"
+	fOpResult      = "op_result"
+	fOpRequestedAt = "op_requested_at"
+	fOpDeadline    = "op_deadline"
+	fOpLocation    = "op_location"
+	fOpReason      = "op_reason"
+	fOpMessage     = "op_message"
 )
 
+// opHashFields lists the fields of the job's operation.
+var opHashFields = []string{
+	fOpRequestID, fOpHash, fOpOperation, fOpMode, fOpTriggerID, fOpPhase, fOpResult,
+	fOpRequestedAt, fOpDeadline, fOpLocation, fOpReason, fOpMessage,
+}
+
 // hashFields lists every field a job hash may hold.
-var hashFields = []string{
+var hashFields = append([]string{
 	fKubeCluster, fNamespace, fClusterID, fMode, fRequestID, fFlinkJobID, fSessionClusterID,
 	fRestEndpoint, fWebUIURL, fImage, fLabels, fDeployedAt, fShard, fVersion, fIncarnation,
 	fState, fStateSince, fReason, fMessage, fSilentSince, fStartTime, fEndTime, fDurationMS,
@@ -150,7 +177,7 @@ var hashFields = []string{
 	fJMMemory, fTMMemory, fTaskManagers, fSlotsTotal, fSlotsAvailable, fRunningJobs, fFlinkVersion,
 	fCPTotal, fCPCompleted, fCPFailed, fCPInProgress, fCPRestored, fCPLastID, fCPLastAt,
 	fCPLastSize, fCPLastPath, fCPLastFailAt, fCPLastFailure,
-}
+}, opHashFields...)
 
 // ms renders t as Unix milliseconds; the zero time is "0".
 func ms(t time.Time) string {
@@ -287,6 +314,7 @@ func parseJob(key string, h map[string]string) (*Job, error) {
 			LastFailureMessage: h[fCPLastFailure],
 		},
 	}
+	j.Op, j.OpHash = parseOp(p)
 	if s := h[fLabels]; s != "" {
 		if err := json.Unmarshal([]byte(s), &j.Labels); err != nil && p.err == nil {
 			p.err = fmt.Errorf("field %s: %w", fLabels, err)

@@ -24,6 +24,8 @@ type keys struct{ p string }
 
 func (k keys) job(key string) string         { return k.p + "job:" + key }
 func (k keys) transitions(key string) string { return k.p + "transitions:" + key }
+func (k keys) savepoints(key string) string  { return k.p + "sp:" + key }
+func (k keys) ops(key string) string         { return k.p + "ops:" + key }
 func (k keys) outbox(shard int) string       { return k.p + "outbox:" + strconv.Itoa(shard) }
 func (k keys) shard(shard int) string        { return k.p + "shard:" + strconv.Itoa(shard) }
 func (k keys) state(s messages.JobState) string {

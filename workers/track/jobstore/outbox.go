@@ -13,21 +13,36 @@ import (
 	"github.com/flinkferry/flinkferry/messages"
 )
 
-// OutboxEntry is one recorded transition waiting to be published, as the
-// register and apply scripts stored it in the shard's outbox: the
-// transition and the identity of the job's run, self-contained so it
-// outlives the job's hash. The shard's owner turns it into a *job status
-// changed* event (workers/track); the store builds no event.
+// OutboxKind is what an outbox entry records.
+type OutboxKind string
+
+const (
+	// KindTransition: a change of the job's state (register, apply).
+	KindTransition OutboxKind = "transition"
+	// KindOpStep: a step of a day-2 operation (UpdateOp, or RecordOp for
+	// a superseded operation); not a change of the job's state.
+	KindOpStep OutboxKind = "op_step"
+)
+
+// OutboxEntry is one recorded transition or operation step waiting to be
+// published, as the scripts stored it in the shard's outbox, with the
+// identity of the job's run, self-contained so it outlives the job's hash.
+// The shard's owner turns it into a *job status changed* event
+// (workers/track); the store builds no event.
 type OutboxEntry struct {
 	// StreamID is the entry's id in the shard's outbox stream, for
 	// AckOutbox.
 	StreamID string
-	// EventID is "<job key>@<incarnation>.<version>.<to>": stable for the
+	// Kind is KindTransition or KindOpStep.
+	Kind OutboxKind
+	// EventID is, for a transition,
+	// "<job key>@<incarnation>.<version>.<to>": stable for the
 	// entry and unique per recorded transition, also across a job hash
 	// created again for the same key (new incarnation) and across a write
 	// Redis lost in a failover (the same version then names the same
 	// transition only if it reaches the same state). Publish with it as
-	// ce_id.
+	// ce_id. For an operation step it is
+	// "<job key>@<incarnation>.op.<op request id>.<reason>".
 	EventID string
 	// RequestID is the request id of the run the transition belongs to.
 	RequestID string
@@ -35,20 +50,30 @@ type OutboxEntry struct {
 	Job        messages.JobRef
 	Mode       messages.Mode
 	FlinkJobID string
-	// From and To are the states; From is empty for the first one.
+	// From and To are the states; From is empty for the first one. An
+	// operation step changes no state: From and To are both the job's
+	// state when the step was recorded.
 	From, To messages.JobState
-	// Reason and Message are the transition's.
+	// Reason and Message are the transition's or the step's.
 	Reason, Message string
 	// WebUIURL is the run's Flink web UI, when known.
 	WebUIURL string
 	// Labels are the run's labels.
 	Labels map[string]string
-	// Time is when the new state was observed.
+	// Time is when the new state was observed, or the step happened.
 	Time time.Time
+
+	// OpRequestID, Operation and SavepointPath are an operation step's:
+	// the operation's request id (RequestID is the run's), what it is,
+	// and the savepoint the step produced, if any. Empty for transitions.
+	OpRequestID   string
+	Operation     messages.Operation
+	SavepointPath string
 }
 
-// Outbox returns up to max of the shard's unpublished transitions, oldest
-// first (one job's transitions are in version order). The shard's owner
+// Outbox returns up to max of the shard's unpublished transitions and
+// operation steps, oldest first (one job's transitions are in version
+// order). The shard's owner
 // publishes each with ce_id = EventID, in order, and then acknowledges
 // them with AckOutbox; entries stay until acknowledged, so a crash before
 // the acknowledgement publishes them again under the same ids.
@@ -159,6 +184,7 @@ func outboxEntry(m redis.XMessage) (OutboxEntry, error) {
 	}
 	e := OutboxEntry{
 		StreamID:   m.ID,
+		Kind:       KindTransition,
 		EventID:    v.str("event_id"),
 		RequestID:  v.str("request_id"),
 		Job:        messages.JobRef{KubeCluster: v.str("kube_cluster"), Namespace: v.str("namespace"), ClusterID: v.str("cluster_id")},
@@ -170,6 +196,18 @@ func outboxEntry(m redis.XMessage) (OutboxEntry, error) {
 		Message:    v.str("message"),
 		WebUIURL:   v.str("web_ui_url"),
 		Time:       at,
+	}
+	switch k := OutboxKind(v.str("kind")); k {
+	case "", KindTransition: // transitions carry no kind
+	case KindOpStep:
+		e.Kind = k
+		e.From = messages.JobState(v.str("state"))
+		e.To = e.From
+		e.OpRequestID = v.str("op_request_id")
+		e.Operation = messages.Operation(v.str("operation"))
+		e.SavepointPath = v.str("savepoint_path")
+	default:
+		return OutboxEntry{}, fmt.Errorf("field kind: %q is unknown", k)
 	}
 	if l := v.str("labels"); l != "" {
 		if err := json.Unmarshal([]byte(l), &e.Labels); err != nil {

@@ -18,12 +18,27 @@ var (
 	applyLua string
 	//go:embed lua/delete.lua
 	deleteLua string
+	//go:embed lua/opcommon.lua
+	opCommonLua string
+	//go:embed lua/record_op.lua
+	recordOpLua string
+	//go:embed lua/update_op.lua
+	updateOpLua string
+	//go:embed lua/add_savepoint.lua
+	addSavepointLua string
+	//go:embed lua/trim_savepoints.lua
+	trimSavepointsLua string
 )
 
 var (
 	registerScript = redis.NewScript(commonLua + registerLua)
 	applyScript    = redis.NewScript(commonLua + applyLua)
 	deleteScript   = redis.NewScript(deleteLua)
+
+	recordOpScript       = redis.NewScript(commonLua + opCommonLua + recordOpLua)
+	updateOpScript       = redis.NewScript(commonLua + opCommonLua + updateOpLua)
+	addSavepointScript   = redis.NewScript(addSavepointLua)
+	trimSavepointsScript = redis.NewScript(trimSavepointsLua)
 )
 
 // call is one script invocation of a batch.

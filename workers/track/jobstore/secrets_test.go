@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/flinkferry/flinkferry/messages"
+	"github.com/flinkferry/flinkferry/workers/track/ops"
 )
 
 // dump returns every key of the database with its content as text.
@@ -29,6 +30,8 @@ func dump(t *testing.T, rdb *redis.Client) map[string]string {
 			}
 		case "set":
 			b.WriteString(strings.Join(rdb.SMembers(ctx, k).Val(), "\n"))
+		case "list":
+			b.WriteString(strings.Join(rdb.LRange(ctx, k, 0, -1).Val(), "\n"))
 		case "zset":
 			b.WriteString(strings.Join(rdb.ZRange(ctx, k, 0, -1).Val(), "\n"))
 		case "stream":
@@ -63,6 +66,15 @@ func TestNoSecretsInRedis(t *testing.T) {
 	if res[0].Conflict {
 		t.Fatal("conflict")
 	}
+	key := d.Job.Key()
+	recordOp(t, s, key, newOp("sp-1", messages.OpSavepoint, ops.Requested), "h1")
+	failed := newOp("sp-1", messages.OpSavepoint, ops.Done)
+	failed.Result, failed.Reason = ops.Failed, "savepoint_failed"
+	failed.Message, failed.Location = "upload to https://u:hunter2@s3/x failed", "s3://key:hunter2@bucket/sp-1"
+	updateOp(t, s, key, "sp-1", ops.Requested, failed,
+		&OpStep{Reason: "savepoint_failed", Message: failed.Message, SavepointPath: failed.Location, Time: t0})
+	addSavepoint(t, s, key, SavepointEntry{Time: t0, Trigger: TriggerManual, Result: ops.Completed,
+		Path: "s3://key:hunter2@bucket/sp-2", RequestID: "sp-2"})
 
 	all := dump(t, rdb)
 	for k, v := range all {
@@ -88,14 +100,23 @@ func TestNoSecretsInRedis(t *testing.T) {
 		}
 	}
 	// Every key is under the prefix and of a documented kind.
-	kinds := []string{"ff:job:", "ff:transitions:", "ff:outbox:", "ff:shard:", "ff:state:", "ff:kube:", "ff:ns:", "ff:jobs", "ff:states", "ff:terminal"}
+	kinds := []string{"ff:job:", "ff:transitions:", "ff:outbox:", "ff:shard:", "ff:state:", "ff:kube:", "ff:ns:", "ff:jobs", "ff:states", "ff:terminal",
+		"ff:sp:", "ff:ops:"}
 	for k := range all {
 		if !slices.ContainsFunc(kinds, func(p string) bool { return strings.HasPrefix(k, p) }) {
 			t.Errorf("undocumented key %s", k)
 		}
 	}
+	if j.Op == nil || j.Op.Message != "upload to https://s3/x failed" || j.Op.Location != "s3://bucket/sp-1" {
+		t.Errorf("redacted operation = %+v", j.Op)
+	}
+	for _, k := range []string{s.k.savepoints(key), s.k.ops(key)} {
+		if _, ok := all[k]; !ok {
+			t.Errorf("%s was not dumped", k)
+		}
+	}
 	es := outbox(t, s, j.Shard)
-	if ev := es[len(es)-1]; ev.Labels["team"] != "data" || ev.WebUIURL != j.WebUIURL {
+	if ev := es[len(es)-2]; ev.Labels["team"] != "data" || ev.WebUIURL != j.WebUIURL {
 		t.Errorf("event labels %v, web UI %q", ev.Labels, ev.WebUIURL)
 	}
 }

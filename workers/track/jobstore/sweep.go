@@ -13,10 +13,11 @@ import (
 const sweepBatch = 500
 
 // Sweep removes the jobs that entered a terminal state at least
-// TerminalRetention before now: hash, transitions stream and index
-// memberships, each job in one script that checks again that it is still
-// terminal and expired (a job resubmitted meanwhile stays). Pending
-// outbox entries stay to be published. Safe to run from every replica at
+// TerminalRetention before now: hash, transitions stream, savepoint
+// history, recent operations and index memberships, each job in one
+// script that checks again that it is still terminal and expired (a job
+// resubmitted meanwhile stays). Pending outbox entries stay to be
+// published. Safe to run from every replica at
 // once. Returns the number of jobs removed.
 func (s *Store) Sweep(ctx context.Context, now time.Time) (int, error) {
 	cutoff := strconv.FormatInt(now.Add(-s.opts.TerminalRetention).UnixMilli(), 10)
@@ -40,9 +41,10 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) (int, error) {
 	}
 }
 
-// Forget removes a job now, whatever its state: hash, transitions stream
-// and index memberships (its pending outbox entries stay). Forgetting a
-// job that is not stored is not an error.
+// Forget removes a job now, whatever its state: hash, transitions stream,
+// savepoint history (the savepoints themselves stay where Flink wrote
+// them), recent operations and index memberships (its pending outbox
+// entries stay). Forgetting a job that is not stored is not an error.
 func (s *Store) Forget(ctx context.Context, key string) error {
 	if _, err := s.delete(ctx, []string{key}, ""); err != nil {
 		return fmt.Errorf("forgetting %s: %w", key, err)
@@ -56,7 +58,7 @@ func (s *Store) delete(ctx context.Context, keys []string, cutoff string) (int, 
 	calls := make([]call, len(keys))
 	for i, k := range keys {
 		calls[i] = call{
-			keys: []string{s.k.job(k), s.k.transitions(k), s.k.jobs(), s.k.terminal()},
+			keys: []string{s.k.job(k), s.k.transitions(k), s.k.jobs(), s.k.terminal(), s.k.savepoints(k), s.k.ops(k)},
 			args: []any{k, s.opts.Prefix, cutoff},
 		}
 	}

@@ -1,9 +1,10 @@
--- delete: remove a job with its transitions and index memberships
--- (Store.Sweep, Store.Forget). Its pending outbox entries stay, to be
--- published.
+-- delete: remove a job with its transitions, savepoint history, recent
+-- operations and index memberships (Store.Sweep, Store.Forget). Its
+-- pending outbox entries stay, to be published.
 --
 -- KEYS[1] job hash    KEYS[2] transitions stream   KEYS[3] jobs set
 -- KEYS[4] terminal zset
+-- KEYS[5] savepoint history   KEYS[6] recent operations list
 -- ARGV[1] job key     ARGV[2] key prefix
 -- ARGV[3] cutoff (ms): remove only a job that entered a terminal state at or
 --         before it; '' removes unconditionally.
@@ -23,5 +24,5 @@ if cur[4] then
 end
 redis.call('SREM', KEYS[3], key)
 redis.call('ZREM', KEYS[4], key)
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[5], KEYS[6])
 return redis.call('DEL', job)

@@ -14,7 +14,8 @@
 --                differs from ARGV[5] is moved to it, version + 1)
 --   resubmitted  another request, deployed later (ties: greater request id):
 --                the hash is rebuilt for the new run in STARTING, version + 1,
---                incarnation kept; transition old -> STARTING unless already STARTING
+--                incarnation and op_* fields (the job's operation) kept;
+--                transition old -> STARTING unless already STARTING
 --   stale        another request, deployed earlier: nothing changes
 local job = KEYS[1]
 local key, req, deployed, now, shard = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -66,8 +67,17 @@ end
 
 version = version + 1
 inc = cur[6] or inc
+local op = {}
+local all = redis.call('HGETALL', job)
+for i = 1, #all, 2 do
+  if string.sub(all[i], 1, 3) == 'op_' then
+    op[#op + 1] = all[i]
+    op[#op + 1] = all[i + 1]
+  end
+end
 redis.call('DEL', job)
 redis.call('HSET', job, unpack(run))
+if #op > 0 then redis.call('HSET', job, unpack(op)) end
 redis.call('HSET', job, 'version', version, 'inc', inc, 'shard', shard,
   'state', 'STARTING', 'state_since', now, 'reason', 'resubmitted')
 index(cur[5])

@@ -56,6 +56,15 @@ func (t *Tracker) drainOutbox(ctx context.Context) {
 			}
 			acked := make([]string, 0, len(entries))
 			for _, e := range entries {
+				if e.Kind != jobstore.KindTransition {
+					// Day-2 operation steps (jobstore.UpdateOp) get their
+					// event with the worker's control wiring (docs/day2.md);
+					// nothing writes them yet. Never publish one as a
+					// transition: acknowledge it and say so.
+					t.log.Warn("skipping an outbox entry of an unpublished kind", "kind", string(e.Kind), "event_id", e.EventID)
+					acked = append(acked, e.StreamID)
+					continue
+				}
 				if err := t.pub.Publish(ctx, statusEvent(e), e.EventID); err != nil {
 					if ctx.Err() == nil {
 						t.log.Warn("publishing status event; will retry", "event_id", e.EventID, "error", err.Error())

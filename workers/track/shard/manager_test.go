@@ -190,6 +190,9 @@ func TestRedisUnreachableStopsOwnershipBeforeLeasesExpire(t *testing.T) {
 		<-a.m.Changes()
 	}
 
+	// Under load a may hand a shard over between the split and the break:
+	// what it must report lost is what it owned when cut off.
+	owned := len(a.m.Owned())
 	px.setBroken(true)
 	broken := time.Now()
 	dark := waitFor(t, testTTL, "a owns nothing", func() bool { return len(a.m.Owned()) == 0 })
@@ -213,8 +216,8 @@ func TestRedisUnreachableStopsOwnershipBeforeLeasesExpire(t *testing.T) {
 			drained = true
 		}
 	}
-	if len(lost) != 64 {
-		t.Errorf("a reported %d shards lost on Changes, want 64", len(lost))
+	if len(lost) < owned || owned == 0 {
+		t.Errorf("a reported %d shards lost on Changes, want the %d it owned when cut off", len(lost), owned)
 	}
 	took := waitFor(t, 4*testTTL, "b owns every shard", func() bool { return split(rs, shards, []int{0, 128}) })
 	t.Logf("b took a's shards over %s after the break", time.Since(broken))

@@ -46,7 +46,16 @@ type ClusterOptions struct {
 	Config map[string]string
 	// Clock overrides the server's clock for this cluster.
 	Clock Clock
+	// AsyncStoreDuration is Flink's rest.async.store-duration: how long a
+	// finished asynchronous operation (savepoint, stop, disposal) stays
+	// queryable; afterwards its status is 404 and the same trigger id
+	// starts a new operation, as in Flink's CompletedOperationCache.
+	// Default 5 minutes, Flink's; negative keeps them forever.
+	AsyncStoreDuration time.Duration
 }
+
+// DefaultAsyncStoreDuration is Flink's rest.async.store-duration default.
+const DefaultAsyncStoreDuration = 5 * time.Minute
 
 // Cluster is one virtual JobManager. Its methods are safe for concurrent
 // use.
@@ -58,19 +67,19 @@ type Cluster struct {
 
 	requests atomic.Int64
 
-	mu      sync.Mutex
-	rnd     *rand.Rand
-	cfg     []configEntry
-	jobs    map[string]*Job
-	order   []*Job // creation order
-	jars    []*Jar
-	ops     map[string]*savepointOp
+	mu    sync.Mutex
+	rnd   *rand.Rand
+	cfg   []configEntry
+	jobs  map[string]*Job
+	order []*Job // creation order
+	jars  []*Jar
+	ops   map[string]*savepointOp
 	// savepoints are the savepoints that exist (completed, not disposed);
 	// disposals the disposal operations by trigger id.
 	savepoints map[string]bool
 	disposals  map[string]*disposalOp
 	faults     []*activeFault
-	started time.Time
+	started    time.Time
 }
 
 func newCluster(s *Server, name string, opts ClusterOptions) *Cluster {
@@ -85,6 +94,9 @@ func newCluster(s *Server, name string, opts ClusterOptions) *Cluster {
 	}
 	if opts.SlotsPerTaskManager <= 0 {
 		opts.SlotsPerTaskManager = 4
+	}
+	if opts.AsyncStoreDuration == 0 {
+		opts.AsyncStoreDuration = DefaultAsyncStoreDuration
 	}
 	clock := opts.Clock
 	if clock == nil {
@@ -168,7 +180,27 @@ func (c *Cluster) advance() time.Time {
 	for _, j := range c.order {
 		j.advance(now)
 	}
+	c.expireOps(now)
 	return now
+}
+
+// expireOps forgets the asynchronous operations finished for
+// AsyncStoreDuration or longer.
+func (c *Cluster) expireOps(now time.Time) {
+	keep := c.opts.AsyncStoreDuration
+	if keep < 0 {
+		return
+	}
+	for k, op := range c.ops {
+		if op.done && now.Sub(op.doneAt) >= keep {
+			delete(c.ops, k)
+		}
+	}
+	for k, d := range c.disposals {
+		if now.Sub(d.at) >= keep {
+			delete(c.disposals, k)
+		}
+	}
 }
 
 // finishedApplication reports whether an application cluster that shuts

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 )
 
 // disposalOp is a savepoint disposal (POST /savepoint-disposal), queried
@@ -12,15 +13,17 @@ import (
 type disposalOp struct {
 	path    string
 	failure string
+	at      time.Time // when it completed
 }
 
 const disposalNotFoundCause = "java.io.FileNotFoundException: Cannot find meta data file '_metadata' in directory '%s'. Please try to load the checkpoint/savepoint directly from the metadata file instead of the directory."
 
 // Savepoints returns the locations of the cluster's savepoints that exist
-// (completed and not disposed), sorted.
+// (completed and not disposed) at the clock's time, sorted.
 func (c *Cluster) Savepoints() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.advance()
 	out := make([]string, 0, len(c.savepoints))
 	for p := range c.savepoints {
 		out = append(out, p)
@@ -52,9 +55,9 @@ func handleDisposalTrigger(c *Cluster, w http.ResponseWriter, r *http.Request, p
 		return
 	}
 	c.mu.Lock()
-	c.advance()
+	now := c.advance()
 	id := c.hex(32)
-	op := &disposalOp{path: strings.TrimSuffix(req.SavepointPath, "/")}
+	op := &disposalOp{path: strings.TrimSuffix(req.SavepointPath, "/"), at: now}
 	if c.savepoints[op.path] {
 		delete(c.savepoints, op.path)
 	} else {
@@ -84,6 +87,7 @@ func handleDisposalStatus(c *Cluster, w http.ResponseWriter, r *http.Request, p 
 		return
 	}
 	c.mu.Lock()
+	c.advance()
 	op := c.disposals[id]
 	c.mu.Unlock()
 	if op == nil {

@@ -191,3 +191,29 @@ func TestSavepointDisposal(t *testing.T) {
 		t.Errorf("Disposals() = %v", got)
 	}
 }
+
+// TestFinishedOperationsExpire: as Flink's CompletedOperationCache, a
+// finished operation is forgotten after rest.async.store-duration (5
+// minutes): its status is 404, and the same trigger id starts a new
+// savepoint.
+func TestFinishedOperationsExpire(t *testing.T) {
+	e := newEnv(t)
+	runningJob(e, flinksim.JobSpec{})
+	const tid = "00000000000000000000000000000abc"
+	body := `{"target-directory":"s3://sp","triggerId":"` + tid + `"}`
+	status := "/c/c1/jobs/" + jobA + "/savepoints/" + tid
+	trigger(e, "/c/c1/jobs/"+jobA+"/savepoints", body)
+	e.clock.Advance(3 * time.Second)
+	if got := path(e.getJSON(status, http.StatusOK), "status", "id"); got != "COMPLETED" {
+		t.Fatalf("status = %v, want COMPLETED", got)
+	}
+	e.clock.Advance(flinksim.DefaultAsyncStoreDuration - time.Second)
+	e.getJSON(status, http.StatusOK) // still cached
+	e.clock.Advance(time.Second)
+	e.call(http.MethodGet, status, "", http.StatusNotFound)
+	trigger(e, "/c/c1/jobs/"+jobA+"/savepoints", body)
+	e.clock.Advance(3 * time.Second)
+	if got := e.srv.Cluster("c1").Savepoints(); len(got) != 2 {
+		t.Fatalf("savepoints = %v, want two: the repeated trigger id started a new one", got)
+	}
+}

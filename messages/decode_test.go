@@ -175,7 +175,7 @@ func TestDecodeRefusesInvalidUTF8(t *testing.T) {
 	for _, payload := range []string{
 		`{"request_id":"r","program":{"args":["a` + "\xff" + `b"]}}`,
 		`{"request_id":"r","flink":{"dynamic_options":["-Da=` + "\xc0\xaf" + `"]}}`, // overlong "/"
-		"{\"request_id\":\"r\xed\xa0\x80\"}",                                          // a surrogate
+		"{\"request_id\":\"r\xed\xa0\x80\"}",                                        // a surrogate
 	} {
 		_, err := messages.Decode(messages.TypeSubmitRequested, []byte(payload))
 		var de *messages.DecodeError

@@ -233,3 +233,13 @@ func ScrubbedEnv() []string {
 	}
 	return env
 }
+
+// ForTests returns the options tests start dev with: the built binary in
+// the module root, the scrubbed environment, no demo, every port free
+// (never the defaults: other tests and CI jobs run beside them), a fast
+// simulated kubelet and info logs.
+func ForTests(binary, modRoot string, readyTimeout time.Duration) Options {
+	return Options{Binary: binary, Dir: modRoot, Env: ScrubbedEnv(), ReadyTimeout: readyTimeout,
+		Args: []string{"--no-demo", "--kafka-port", "0", "--registry-port", "0", "--artifacts-port", "0",
+			"--kubelet-delay", "500ms", "--log-level", "info"}}
+}

@@ -107,9 +107,7 @@ func startDev(t *testing.T) *devProcess {
 	// The environment of dev and of every command talking to it: the
 	// test's minus FLINKFERRY_* and KUBECONFIG (devproc adds the state
 	// file, in a directory of its own: the process may outlive this test).
-	p, err := devproc.Start(devproc.Options{Binary: binary, Dir: root, Env: devproc.ScrubbedEnv(), ReadyTimeout: readyTimeout,
-		Args: []string{"--no-demo", "--kafka-port", "0", "--registry-port", "0", "--artifacts-port", "0",
-			"--kubelet-delay", "500ms", "--log-level", "info"}})
+	p, err := devproc.Start(devproc.ForTests(binary, root, readyTimeout))
 	if err != nil {
 		t.Fatal(err)
 	}

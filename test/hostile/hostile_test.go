@@ -102,9 +102,7 @@ func startDev(t *testing.T) *devproc.Process {
 	if !kubetest.Available() {
 		t.Fatal("kube-apiserver/etcd binaries missing: run `bash hack/k8s-testbin/build.sh` (see internal/kubetest)")
 	}
-	p, err := devproc.Start(devproc.Options{Binary: binary, Dir: root, Env: devproc.ScrubbedEnv(), ReadyTimeout: readyTimeout,
-		Args: []string{"--no-demo", "--kafka-port", "0", "--registry-port", "0", "--artifacts-port", "0",
-			"--kubelet-delay", "500ms", "--log-level", "info"}})
+	p, err := devproc.Start(devproc.ForTests(binary, root, readyTimeout))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,9 @@ const (
 	// TypeControlRequested asks flinkferry to act on a job it runs
 	// (ControlRequested).
 	TypeControlRequested = "io.flinkferry.control.requested.v1"
+	// TypeControlRefused reports a control request refused before anything
+	// was triggered (ControlRefused).
+	TypeControlRefused = "io.flinkferry.control.refused.v1"
 )
 
 // decoding says how strictly a type's payloads are decoded.
@@ -74,6 +77,7 @@ var registry = map[string]registration{
 	TypeDeployFailed:     {func() Event { return new(DeployFailed) }, tolerant, toStatus},
 	TypeJobStatusChanged: {func() Event { return new(JobStatusChanged) }, tolerant, toStatus},
 	TypeControlRequested: {func() Event { return new(ControlRequested) }, strict, toControl},
+	TypeControlRefused:   {func() Event { return new(ControlRefused) }, tolerant, toStatus},
 }
 
 // NewEvent returns a new zero value of the registered type, as a pointer

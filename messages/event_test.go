@@ -24,6 +24,7 @@ func TestRegistry(t *testing.T) {
 		{messages.TypeDeployFailed, &messages.DeployFailed{}, false},
 		{messages.TypeJobStatusChanged, &messages.JobStatusChanged{}, false},
 		{messages.TypeControlRequested, &messages.ControlRequested{}, true},
+		{messages.TypeControlRefused, &messages.ControlRefused{}, false},
 	}
 	var types []string
 	for _, tt := range tests {

@@ -164,7 +164,16 @@ func TestJobStatusChangedValidate(t *testing.T) {
 		{"first observation", base, func(e *messages.JobStatusChanged) { e.From = "" }, nil},
 		{"state from a newer tracker", base, func(e *messages.JobStatusChanged) { e.To = "SCALING_UP" }, nil},
 		{"to missing", base, func(e *messages.JobStatusChanged) { e.To = "" }, fe("to", "required")},
-		{"to same as from", base, func(e *messages.JobStatusChanged) { e.To = e.From }, fe("to", "must differ from from")},
+		{"to same as from", base, func(e *messages.JobStatusChanged) { e.To = e.From }, fe("to", "must differ from from (unless the event is an operation's step)")},
+		{"operation step without a state change", base, func(e *messages.JobStatusChanged) {
+			e.To = e.From
+			e.Operation = &messages.OperationRef{RequestID: "dispose-1", Operation: messages.OpDispose, Status: messages.OperationCompleted}
+		}, nil},
+		{"operation step malformed", base, func(e *messages.JobStatusChanged) {
+			e.Operation = &messages.OperationRef{RequestID: "a b", Operation: "stop", Status: "done"}
+		}, fe("operation.operation", `must be one of cancel, suspend, resume, savepoint, delete, dispose, got "stop"`,
+			"operation.request_id", "must contain only letters, digits, '.', '_', ':' and '-'",
+			"operation.status", `must be one of requested, in_progress, completed, failed, got "done"`)},
 		{"states lowercase", base, func(e *messages.JobStatusChanged) { e.From, e.To = "running", "failed" }, fe(
 			"from", `must be an UPPER_SNAKE_CASE job state such as RUNNING, got "running"`,
 			"to", `must be an UPPER_SNAKE_CASE job state such as RUNNING, got "failed"`,

@@ -24,6 +24,7 @@ var examplePrefixes = map[string]string{
 	"deploy-failed":      messages.TypeDeployFailed,
 	"job-status-changed": messages.TypeJobStatusChanged,
 	"control":            messages.TypeControlRequested,
+	"control-refused":    messages.TypeControlRefused,
 }
 
 // exampleType returns the event type of an example file, from its name.

@@ -35,7 +35,36 @@ type JobStatusChanged struct {
 	// used (suspended, savepoint_completed, restored from), when there is
 	// one. At most 4096 characters.
 	SavepointPath string `json:"savepoint_path,omitempty" jsonschema:"maxLength=4096"`
+	// Operation names the day-2 operation (ControlRequested) this event is
+	// a step of, when it is one: the job entering SUSPENDING, SUSPENDED,
+	// back to RUNNING after a savepoint, or a step that changes no state
+	// (a savepoint disposed, a resume handed to the submit worker), which
+	// alone may have From equal to To.
+	Operation *OperationRef `json:"operation,omitempty"`
 }
+
+// OperationRef names the day-2 operation a status event belongs to.
+type OperationRef struct {
+	// RequestID is the ControlRequested's request id (RequestID of the
+	// event is the run's: the submit request that started the job).
+	RequestID string `json:"request_id" jsonschema:"minLength=1,maxLength=128,pattern=^[A-Za-z0-9._:-]+$"`
+	// Operation is the ControlRequested's operation.
+	Operation Operation `json:"operation"`
+	// Status is where the operation is: requested (recorded, Flink not yet
+	// asked), in_progress, completed or failed.
+	Status OperationStatus `json:"status"`
+}
+
+// OperationStatus is where an operation is, as status events tell it.
+type OperationStatus string
+
+// Operation statuses.
+const (
+	OperationRequested  OperationStatus = "requested"
+	OperationInProgress OperationStatus = "in_progress"
+	OperationCompleted  OperationStatus = "completed"
+	OperationFailed     OperationStatus = "failed"
+)
 
 // EventType returns TypeJobStatusChanged.
 func (e *JobStatusChanged) EventType() string { return TypeJobStatusChanged }
@@ -54,8 +83,11 @@ func (e *JobStatusChanged) Validate() error {
 	checkJobIDForMode(&v, "flink_job_id", e.FlinkJobID, e.Mode)
 	checkJobState(&v, "from", e.From, false)
 	checkJobState(&v, "to", e.To, true)
-	if e.To != "" && e.To == e.From {
-		v.addf("to", "must differ from from")
+	if e.To != "" && e.To == e.From && e.Operation == nil {
+		v.addf("to", "must differ from from (unless the event is an operation's step)")
+	}
+	if e.Operation != nil {
+		e.Operation.validate(&v, "operation")
 	}
 	checkReasonCode(&v, "reason", e.Reason, false)
 	checkMessage(&v, "message", e.Message, false)
@@ -74,5 +106,17 @@ func checkJobState(v *validator, p string, s JobState, required bool) {
 		}
 	case len(s) > 64 || !jobStatePattern.MatchString(string(s)):
 		v.addf(p, "must be an UPPER_SNAKE_CASE job state such as RUNNING, got %q", s)
+	}
+}
+
+func (o *OperationRef) validate(v *validator, p string) {
+	checkRequestID(v, at(p, "request_id"), o.RequestID)
+	if !o.Operation.IsKnown() {
+		v.addf(at(p, "operation"), "must be one of cancel, suspend, resume, savepoint, delete, dispose, got %q", clip(string(o.Operation)))
+	}
+	switch o.Status {
+	case OperationRequested, OperationInProgress, OperationCompleted, OperationFailed:
+	default:
+		v.addf(at(p, "status"), "must be one of requested, in_progress, completed, failed, got %q", clip(string(o.Status)))
 	}
 }

@@ -55,6 +55,19 @@ const (
 	StateDeployFailed JobState = "DEPLOY_FAILED"
 )
 
+// States a day-2 operation in flight shows over the job (docs/day2.md):
+// the job underneath keeps running until Flink acts. A cancel in flight is
+// Flink's CANCELLING; a completed suspend is SUSPENDED, a completed
+// cancel CANCELED, a completed delete TERMINATED.
+const (
+	// StateSuspending: a suspend (stop with a savepoint) is in flight.
+	StateSuspending JobState = "SUSPENDING"
+	// StateSavepointing: a savepoint of the running job is in flight.
+	StateSavepointing JobState = "SAVEPOINTING"
+	// StateDeleting: the job's cluster is being deleted.
+	StateDeleting JobState = "DELETING"
+)
+
 // jobStatePattern is the form every state, known or future, must have.
 var jobStatePattern = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
 
@@ -66,6 +79,7 @@ func JobStates() []JobState {
 		StateSuspended, StateReconciling,
 		StateStarting, StateK8sInitializing, StateSilent, StateLost,
 		StateTerminated, StateDeployFailed,
+		StateSuspending, StateSavepointing, StateDeleting,
 	}
 }
 

@@ -56,6 +56,14 @@ type Transition struct {
 	Message string
 	// Time is when the new state was observed; zero means time.Now().
 	Time time.Time
+	// OpRequestID and Operation name the day-2 operation the transition
+	// is a step of (SUSPENDING, SUSPENDED, back to RUNNING after a
+	// savepoint); empty for the job's own transitions. SavepointPath is the
+	// savepoint the step produced, if any (user information removed, cut
+	// to 4 KiB).
+	OpRequestID   string
+	Operation     messages.Operation
+	SavepointPath string
 }
 
 // Result is the outcome of one Update, in the order of the updates.
@@ -165,6 +173,7 @@ func (s *Store) applyCall(u *Update) (call, error) {
 	}
 
 	to, reason, message, at, terminal := "", "", "", "0", "0"
+	opReq, operation, path := "", "", ""
 	if t := u.Transition; t != nil {
 		if len(t.To) > maxCode || !statePattern.MatchString(string(t.To)) {
 			return call{}, fmt.Errorf("update of %s: state %q is not UPPER_SNAKE_CASE of at most %d bytes", u.Key, t.To, maxCode)
@@ -177,14 +186,18 @@ func (s *Store) applyCall(u *Update) (call, error) {
 			when = time.Now()
 		}
 		to, reason, message, at = string(t.To), t.Reason, capText(redact(t.Message), maxMessage), ms(when)
+		if t.OpRequestID != "" && (len(t.OpRequestID) > 128 || !requestIDPattern.MatchString(t.OpRequestID)) {
+			return call{}, fmt.Errorf("update of %s: operation request id %q is not 1 to 128 letters, digits, '.', '_', ':' and '-'", u.Key, t.OpRequestID)
+		}
+		opReq, operation, path = t.OpRequestID, string(t.Operation), capText(redact(t.SavepointPath), maxPath)
 		if t.To.IsTerminal() {
 			terminal = "1"
 		}
 	}
 
-	args := make([]any, 0, 10+len(f.del)+len(f.set))
+	args := make([]any, 0, 13+len(f.del)+len(f.set))
 	args = append(args, u.Key, strconv.FormatInt(u.ExpectVersion, 10), s.opts.Prefix, s.opts.TransitionsMaxLen,
-		to, reason, message, at, terminal, len(f.del))
+		to, reason, message, at, terminal, opReq, operation, path, len(f.del))
 	for _, d := range f.del {
 		args = append(args, d)
 	}

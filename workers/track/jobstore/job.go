@@ -160,12 +160,14 @@ const (
 	fOpLocation    = "op_location"
 	fOpReason      = "op_reason"
 	fOpMessage     = "op_message"
+	fOpRun         = "op_run"
+	fOpRequest     = "op_request"
 )
 
 // opHashFields lists the fields of the job's operation.
 var opHashFields = []string{
 	fOpRequestID, fOpHash, fOpOperation, fOpMode, fOpTriggerID, fOpPhase, fOpResult,
-	fOpRequestedAt, fOpDeadline, fOpLocation, fOpReason, fOpMessage,
+	fOpRequestedAt, fOpDeadline, fOpLocation, fOpReason, fOpMessage, fOpRun, fOpRequest,
 }
 
 // hashFields lists every field a job hash may hold.

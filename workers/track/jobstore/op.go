@@ -2,6 +2,7 @@ package jobstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -258,6 +259,12 @@ func checkOp(key string, op *ops.Op) error {
 // opArgs are the op_* field/value pairs of op but its hash; an empty
 // value deletes the field.
 func opArgs(op *ops.Op) []any {
+	req := ""
+	if op.Request != nil {
+		if b, err := json.Marshal(op.Request); err == nil {
+			req = string(b)
+		}
+	}
 	t := func(at time.Time) string {
 		if at.IsZero() {
 			return ""
@@ -276,6 +283,8 @@ func opArgs(op *ops.Op) []any {
 		fOpLocation, op.Location,
 		fOpReason, op.Reason,
 		fOpMessage, op.Message,
+		fOpRun, op.Run,
+		fOpRequest, req,
 	}
 }
 
@@ -285,7 +294,15 @@ func parseOp(p *parser) (*ops.Op, string) {
 	if h[fOpRequestID] == "" {
 		return nil, ""
 	}
+	var req *messages.ControlRequested
+	if r := h[fOpRequest]; r != "" {
+		req = new(messages.ControlRequested)
+		if err := json.Unmarshal([]byte(r), req); err != nil && p.err == nil {
+			p.err = fmt.Errorf("field %s: %w", fOpRequest, err)
+		}
+	}
 	return &ops.Op{
+		Request:     req,
 		RequestID:   h[fOpRequestID],
 		TriggerID:   h[fOpTriggerID],
 		Operation:   messages.Operation(h[fOpOperation]),
@@ -297,6 +314,7 @@ func parseOp(p *parser) (*ops.Op, string) {
 		Location:    h[fOpLocation],
 		Reason:      h[fOpReason],
 		Message:     h[fOpMessage],
+		Run:         h[fOpRun],
 	}, h[fOpHash]
 }
 

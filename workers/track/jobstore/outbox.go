@@ -63,9 +63,10 @@ type OutboxEntry struct {
 	// Time is when the new state was observed, or the step happened.
 	Time time.Time
 
-	// OpRequestID, Operation and SavepointPath are an operation step's:
-	// the operation's request id (RequestID is the run's), what it is,
-	// and the savepoint the step produced, if any. Empty for transitions.
+	// OpRequestID, Operation and SavepointPath are an operation step's
+	// (or of a transition that is one): the operation's request id
+	// (RequestID is the run's), what it is, and the savepoint the step
+	// produced, if any. Empty for the job's own transitions.
 	OpRequestID   string
 	Operation     messages.Operation
 	SavepointPath string
@@ -199,6 +200,9 @@ func outboxEntry(m redis.XMessage) (OutboxEntry, error) {
 	}
 	switch k := OutboxKind(v.str("kind")); k {
 	case "", KindTransition: // transitions carry no kind
+		e.OpRequestID = v.str("op_request_id")
+		e.Operation = messages.Operation(v.str("operation"))
+		e.SavepointPath = v.str("savepoint_path")
 	case KindOpStep:
 		e.Kind = k
 		e.From = messages.JobState(v.str("state"))

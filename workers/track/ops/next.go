@@ -228,7 +228,7 @@ func afterFlink(op Op, obs Observation, location string) Decision {
 
 func done(op Op) Decision {
 	op.Phase, op.Result = Done, Completed
-	return Decision{Op: op, Step: &Step{Reason: completedReason(op), SavepointPath: op.Location}}
+	return Decision{Op: op, Step: &Step{Reason: CompletedReason(op), SavepointPath: op.Location}}
 }
 
 func fail(op Op, reason, msg string) Decision {
@@ -236,7 +236,8 @@ func fail(op Op, reason, msg string) Decision {
 	return Decision{Op: op, Step: &Step{Reason: reason, Message: msg}}
 }
 
-func completedReason(op Op) string {
+// CompletedReason is the reason of the step that completes op.
+func CompletedReason(op Op) string {
 	switch op.Operation {
 	case messages.OpSuspend:
 		return "suspended"

@@ -38,6 +38,14 @@ type Op struct {
 	// derived from it (flinkrest.TriggerID), the same on every replica and
 	// every redelivery.
 	RequestID, TriggerID string
+	// Run is the request id of the job's run the operation acts on (the
+	// submit request that started it): an operation of an earlier run
+	// decides nothing about a later one.
+	Run string
+	// Request is the control request, for the operation's options (the
+	// savepoint's directory, format and drain, the restore options, the
+	// savepoint to dispose); nil when not recorded.
+	Request *messages.ControlRequested
 	// Operation is what was asked; Mode the job's mode.
 	Operation messages.Operation
 	Mode      messages.Mode
@@ -47,7 +55,8 @@ type Op struct {
 	// RequestedAt is when it was recorded; Deadline when it fails if Flink
 	// has not finished it (trigger retries and savepoint duration).
 	RequestedAt, Deadline time.Time
-	// Location is the savepoint's path once completed.
+	// Location is the savepoint's path once completed; for resume, the
+	// path it restores from (chosen when recorded; empty: no state).
 	Location string
 	// Reason and Message say why a failed operation failed (Flink's root
 	// cause, bounded by the caller).
@@ -119,11 +128,10 @@ func (o Op) JobState(underlying messages.JobState) messages.JobState {
 	return underlying
 }
 
-// The states an operation in flight shows; a completed suspend shows
-// messages.StateSuspended (Flink's name, which flinkferry keeps for a job
-// suspended with a savepoint).
+// The states an operation in flight shows (messages.JobStates lists
+// them); a completed suspend shows messages.StateSuspended.
 const (
-	StateSuspending   messages.JobState = "SUSPENDING"
-	StateSavepointing messages.JobState = "SAVEPOINTING"
-	StateDeleting     messages.JobState = "DELETING"
+	StateSuspending   = messages.StateSuspending
+	StateSavepointing = messages.StateSavepointing
+	StateDeleting     = messages.StateDeleting
 )

@@ -7,7 +7,9 @@
 -- ARGV[4] transitions maxlen
 -- ARGV[5] new state ('' for none)   ARGV[6] reason   ARGV[7] message
 -- ARGV[8] transition time (ms)      ARGV[9] '1' when the new state is terminal
--- ARGV[10] n, the number of fields to delete, ARGV[11..10+n] those fields,
+-- ARGV[10] operation request id   ARGV[11] operation   ARGV[12] savepoint
+-- path ('' when the transition is not an operation's step)
+-- ARGV[13] n, the number of fields to delete, ARGV[14..13+n] those fields,
 -- then field/value pairs to set.
 --
 -- Returns {code, version, transitioned}:
@@ -28,14 +30,14 @@ if not version then return {-1, 0, 0} end
 if version ~= expect then return {0, version, 0} end
 version = version + 1
 
-local ndel = tonumber(ARGV[10])
+local ndel = tonumber(ARGV[13])
 if ndel > 0 then
   local del = {}
-  for i = 11, 10 + ndel do del[#del + 1] = ARGV[i] end
+  for i = 14, 13 + ndel do del[#del + 1] = ARGV[i] end
   redis.call('HDEL', job, unpack(del))
 end
 local set = {'version', version}
-for i = 11 + ndel, #ARGV do set[#set + 1] = ARGV[i] end
+for i = 14 + ndel, #ARGV do set[#set + 1] = ARGV[i] end
 redis.call('HSET', job, unpack(set))
 
 local from = val(cur[2])
@@ -52,6 +54,10 @@ if terminal == '1' then
 else
   redis.call('ZREM', KEYS[3], key)
 end
+local extra = nil
+if ARGV[10] ~= '' then
+  extra = {'op_request_id', ARGV[10], 'operation', ARGV[11], 'savepoint_path', ARGV[12]}
+end
 record(job, KEYS[2], prefix .. 'outbox:' .. val(cur[3]), key, val(cur[4]), version,
-  from, to, reason, message, time, maxlen)
+  from, to, reason, message, time, maxlen, extra)
 return {1, version, 1}

@@ -23,6 +23,7 @@ import (
 	"github.com/flinkferry/flinkferry/internal/redisclient"
 	"github.com/flinkferry/flinkferry/messages"
 	"github.com/flinkferry/flinkferry/workers/track/jobstore"
+	"github.com/flinkferry/flinkferry/workers/track/ops"
 )
 
 // statusNow is the clock of `flinkferry status`; tests replace it.
@@ -76,6 +77,29 @@ type JobStatus struct {
 	// error of the last failed one (empty after a success).
 	LastPoll  *time.Time `json:"last_poll"`
 	LastError string     `json:"last_error"`
+	// Operation is the job's day-2 operation: the one in flight, or the
+	// last one done; null when none was recorded.
+	Operation *JobOperation `json:"operation"`
+}
+
+// JobOperation is a job's day-2 operation in JobStatus; every field is
+// always present, empty when unknown.
+type JobOperation struct {
+	// Operation is cancel, suspend, resume, savepoint, delete or dispose.
+	Operation string `json:"operation"`
+	// RequestID is the control request's.
+	RequestID string `json:"request_id"`
+	// Phase is requested, triggered, cleanup or done; Result, once done,
+	// completed or failed.
+	Phase  string `json:"phase"`
+	Result string `json:"result"`
+	// RequestedAt is when the track worker recorded it.
+	RequestedAt *time.Time `json:"requested_at"`
+	// SavepointPath is the savepoint it took, once taken.
+	SavepointPath string `json:"savepoint_path"`
+	// Reason and Message say why a failed operation failed.
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
 }
 
 // statusOptions are the flags of `flinkferry status`.
@@ -118,6 +142,8 @@ those of one cluster id, Kubernetes cluster, namespace or state.
 Columns: CLUSTER (Kubernetes cluster, "default" for the workers' default one),
 NAMESPACE, ID, MODE, STATE, DURATION, TM (TaskManagers), SLOTS (used/total),
 CHECKPOINT (age of the last completed checkpoint, "-" when none), WEB UI.
+A day-2 operation in flight is one line under the table: "operation on
+<job key>: <operation> (<request id>) <phase>".
 
 DURATION is Flink's run time when Flink reported a start time (start to end
 for a finished job, start to now otherwise); before that (STARTING,
@@ -129,7 +155,9 @@ kube_cluster, namespace, cluster_id, key, mode, state, reason, message,
 state_since, duration_seconds, duration, start_time, end_time, task_managers,
 slots_used, slots_total, last_checkpoint_at, last_checkpoint_age_seconds,
 web_ui_url, request_id, flink_job_id, image, last_poll, last_error (times RFC
-3339, null when unknown). --watch refreshes every 2s.
+3339, null when unknown) and operation (the operation in flight or the last
+one done, null when none: operation, request_id, phase, result,
+requested_at, savepoint_path, reason, message). --watch refreshes every 2s.
 
 ` + redisHelp,
 		Args: cobra.MaximumNArgs(1),
@@ -317,7 +345,21 @@ func printStatusOnce(ctx context.Context, w io.Writer, store *jobstore.Store, f 
 			r.KubeCluster, r.Namespace, r.ClusterID, r.Mode, r.State, r.Duration,
 			r.TaskManagers, r.SlotsUsed, r.SlotsTotal, cp, web)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if op := r.Operation; op != nil && op.Phase != string(ops.Done) {
+			line := fmt.Sprintf("operation on %s: %s (%s) %s", r.Key, op.Operation, op.RequestID, op.Phase)
+			if op.SavepointPath != "" {
+				line += ", savepoint " + op.SavepointPath
+			}
+			if _, err := fmt.Fprintln(w, line); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // NewJobStatus turns a stored job into its status row at now: the
@@ -336,6 +378,12 @@ func NewJobStatus(j *jobstore.Job, now time.Time) JobStatus {
 	}
 	if s.KubeCluster == "" {
 		s.KubeCluster = "default"
+	}
+	if op := j.Op; op != nil {
+		s.Operation = &JobOperation{
+			Operation: string(op.Operation), RequestID: op.RequestID, Phase: string(op.Phase), Result: string(op.Result),
+			RequestedAt: timePtr(op.RequestedAt), SavepointPath: op.Location, Reason: op.Reason, Message: op.Message,
+		}
 	}
 	var d time.Duration
 	switch {

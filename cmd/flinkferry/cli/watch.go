@@ -193,12 +193,13 @@ func (w *statusWatcher) follow(ctx context.Context, req *messages.SubmitRequeste
 			p.done(describeImageBuilt(e))
 			stage = "applying objects"
 			p.start(stage)
-		case *messages.BuildFailed:
-			if e.RequestID != req.RequestID {
+		case *messages.BuildFailed, *messages.DeployFailed:
+			line, err := runFailed(ev, req.RequestID)
+			if err == nil {
 				return false, nil
 			}
-			p.fail(fmt.Sprintf("build failed: %s: %s", e.Reason, e.Message))
-			return true, &JobFailedError{RequestID: req.RequestID, State: "BUILD_FAILED", Reason: e.Reason, Message: e.Message}
+			p.fail(line)
+			return true, err
 		case *messages.Deployed:
 			if e.RequestID != req.RequestID {
 				return false, nil
@@ -211,21 +212,15 @@ func (w *statusWatcher) follow(ctx context.Context, req *messages.SubmitRequeste
 			if j := w.jobs.get(ctx, req.JobKey()); j != nil && j.RequestID == req.RequestID &&
 				(j.State == messages.StateRunning || j.State == messages.StateFinished) {
 				state = string(j.State)
-				return w.onState(req, &messages.JobStatusChanged{To: j.State, Reason: j.Reason, Message: j.Message, WebUIURL: j.WebUIURL}, p)
+				return w.onState(req.RequestID, &messages.JobStatusChanged{To: j.State, Reason: j.Reason, Message: j.Message, WebUIURL: j.WebUIURL}, p)
 			}
 			p.start(stage)
-		case *messages.DeployFailed:
-			if e.RequestID != req.RequestID {
-				return false, nil
-			}
-			p.fail(fmt.Sprintf("deploy failed: %s: %s", e.Reason, e.Message))
-			return true, &JobFailedError{RequestID: req.RequestID, State: string(messages.StateDeployFailed), Reason: e.Reason, Message: e.Message}
 		case *messages.JobStatusChanged:
 			if e.RequestID != req.RequestID && e.JobKey() != req.JobKey() {
 				return false, nil
 			}
 			state = string(e.To)
-			finished, err := w.onState(req, e, p)
+			finished, err := w.onState(req.RequestID, e, p)
 			if !finished {
 				p.start(state)
 			}
@@ -242,25 +237,58 @@ var jobEndedStates = []messages.JobState{
 	messages.StateFailed, messages.StateCanceled, messages.StateDeployFailed, messages.StateLost, messages.StateTerminated,
 }
 
-// onState prints a state change and says whether it ends the wait, and how.
-func (w *statusWatcher) onState(req *messages.SubmitRequested, e *messages.JobStatusChanged, p progress) (bool, error) {
+// onState prints a state change of run requestID and says whether it
+// ends the wait, and how (runState).
+func (w *statusWatcher) onState(requestID string, e *messages.JobStatusChanged, p progress) (bool, error) {
+	line, v, err := runState(requestID, e)
+	switch v {
+	case succeeded:
+		p.done(line)
+		return true, nil
+	case failed:
+		p.fail(line)
+		return true, err
+	}
+	p.done(line)
+	return false, nil
+}
+
+// runState judges a state change of run requestID (a submission, or the
+// run a resume started): RUNNING (its line with the Web UI) and FINISHED
+// succeed, jobEndedStates fail with a *JobFailedError.
+func runState(requestID string, e *messages.JobStatusChanged) (string, verdict, error) {
 	line := stateLine(e)
 	switch {
 	case e.To == messages.StateRunning:
 		if e.WebUIURL != "" {
 			line += ", Web UI " + e.WebUIURL
 		}
-		p.done(line)
-		return true, nil
+		return line, succeeded, nil
 	case e.To == messages.StateFinished:
-		p.done(line)
-		return true, nil
+		return line, succeeded, nil
 	case slices.Contains(jobEndedStates, e.To):
-		p.fail(line)
-		return true, &JobFailedError{RequestID: req.RequestID, State: string(e.To), Reason: e.Reason, Message: e.Message}
+		return line, failed, &JobFailedError{RequestID: requestID, State: string(e.To), Reason: e.Reason, Message: e.Message}
 	}
-	p.done(line)
-	return false, nil
+	return line, pending, nil
+}
+
+// runFailed judges a BuildFailed or DeployFailed of run requestID: the
+// line to print and the *JobFailedError. Any other event, or one of
+// another run, returns a nil error.
+func runFailed(ev messages.Event, requestID string) (string, error) {
+	switch e := ev.(type) {
+	case *messages.BuildFailed:
+		if e.RequestID == requestID {
+			return fmt.Sprintf("build failed: %s: %s", e.Reason, e.Message),
+				&JobFailedError{RequestID: requestID, State: "BUILD_FAILED", Reason: e.Reason, Message: e.Message}
+		}
+	case *messages.DeployFailed:
+		if e.RequestID == requestID {
+			return fmt.Sprintf("deploy failed: %s: %s", e.Reason, e.Message),
+				&JobFailedError{RequestID: requestID, State: string(messages.StateDeployFailed), Reason: e.Reason, Message: e.Message}
+		}
+	}
+	return "", nil
 }
 
 // stateLine is "<state>", or "<state> (<reason>: <message>)".

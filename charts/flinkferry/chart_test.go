@@ -125,10 +125,22 @@ func TestChartAppliesToARealAPIServer(t *testing.T) {
 		{"track", "delete", "deployments", "flink-jobs", true},
 		{"track", "create", "deployments", "flink-jobs", false},
 		{"track", "list", "pods", "default", false},
+		// Removing a whole cluster (workers/track cleanup.go): the
+		// Deployment, then everything with the cluster's labels.
+		{"track", "deletecollection", "deployments", "flink-jobs", true},
+		{"track", "deletecollection", "pods", "flink-jobs", true},
+		{"track", "deletecollection", "configmaps", "flink-jobs", true},
+		{"track", "list", "configmaps", "flink-jobs", true},
+		{"track", "list", "services", "flink-jobs", true},
+		{"track", "delete", "services", "flink-jobs", true},
+		{"track", "create", "configmaps", "flink-jobs", false},
+		{"track", "get", "configmaps", "flink-jobs", false},
+		{"track", "deletecollection", "configmaps", "default", false},
+		{"track", "delete", "services", "kube-system", false},
 	} {
 		user := "system:serviceaccount:flinkferry:ff-flinkferry-" + tc.sa
 		group := "apps"
-		if tc.resource == "pods" {
+		if tc.resource != "deployments" {
 			group = ""
 		}
 		r, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{

@@ -175,6 +175,58 @@ func (s *Store) TrimSavepoints(ctx context.Context, key string, maxCount int, ma
 	return out, nil
 }
 
+// RemoveSavepoint removes every entry of the job's savepoint history
+// whose Path is path (its user information removed and capped as
+// AddSavepoint stores it), atomically (one Lua script, docs/redis.md
+// "remove_savepoint"), and reports whether one was removed. Unlike
+// TrimSavepoints it may remove the newest completed savepoint: the caller
+// says the savepoint is gone (disposed of, or found unusable). A job
+// without history, or not stored, has nothing to remove.
+func (s *Store) RemoveSavepoint(ctx context.Context, key, path string) (bool, error) {
+	path = capText(redact(path), maxPath)
+	if path == "" {
+		return false, fmt.Errorf("removing savepoint of %s: a path is required", key)
+	}
+	cmd, err := evalOne(ctx, s.rdb, removeSavepointScript, call{
+		keys: []string{s.k.savepoints(key)},
+		args: []any{path},
+	})
+	if err != nil {
+		return false, fmt.Errorf("removing savepoint of %s: %w", key, err)
+	}
+	n, err := cmd.Int64()
+	if err != nil {
+		return false, fmt.Errorf("removing savepoint of %s: unexpected script answer %v", key, cmd.Val())
+	}
+	return n > 0, nil
+}
+
+// HasSavepoint reports whether the job's savepoint history holds a
+// completed entry whose Path is path (redacted and capped as AddSavepoint
+// stores it). It reads the whole history, which retention bounds.
+func (s *Store) HasSavepoint(ctx context.Context, key, path string) (bool, error) {
+	path = capText(redact(path), maxPath)
+	if path == "" {
+		return false, nil
+	}
+	members, err := s.rdb.ZRange(ctx, s.k.savepoints(key), 0, -1).Result()
+	if err != nil {
+		return false, fmt.Errorf("reading savepoints of %s: %w", key, err)
+	}
+	// An entry that does not decode (written by hand) does not hide one
+	// that matches.
+	es, err := decodeSavepoints(members)
+	for _, e := range es {
+		if e.Path == path && e.Result == ops.Completed {
+			return true, nil
+		}
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading savepoints of %s: %w", key, err)
+	}
+	return false, nil
+}
+
 // decodeSavepoints decodes history members, skipping the ones that are
 // not an entry (written by hand) with an error naming them.
 func decodeSavepoints(members []string) ([]SavepointEntry, error) {

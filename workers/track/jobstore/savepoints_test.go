@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/flinkferry/flinkferry/messages"
 	"github.com/flinkferry/flinkferry/workers/track/ops"
 )
@@ -243,5 +245,103 @@ func TestHistoryRemovedWithTheJob(t *testing.T) {
 	}
 	if n := rdb.LLen(ctx, s.k.ops("/ns/kept")).Val(); n != 1 {
 		t.Errorf("recent operations of a kept job = %d", n)
+	}
+}
+
+func TestRemoveSavepoint(t *testing.T) {
+	rdb := client(t)
+	s := newStore(t, rdb, Options{})
+	ctx := context.Background()
+	const key = "/ns/job"
+	register(t, s, deployed("ns", "job", "run-1", t0), t0)
+	const path = "s3://savepoints/job/savepoint-0001"
+	manual := sp(1, ops.Completed)
+	manual.Path = "s3://key:pw@savepoints/job/savepoint-0001" // stored redacted
+	periodic := SavepointEntry{Time: t0.Add(2 * time.Minute), Trigger: TriggerPeriodic, Result: ops.Completed, Path: path}
+	for _, e := range []SavepointEntry{manual, periodic, sp(3, ops.Completed), sp(4, ops.Failed)} {
+		addSavepoint(t, s, key, e)
+	}
+
+	remove := func(key, path string) bool {
+		t.Helper()
+		ok, err := s.RemoveSavepoint(ctx, key, path)
+		if err != nil {
+			t.Fatalf("RemoveSavepoint(%s, %s) = %v", key, path, err)
+		}
+		return ok
+	}
+	// Every entry with the path goes, whatever took it; given with its
+	// credentials, the path is matched as stored.
+	if !remove(key, "s3://other:secret@savepoints/job/savepoint-0001") {
+		t.Error("RemoveSavepoint() = false, want true")
+	}
+	if got, want := times(savepoints(t, s, key, 0)), "4 3"; got != want {
+		t.Errorf("history = %s, want %s", got, want)
+	}
+	if remove(key, path) {
+		t.Error("RemoveSavepoint(removed path) = true")
+	}
+	// Even the newest completed savepoint, which trimming keeps.
+	if !remove(key, sp(3, ops.Completed).Path) {
+		t.Error("RemoveSavepoint(newest completed) = false")
+	}
+	if got, want := times(savepoints(t, s, key, 0)), "4"; got != want {
+		t.Errorf("history = %s, want %s", got, want)
+	}
+	if remove("/ns/none", path) {
+		t.Error("RemoveSavepoint(unknown job) = true")
+	}
+	if n := rdb.Exists(ctx, s.k.savepoints("/ns/none")).Val(); n != 0 {
+		t.Error("RemoveSavepoint(unknown job) created a history")
+	}
+	// A failed entry without a path is never matched by an empty path.
+	if _, err := s.RemoveSavepoint(ctx, key, ""); err == nil {
+		t.Error("RemoveSavepoint(empty path) = nil error")
+	}
+	if got, want := times(savepoints(t, s, key, 0)), "4"; got != want {
+		t.Errorf("history = %s, want %s", got, want)
+	}
+	// A failed entry with a path goes too.
+	failed := sp(5, ops.Failed)
+	failed.Path = "s3://savepoints/job/savepoint-0005"
+	addSavepoint(t, s, key, failed)
+	if !remove(key, failed.Path) {
+		t.Error("RemoveSavepoint(failed entry's path) = false")
+	}
+}
+
+func TestHasSavepoint(t *testing.T) {
+	rdb := client(t)
+	s := newStore(t, rdb, Options{})
+	ctx := context.Background()
+	const key = "/ns/job"
+	register(t, s, deployed("ns", "job", "run-1", t0), t0)
+	done := sp(1, ops.Completed)
+	done.Path = "s3://key:pw@savepoints/job/savepoint-0001"
+	failed := sp(2, ops.Failed)
+	failed.Path = "s3://savepoints/job/savepoint-0002"
+	addSavepoint(t, s, key, done)
+	addSavepoint(t, s, key, failed)
+	// A hand-written member does not hide a match.
+	rdb.ZAdd(ctx, s.k.savepoints(key), redis.Z{Score: 0, Member: "not json"})
+
+	for _, tt := range []struct {
+		key, path string
+		want      bool
+	}{
+		{key, "s3://savepoints/job/savepoint-0001", true},
+		{key, "s3://other:pw@savepoints/job/savepoint-0001", true},
+		{key, failed.Path, false},
+		{key, "s3://savepoints/job/savepoint-0003", false},
+		{key, "", false},
+		{"/ns/none", "s3://savepoints/job/savepoint-0001", false},
+	} {
+		got, err := s.HasSavepoint(ctx, tt.key, tt.path)
+		if got != tt.want {
+			t.Errorf("HasSavepoint(%s, %q) = %v, %v, want %v", tt.key, tt.path, got, err, tt.want)
+		}
+		if got && err != nil {
+			t.Errorf("HasSavepoint(%s, %q) found it with error %v", tt.key, tt.path, err)
+		}
 	}
 }

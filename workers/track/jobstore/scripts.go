@@ -28,6 +28,8 @@ var (
 	addSavepointLua string
 	//go:embed lua/trim_savepoints.lua
 	trimSavepointsLua string
+	//go:embed lua/remove_savepoint.lua
+	removeSavepointLua string
 )
 
 var (
@@ -35,10 +37,11 @@ var (
 	applyScript    = redis.NewScript(commonLua + applyLua)
 	deleteScript   = redis.NewScript(deleteLua)
 
-	recordOpScript       = redis.NewScript(commonLua + opCommonLua + recordOpLua)
-	updateOpScript       = redis.NewScript(commonLua + opCommonLua + updateOpLua)
-	addSavepointScript   = redis.NewScript(addSavepointLua)
-	trimSavepointsScript = redis.NewScript(trimSavepointsLua)
+	recordOpScript        = redis.NewScript(commonLua + opCommonLua + recordOpLua)
+	updateOpScript        = redis.NewScript(commonLua + opCommonLua + updateOpLua)
+	addSavepointScript    = redis.NewScript(addSavepointLua)
+	trimSavepointsScript  = redis.NewScript(trimSavepointsLua)
+	removeSavepointScript = redis.NewScript(removeSavepointLua)
 )
 
 // call is one script invocation of a batch.

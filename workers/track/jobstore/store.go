@@ -104,7 +104,15 @@ type RegisterResult struct {
 //   - a different RequestID deployed earlier is a stale redelivery and
 //     changes nothing.
 //
-// User information in d.RestEndpoint and d.WebUIURL is not stored.
+// The run's redeploy inputs (d.Request, d.JarName, d.JarArtifact; Run
+// reads them) belong to the run: a new run replaces them, and a run
+// without them leaves none. A duplicate adds them when the stored run has
+// no request and d has one (a job recovered from Kubernetes before its
+// deployed event arrived), without bumping the version; otherwise it
+// changes nothing.
+//
+// User information in d.RestEndpoint and d.WebUIURL is not stored, and
+// the request is stored without secrets (see Run.Redacted).
 func (s *Store) Register(ctx context.Context, d *messages.Deployed, now time.Time) (RegisterResult, error) {
 	if err := checkDeployed(d); err != nil {
 		return RegisterResult{}, err
@@ -130,6 +138,9 @@ func (s *Store) Register(ctx context.Context, d *messages.Deployed, now time.Tim
 		f.str(fLabels, string(b))
 	}
 	f.time(fDeployedAt, d.Time)
+	if err := runInputs(&f, d); err != nil {
+		return RegisterResult{}, fmt.Errorf("registering %s: %w", key, err)
+	}
 
 	args := []any{key, d.RequestID, ms(d.Time), ms(now), strconv.Itoa(shard), newIncarnation(),
 		s.opts.TransitionsMaxLen, s.opts.Prefix}
@@ -183,13 +194,14 @@ func newIncarnation() string {
 	return hex.EncodeToString(b[:])
 }
 
-// Get returns the stored job with key, or ErrNotFound.
+// Get returns the stored job with key, or ErrNotFound. Like GetMany it
+// reads the job's fields (HMGET), not the run's redeploy inputs (Run).
 func (s *Store) Get(ctx context.Context, key string) (*Job, error) {
-	h, err := s.rdb.HGetAll(ctx, s.k.job(key)).Result()
+	vals, err := s.rdb.HMGet(ctx, s.k.job(key), hashFields...).Result()
 	if err != nil {
 		return nil, fmt.Errorf("reading job %s: %w", key, err)
 	}
-	j, err := parseJob(key, h)
+	j, err := parseJob(key, hashOf(hashFields, vals))
 	if err != nil {
 		return nil, err
 	}
@@ -199,23 +211,24 @@ func (s *Store) Get(ctx context.Context, key string) (*Job, error) {
 	return j, nil
 }
 
-// GetMany returns the jobs with keys in one pipeline (HGETALL each), in
-// the order of keys; a job that is not stored is nil.
+// GetMany returns the jobs with keys in one pipeline (one HMGET of the
+// job's fields each: the run's redeploy inputs, which may be large, stay
+// in Redis), in the order of keys; a job that is not stored is nil.
 func (s *Store) GetMany(ctx context.Context, keys []string) ([]*Job, error) {
 	if len(keys) == 0 {
 		return nil, nil
 	}
 	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.MapStringStringCmd, len(keys))
+	cmds := make([]*redis.SliceCmd, len(keys))
 	for i, k := range keys {
-		cmds[i] = pipe.HGetAll(ctx, s.k.job(k))
+		cmds[i] = pipe.HMGet(ctx, s.k.job(k), hashFields...)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, fmt.Errorf("reading %d jobs: %w", len(keys), err)
 	}
 	out := make([]*Job, len(keys))
 	for i, c := range cmds {
-		j, err := parseJob(keys[i], c.Val())
+		j, err := parseJob(keys[i], hashOf(hashFields, c.Val()))
 		if err != nil {
 			return nil, err
 		}

@@ -6,12 +6,15 @@
 -- ARGV[1] job key           ARGV[2] request id           ARGV[3] deployed_at (ms)
 -- ARGV[4] now (ms)          ARGV[5] shard                ARGV[6] incarnation for a new hash
 -- ARGV[7] transitions maxlen ARGV[8] key prefix
--- ARGV[9..] field/value pairs of the run (identity, request, endpoints, labels, deployed_at)
+-- ARGV[9..] field/value pairs of the run (identity, request, endpoints, labels,
+--           deployed_at, and its redeploy inputs: the run_* fields)
 --
 -- Returns {outcome, version, state}; outcome is
 --   created      no hash: created in STARTING, version 1, transition '' -> STARTING
 --   duplicate    same request id: nothing changes (but a job whose shard
---                differs from ARGV[5] is moved to it, version + 1)
+--                differs from ARGV[5] is moved to it, version + 1; and a
+--                job without run_request gets the call's run_* fields when
+--                they have one, version unchanged)
 --   resubmitted  another request, deployed later (ties: greater request id):
 --                the hash is rebuilt for the new run in STARTING, version + 1,
 --                incarnation and op_* fields (the job's operation) kept;
@@ -52,6 +55,20 @@ end
 
 local state = val(cur[4])
 if cur[2] == req then
+  -- A run registered without its redeploy inputs (recovered from
+  -- Kubernetes) gets them from the first call that has them.
+  local inputs, has = {}, false
+  for i = 1, #run, 2 do
+    if string.sub(run[i], 1, 4) == 'run_' then
+      inputs[#inputs + 1] = run[i]
+      inputs[#inputs + 1] = run[i + 1]
+      if run[i] == 'run_request' then has = true end
+    end
+  end
+  if has and redis.call('HEXISTS', job, 'run_request') == 0 then
+    redis.call('HDEL', job, 'run_redacted', 'run_jar_name', 'run_jar_artifact')
+    redis.call('HSET', job, unpack(inputs))
+  end
   if cur[5] ~= shard then
     version = version + 1
     redis.call('HSET', job, 'shard', shard, 'version', version)

@@ -1,0 +1,240 @@
+package track
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
+	"github.com/flinkferry/flinkferry/internal/flinkrest"
+	"github.com/flinkferry/flinkferry/messages"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
+	"github.com/flinkferry/flinkferry/workers/track/ops"
+)
+
+// ControlStore is what the control handler needs from Redis
+// (workers/track/jobstore.Store).
+type ControlStore interface {
+	Get(ctx context.Context, key string) (*jobstore.Job, error)
+	Run(ctx context.Context, key string) (*jobstore.Run, error)
+	Savepoints(ctx context.Context, key string, n int) ([]jobstore.SavepointEntry, error)
+	HasSavepoint(ctx context.Context, key, path string) (bool, error)
+	RecordOp(ctx context.Context, key string, op ops.Op, contentHash string) (jobstore.RecordResult, error)
+	MarkOp(ctx context.Context, key string) error
+}
+
+// RefusalPublisher publishes a refused control request's event on the
+// status topic with a stable id.
+type RefusalPublisher interface {
+	PublishRefusal(ctx context.Context, ev *messages.ControlRefused, id string) error
+}
+
+// ControlHandler records control requests as operations of their jobs
+// (docs/day2.md). It never waits for Flink: the shard owner's loop
+// advances the operation. A request that cannot be recorded is refused:
+// a ControlRefused event on the status topic, and the request on the
+// dead-letter topic with the same reason.
+type ControlHandler struct {
+	Store    ControlStore
+	Refusals RefusalPublisher
+	// Timeout is the operation's deadline after its request
+	// (TrackConfig.OperationTimeout); a savepoint's timeout_seconds
+	// overrides it.
+	Timeout time.Duration
+	// Now defaults to time.Now.
+	Now func() time.Time
+}
+
+// Handle records one control request. A redelivery is a no-op; the same
+// request id with other content is refused.
+func (h *ControlHandler) Handle(ctx context.Context, req *messages.ControlRequested) ([]bus.Out, error) {
+	now := time.Now().UTC()
+	if h.Now != nil {
+		now = h.Now().UTC()
+	}
+	key := req.JobKey()
+	hash, err := contentHash(req)
+	if err != nil {
+		return nil, failure.Permanent(bus.ReasonInvalidOutput, err)
+	}
+	j, err := h.Store.Get(ctx, key)
+	switch {
+	case errors.Is(err, jobstore.ErrNotFound):
+		return nil, h.refuse(ctx, req, now, messages.RefusedJobNotFound, "flinkferry tracks no job "+key)
+	case err != nil:
+		return nil, fmt.Errorf("reading job %s: %w", key, err)
+	}
+	op := ops.Op{
+		RequestID: req.RequestID, Request: req, Run: j.RequestID, Operation: req.Operation, Mode: j.Mode,
+		Phase: ops.Requested, RequestedAt: now, Deadline: now.Add(h.timeout(req)),
+	}
+	if req.Operation != messages.OpDispose {
+		op.TriggerID = flinkrest.TriggerID(req.RequestID)
+	}
+	// A redelivery of the job's operation is recorded (a no-op) whatever
+	// the job's state has become since.
+	if j.Op == nil || j.Op.RequestID != req.RequestID {
+		msg, err := h.check(ctx, j, req, &op)
+		if err != nil {
+			return nil, err
+		}
+		if msg != "" {
+			return nil, h.refuse(ctx, req, now, messages.RefusedNotAllowed, msg)
+		}
+	}
+	res, err := h.Store.RecordOp(ctx, key, op, hash)
+	if err != nil {
+		return nil, err
+	}
+	switch res.Outcome {
+	case jobstore.OpRecorded, jobstore.OpDuplicate:
+		if cur := res.Current; cur != nil && cur.RequestID == req.RequestID && cur.Phase != ops.Done {
+			if err := h.Store.MarkOp(ctx, key); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	case jobstore.OpConflict:
+		return nil, h.refuse(ctx, req, now, messages.RefusedConflict, fmt.Sprintf(
+			"request id %s is known with content %s; this request has content %s", req.RequestID, res.StoredHash, res.Hash))
+	case jobstore.OpInProgress:
+		msg := "another operation of the job is in flight"
+		if c := res.Current; c != nil {
+			msg = fmt.Sprintf("operation %s (request %s) of the job is in flight", c.Operation, c.RequestID)
+		}
+		return nil, h.refuse(ctx, req, now, messages.RefusedInProgress, msg)
+	case jobstore.OpJobNotFound:
+		return nil, h.refuse(ctx, req, now, messages.RefusedJobNotFound, "flinkferry tracks no job "+key)
+	}
+	return nil, fmt.Errorf("recording operation %s of %s: unexpected outcome %q", req.RequestID, key, res.Outcome)
+}
+
+// timeout is the operation's deadline after its request.
+func (h *ControlHandler) timeout(req *messages.ControlRequested) time.Duration {
+	if req.TimeoutSeconds > 0 {
+		return time.Duration(req.TimeoutSeconds) * time.Second
+	}
+	if h.Timeout > 0 {
+		return h.Timeout
+	}
+	return 30 * time.Minute
+}
+
+// check returns why req is not allowed on j ("" when it is), and sets
+// what the operation needs from the store (resume's restore path).
+func (h *ControlHandler) check(ctx context.Context, j *jobstore.Job, req *messages.ControlRequested, op *ops.Op) (string, error) {
+	live := !j.State.IsTerminal() && j.State != messages.StateSuspended && !settled(j)
+	switch req.Operation {
+	case messages.OpCancel, messages.OpSuspend, messages.OpSavepoint:
+		if j.Mode == messages.ModeSessionCluster {
+			return fmt.Sprintf("operation %s acts on a job; %s is a session cluster (delete it, or act on its jobs)", req.Operation, j.Key), nil
+		}
+		if !live {
+			return fmt.Sprintf("the job is %s: there is nothing to %s", j.State, req.Operation), nil
+		}
+	case messages.OpDelete:
+		if j.Mode == messages.ModeSessionCluster && !req.Force && j.Metrics.RunningJobs > 0 && live {
+			return fmt.Sprintf("the session cluster runs %d jobs: cancel them first, or set force to delete it with them", j.Metrics.RunningJobs), nil
+		}
+	case messages.OpDispose:
+		if !live || j.RestEndpoint == "" {
+			return fmt.Sprintf("the job is %s: savepoints are disposed through the job's running JobManager; delete it from storage instead", j.State), nil
+		}
+		ok, err := h.Store.HasSavepoint(ctx, j.Key, req.SavepointPath)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "the savepoint is not in the job's history (flinkferry savepoints " + j.Job.ClusterID + ")", nil
+		}
+	case messages.OpResume:
+		return h.checkResume(ctx, j, req, op)
+	}
+	return "", nil
+}
+
+// checkResume allows a resume of a job that no longer runs, with a
+// stored request and a state to restore from, and records that path in
+// op.Location.
+func (h *ControlHandler) checkResume(ctx context.Context, j *jobstore.Job, req *messages.ControlRequested, op *ops.Op) (string, error) {
+	if j.Mode == messages.ModeSessionCluster {
+		return "a session cluster is not resumed: submit it again", nil
+	}
+	if !j.State.IsTerminal() && j.State != messages.StateSuspended && j.State != messages.StateLost {
+		return fmt.Sprintf("the job is %s: suspend or cancel it before resuming it", j.State), nil
+	}
+	run, err := h.Store.Run(ctx, j.Key)
+	if err != nil {
+		return "", err
+	}
+	if run.Request == nil || run.Image == "" {
+		return "the job's deployed request is not stored (deployed by an older flinkferry, or recovered from Kubernetes): submit it again", nil
+	}
+	if j.Mode == messages.ModeSession && run.JarArtifact == "" {
+		return "the session job's jar artifact is not stored: submit it again", nil
+	}
+	var lost []string
+	for _, f := range run.Redacted {
+		if f != "program.jar.url" && !strings.HasPrefix(f, "program.savepoint") {
+			lost = append(lost, f)
+		}
+	}
+	if len(lost) > 0 {
+		return "the stored request lost secrets flinkferry does not keep (" + strings.Join(lost[:min(len(lost), 8)], ", ") + "): submit it again", nil
+	}
+	from := messages.RestoreFromSavepoint
+	if req.Restore != nil && req.Restore.From != "" {
+		from = req.Restore.From
+	}
+	switch from {
+	case messages.RestoreFromSavepoint:
+		sps, err := h.Store.Savepoints(ctx, j.Key, 100)
+		if err != nil {
+			return "", err
+		}
+		for _, sp := range sps {
+			if sp.Result == ops.Completed && sp.Path != "" {
+				op.Location = sp.Path
+				return "", nil
+			}
+		}
+		return "the job has no completed savepoint to restore from (restore from checkpoint, a path, or none)", nil
+	case messages.RestoreFromCheckpoint:
+		if j.Checkpoints.LastCompletedPath == "" {
+			return "no completed checkpoint of the job is recorded (restore from savepoint, a path, or none)", nil
+		}
+		op.Location = j.Checkpoints.LastCompletedPath
+	case messages.RestoreFromPath:
+		op.Location = req.Restore.Path
+	}
+	return "", nil
+}
+
+// refuse publishes the refusal and returns the permanent error that
+// dead-letters the request.
+func (h *ControlHandler) refuse(ctx context.Context, req *messages.ControlRequested, now time.Time, reason, msg string) error {
+	ev := &messages.ControlRefused{RequestID: req.RequestID, Job: req.Job, Operation: req.Operation, Reason: reason, Message: msg, Time: now}
+	if h.Refusals != nil {
+		if err := h.Refusals.PublishRefusal(ctx, ev, req.JobKey()+".refused."+req.RequestID+"."+reason); err != nil {
+			return fmt.Errorf("publishing the refusal of %s: %w", req.RequestID, err)
+		}
+	}
+	return failure.Permanentf(reason, "control request %s (%s of %s) refused: %s", req.RequestID, req.Operation, req.JobKey(), msg)
+}
+
+// contentHash is the request's content hash: sha256 of its JSON encoding
+// (the decoded request, so field order and spacing do not count).
+func contentHash(req *messages.ControlRequested) (string, error) {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return "", fmt.Errorf("hashing control request %s: %w", req.RequestID, err)
+	}
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}

@@ -45,6 +45,8 @@ type Deployed struct {
 	Request     *SubmitRequested `json:"request,omitempty"`
 	JarName     string           `json:"jar_name,omitempty" jsonschema:"maxLength=255,pattern=^[A-Za-z0-9._-]+\\.jar$"`
 	JarArtifact string           `json:"jar_artifact,omitempty" jsonschema:"pattern=@sha256:[0-9a-f]{64}$"`
+	// JarSHA256 is ImageBuilt.JarSHA256, for the same reason.
+	JarSHA256 string `json:"jar_sha256,omitempty" jsonschema:"pattern=^[0-9a-f]{64}$"`
 }
 
 // EventType returns TypeDeployed.
@@ -77,6 +79,7 @@ func (e *Deployed) Validate() error {
 		v.addf("jar_name", "must be a file name of letters, digits, '.', '_' or '-' ending in .jar")
 	}
 	checkDigestRef(&v, "jar_artifact", e.JarArtifact, false)
+	checkSHA256(&v, "jar_sha256", e.JarSHA256, false)
 	return v.result()
 }
 

@@ -116,7 +116,7 @@ func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*message
 		RequestID: ev.RequestID, Job: ev.Job, Mode: ev.Mode,
 		FlinkJobID: ev.Request.FlinkJobID(), Image: ev.Image,
 		RestEndpoint: rest, WebUIURL: rest + "/", ObjectUIDs: uids, Labels: ev.Labels, Time: time.Now().UTC(),
-		Request: &ev.Request, JarName: ev.JarName,
+		Request: &ev.Request, JarName: ev.JarName, JarSHA256: ev.JarSHA256,
 	}, nil
 }
 

@@ -89,7 +89,7 @@ func (h *Handler) deploySession(ctx context.Context, cl *kubeclusters.Cluster, e
 	deployed := &messages.Deployed{
 		RequestID: ev.RequestID, Job: ev.Job, Mode: ev.Mode, FlinkJobID: jobID, SessionClusterID: session.ClusterID,
 		RestEndpoint: base, WebUIURL: base + "/", Labels: ev.Labels,
-		Request: &ev.Request, JarName: ev.JarName, JarArtifact: ev.JarArtifact,
+		Request: &ev.Request, JarName: ev.JarName, JarArtifact: ev.JarArtifact, JarSHA256: ev.JarSHA256,
 	}
 
 	exists, err := jobExists(ctx, fl, base, jobID)

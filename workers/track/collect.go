@@ -45,6 +45,7 @@ kube:
 	dirty := t.dirty
 	t.dirty = map[string]bool{}
 	t.mu.Unlock()
+	t.foldOps(updates, now)
 	if len(dirty) > 0 {
 		for k, j := range t.jobs {
 			if seen[k] || !dirty[t.kubeKey(j)] {
@@ -119,10 +120,12 @@ func (t *Tracker) applyStatus(j *jobstore.Job, u *jobstore.Update, r pollResult,
 			t.m.staleness.Observe(r.at.Sub(j.LastPoll).Seconds())
 		}
 		u.LastPoll = r.at
+		t.flinkStates[j.Key] = ""
 		for _, o := range r.jobs {
 			if o.ID == j.FlinkJobID {
 				rest.JobFound = true
 				rest.JobState = messages.JobState(o.State)
+				t.flinkStates[j.Key] = rest.JobState
 				u.StartTime, u.EndTime, u.DurationMS = o.StartTime, o.EndTime, o.Duration.Milliseconds()
 			}
 		}
@@ -132,14 +135,18 @@ func (t *Tracker) applyStatus(j *jobstore.Job, u *jobstore.Update, r pollResult,
 
 // decide runs the state machine for j and records a transition in u.
 func (t *Tracker) decide(j *jobstore.Job, u *jobstore.Update, rest state.REST, now time.Time) {
-	prev := state.Record{State: j.State, Since: j.StateSince, SilentSince: j.SilentSince, Reason: j.Reason}
+	prev := state.Record{State: underlyingPrev(j.State), Since: j.StateSince, SilentSince: j.SilentSince, Reason: j.Reason}
 	d := state.Decide(j.Mode, prev, state.Observation{Time: now, REST: rest, Kube: t.kube(j)}, t.stateCfg)
+	d, step := overlay(j, d)
 	if !d.SilentSince.Equal(j.SilentSince) {
 		s := d.SilentSince
 		u.SilentSince = &s
 	}
 	if d.State != j.State {
 		u.Transition = &jobstore.Transition{To: d.State, Reason: d.Reason, Message: truncate(d.Message, 4096), Time: now}
+		if step != nil {
+			u.Transition.OpRequestID, u.Transition.Operation, u.Transition.SavepointPath = step.requestID, step.operation, step.path
+		}
 	}
 }
 

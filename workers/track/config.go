@@ -52,6 +52,12 @@ type TrackConfig struct {
 	TerminalRetention        time.Duration `envconfig:"TERMINAL_RETENTION" default:"168h" desc:"how long terminal jobs stay in Redis"`
 	FinishedClusterRetention time.Duration `envconfig:"FINISHED_CLUSTER_RETENTION" default:"1h" desc:"how long an application cluster is kept after its job reached a terminal state before the track worker deletes it (0 keeps it)"`
 	RecoveryInterval         time.Duration `envconfig:"RECOVERY_INTERVAL" default:"5m" desc:"how often the tracked set is rebuilt from Kubernetes (JobManager Deployments flinkferry created)"`
+
+	// Day-2 operations (docs/day2.md).
+	OperationTimeout   time.Duration `envconfig:"OPERATION_TIMEOUT" default:"30m" desc:"longest a day-2 operation (savepoint, suspend, cancel, dispose) may take from its request until Flink finishes it; a request's timeout_seconds overrides it for savepoints"`
+	SavepointsMaxCount int           `envconfig:"SAVEPOINTS_MAX_COUNT" default:"10" desc:"savepoints kept in each job's history (the latest completed one is always kept)"`
+	SavepointsMaxAge   time.Duration `envconfig:"SAVEPOINTS_MAX_AGE" default:"24h" desc:"age past which savepoints leave the history and are disposed through Flink while the job's cluster runs (the latest completed one is always kept)"`
+	OperationInterval  time.Duration `envconfig:"OPERATION_INTERVAL" default:"1s" desc:"how often operations in flight are advanced (trigger, poll the savepoint, clean up)"`
 }
 
 // Validate reports every problem at once.
@@ -63,6 +69,7 @@ func (c Config) Validate() error {
 		"JOB_STATUS_TIMEOUT": t.JobStatusTimeout, "CLUSTER_METRIC_TIMEOUT": t.ClusterMetricTimeout,
 		"SILENT_STATE_KEEP": t.SilentStateKeep, "REQUEST_TIMEOUT": t.RequestTimeout,
 		"LEASE_TTL": t.LeaseTTL, "TERMINAL_RETENTION": t.TerminalRetention, "RECOVERY_INTERVAL": t.RecoveryInterval,
+		"OPERATION_TIMEOUT": t.OperationTimeout, "SAVEPOINTS_MAX_AGE": t.SavepointsMaxAge, "OPERATION_INTERVAL": t.OperationInterval,
 	} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("track: %s must be > 0", name))
@@ -73,6 +80,9 @@ func (c Config) Validate() error {
 	}
 	if t.RequestTimeout > 0 && t.JobStatusInterval > 0 && t.RequestTimeout > t.JobStatusInterval {
 		errs = append(errs, fmt.Errorf("track: REQUEST_TIMEOUT (%s) must not exceed JOB_STATUS_INTERVAL (%s)", t.RequestTimeout, t.JobStatusInterval))
+	}
+	if t.SavepointsMaxCount < 1 || t.SavepointsMaxCount > 1000 {
+		errs = append(errs, errors.New("track: SAVEPOINTS_MAX_COUNT must be between 1 and 1000"))
 	}
 	if t.Concurrency < 1 {
 		errs = append(errs, errors.New("track: CONCURRENCY must be >= 1"))

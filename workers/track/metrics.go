@@ -13,6 +13,9 @@ type metrics struct {
 	published   prometheus.Counter
 	conflicts   prometheus.Counter
 	pollSkipped prometheus.Counter
+	// Day-2 operations.
+	opSteps            *prometheus.CounterVec
+	savepointsDisposed prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -59,9 +62,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "flinkferry", Subsystem: "track", Name: "polls_skipped_total",
 			Help: "Due polls not queued because the poll queue was full (every poller busy); they run next interval.",
 		}),
+		opSteps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "flinkferry", Subsystem: "track", Name: "operation_steps_total",
+			Help: "Steps of day-2 operations recorded by this replica, by operation and reason (savepoint_completed, suspended, savepoint_failed, operation_timeout...).",
+		}, []string{"operation", "reason"}),
+		savepointsDisposed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "flinkferry", Subsystem: "track", Name: "savepoints_retention_disposed_total",
+			Help: "Savepoints past the history's retention whose disposal was asked of Flink.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.jobs, m.pollSeconds, m.pollErrors, m.staleness, m.shards, m.transitions, m.published, m.conflicts, m.pollSkipped)
+		reg.MustRegister(m.jobs, m.pollSeconds, m.pollErrors, m.staleness, m.shards, m.transitions, m.published, m.conflicts, m.pollSkipped,
+			m.opSteps, m.savepointsDisposed)
 	}
 	return m
 }

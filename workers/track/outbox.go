@@ -2,10 +2,12 @@ package track
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/flinkferry/flinkferry/messages"
 	"github.com/flinkferry/flinkferry/workers/track/jobstore"
+	"github.com/flinkferry/flinkferry/workers/track/ops"
 )
 
 // outboxPage is how many status events of a shard are read at once.
@@ -56,15 +58,6 @@ func (t *Tracker) drainOutbox(ctx context.Context) {
 			}
 			acked := make([]string, 0, len(entries))
 			for _, e := range entries {
-				if e.Kind != jobstore.KindTransition {
-					// Day-2 operation steps (jobstore.UpdateOp) get their
-					// event with the worker's control wiring (docs/day2.md);
-					// nothing writes them yet. Never publish one as a
-					// transition: acknowledge it and say so.
-					t.log.Warn("skipping an outbox entry of an unpublished kind", "kind", string(e.Kind), "event_id", e.EventID)
-					acked = append(acked, e.StreamID)
-					continue
-				}
 				if err := t.pub.Publish(ctx, statusEvent(e), e.EventID); err != nil {
 					if ctx.Err() == nil {
 						t.log.Warn("publishing status event; will retry", "event_id", e.EventID, "error", err.Error())
@@ -89,16 +82,43 @@ func (t *Tracker) drainOutbox(ctx context.Context) {
 // recorded transition and the identity of the job's run it belongs to.
 func statusEvent(e jobstore.OutboxEntry) *messages.JobStatusChanged {
 	return &messages.JobStatusChanged{
-		RequestID:  e.RequestID,
-		Job:        e.Job,
-		Mode:       e.Mode,
-		FlinkJobID: e.FlinkJobID,
-		From:       e.From,
-		To:         e.To,
-		Reason:     e.Reason,
-		Message:    e.Message,
-		WebUIURL:   e.WebUIURL,
-		Labels:     e.Labels,
-		Time:       e.Time,
+		RequestID:     e.RequestID,
+		Job:           e.Job,
+		Mode:          e.Mode,
+		FlinkJobID:    e.FlinkJobID,
+		From:          e.From,
+		To:            e.To,
+		Reason:        e.Reason,
+		Message:       e.Message,
+		WebUIURL:      e.WebUIURL,
+		Labels:        e.Labels,
+		Time:          e.Time,
+		SavepointPath: e.SavepointPath,
+		Operation:     operationRef(e),
 	}
+}
+
+// operationRef names the operation an outbox entry is a step of; nil for
+// the job's own transitions.
+func operationRef(e jobstore.OutboxEntry) *messages.OperationRef {
+	if e.OpRequestID == "" {
+		return nil
+	}
+	return &messages.OperationRef{RequestID: e.OpRequestID, Operation: e.Operation, Status: stepStatus(e.Operation, e.Reason)}
+}
+
+// stepStatus is where an operation is after a step with reason: the
+// reasons are ops.Step's and the "<operation>_requested" of the state an
+// operation shows while in flight.
+func stepStatus(op messages.Operation, reason string) messages.OperationStatus {
+	switch {
+	case strings.HasSuffix(reason, "_requested"):
+		return messages.OperationRequested
+	case strings.HasSuffix(reason, "_failed"), reason == ops.ReasonTimeout, reason == ops.ReasonJobEnded,
+		reason == ops.ReasonUnreachable, reason == jobstore.ReasonSuperseded:
+		return messages.OperationFailed
+	case reason == "savepoint_completed" && op == messages.OpSuspend:
+		return messages.OperationInProgress // the cluster is removed next
+	}
+	return messages.OperationCompleted
 }

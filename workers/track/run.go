@@ -67,11 +67,11 @@ func Spec(cfg Config, o Overrides) worker.Spec {
 				return nil, err
 			}
 			flink := flinkrest.New(flinkrest.Options{HTTPClient: o.HTTPClient, RequestTimeout: t.RequestTimeout, UserAgent: "flinkferry-track"})
-			pub := &producerPublisher{p: prod, topic: d.Topics.Status}
+			pub := &producerPublisher{p: prod, topic: d.Topics.Status, imageBuilt: d.Topics.For(messages.TypeImageBuilt)}
 
 			tr := NewTracker(t, Deps{
 				Store: store, Flink: flink, Owner: leases, Publisher: pub, Clusters: cs,
-				Log: d.Log, Registerer: d.Ops.Registry,
+				Redeployer: pub, Log: d.Log, Registerer: d.Ops.Registry,
 			})
 			// The leases are released and the tracker stopped before
 			// the Redis client and the producer close.
@@ -88,17 +88,31 @@ func Spec(cfg Config, o Overrides) worker.Spec {
 			if err := bus.Handle(d.Router, "track", d.Topics.Deployed, h.Handle); err != nil {
 				return nil, err
 			}
+			ch := &ControlHandler{Store: store, Refusals: pub, Timeout: t.OperationTimeout}
+			if err := bus.Handle(d.Router, "track-control", d.Topics.Control, ch.Handle); err != nil {
+				return nil, err
+			}
 			return loops, nil
 		},
 	}
 }
 
-// producerPublisher publishes status events with the bus producer.
+// producerPublisher publishes status events, refusals and resumed jobs
+// with the bus producer.
 type producerPublisher struct {
-	p     *bus.Producer
-	topic string
+	p          *bus.Producer
+	topic      string
+	imageBuilt []string
 }
 
 func (p *producerPublisher) Publish(ctx context.Context, ev *messages.JobStatusChanged, id string) error {
 	return p.p.SendWithID(ctx, ev, id, p.topic)
+}
+
+func (p *producerPublisher) PublishRefusal(ctx context.Context, ev *messages.ControlRefused, id string) error {
+	return p.p.SendWithID(ctx, ev, id, p.topic)
+}
+
+func (p *producerPublisher) Redeploy(ctx context.Context, ev *messages.ImageBuilt, id string) error {
+	return p.p.SendWithID(ctx, ev, id, p.imageBuilt...)
 }

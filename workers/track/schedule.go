@@ -30,6 +30,7 @@ func (t *Tracker) loop(ctx context.Context) error {
 	defer flush.Stop()
 	start := time.Now()
 	var n, next int64 // loop turns; next wheel tick to dispatch
+	var opsAt time.Time
 	for {
 		if n%8 == 0 || t.ownershipChanged() { // every 2 s new jobs; shard changes at once
 			if err := t.refresh(ctx); err != nil && ctx.Err() == nil {
@@ -42,6 +43,10 @@ func (t *Tracker) loop(ctx context.Context) error {
 			t.dispatch(next)
 		}
 		t.collect(ctx)
+		if now := time.Now(); now.Sub(opsAt) >= t.cfg.OperationInterval {
+			opsAt = now
+			t.advanceOps(ctx)
+		}
 		if n%t.housekeepingTicks() == 0 {
 			t.housekeeping(ctx)
 		}
@@ -101,7 +106,7 @@ func (t *Tracker) dispatch(n int64) {
 		}
 		p.metric = true
 		for _, k := range t.byEndpoint[ep] {
-			if j := t.jobs[k]; j != nil && j.FlinkJobID != "" && !j.State.IsTerminal() {
+			if j := t.jobs[k]; j != nil && j.FlinkJobID != "" && !j.State.IsTerminal() && !settled(j) {
 				p.jobIDs = append(p.jobIDs, j.FlinkJobID)
 			}
 		}
@@ -129,7 +134,7 @@ func (t *Tracker) dispatch(n int64) {
 // active reports whether the JobManager at ep has a job still tracked.
 func (t *Tracker) active(ep string) bool {
 	for _, k := range t.byEndpoint[ep] {
-		if j := t.jobs[k]; j != nil && !j.State.IsTerminal() {
+		if j := t.jobs[k]; j != nil && !j.State.IsTerminal() && !settled(j) {
 			return true
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/messages"
 	"github.com/flinkferry/flinkferry/workers/track/jobstore"
+	"github.com/flinkferry/flinkferry/workers/track/ops"
 	"github.com/flinkferry/flinkferry/workers/track/state"
 )
 
@@ -26,6 +27,15 @@ type Store interface {
 	Outboxes(ctx context.Context, shards []int, max int) (map[int][]jobstore.OutboxEntry, error)
 	AckOutbox(ctx context.Context, shard int, ids ...string) error
 	Sweep(ctx context.Context, now time.Time) (int, error)
+
+	// Day-2 operations (opround.go).
+	Op(ctx context.Context, key string) (*ops.Op, string, error)
+	UpdateOp(ctx context.Context, key, requestID string, expectPhase ops.Phase, next ops.Op, step *jobstore.OpStep) (bool, error)
+	ActiveOps(ctx context.Context, shards []int) ([]string, error)
+	UnmarkOp(ctx context.Context, key string) error
+	AddSavepoint(ctx context.Context, key string, e jobstore.SavepointEntry) (bool, error)
+	TrimSavepoints(ctx context.Context, key string, maxCount int, maxAge time.Duration, now time.Time) ([]jobstore.SavepointEntry, error)
+	Run(ctx context.Context, key string) (*jobstore.Run, error)
 }
 
 // Flink is what the tracker needs from Flink's REST API
@@ -49,10 +59,15 @@ type DeploymentDeleter func(ctx context.Context, kubeCluster, namespace, name st
 
 // Deps are the tracker's peers.
 type Deps struct {
-	Store     Store
-	Flink     Flink
-	Owner     ShardOwner
-	Publisher Publisher
+	Store Store
+	// Flink is the JobManagers' REST API; when it is an OpFlink too (as
+	// flinkrest.Client is) day-2 operations can act on them.
+	Flink Flink
+	// Redeployer publishes resumed jobs for the submit worker; nil fails
+	// every resume.
+	Redeployer Redeployer
+	Owner      ShardOwner
+	Publisher  Publisher
 	// Clusters are the watched Kubernetes clusters; nil watches none
 	// (states then come from Flink's REST API alone).
 	Clusters *kubeclusters.Set
@@ -65,19 +80,21 @@ type Deps struct {
 // a wheel spread over each interval, Kubernetes through informers, and
 // writes states, metrics and transitions to the store.
 type Tracker struct {
-	cfg      TrackConfig
-	stateCfg state.Config
-	store    Store
-	flink    Flink
-	owner    ShardOwner
-	pub      Publisher
-	clusters *kubeclusters.Set
-	kubes    map[string]*kubeWatcher
-	defKube  string
-	deleter  DeploymentDeleter
-	log      *slog.Logger
-	m        *metrics
-	now      func() time.Time
+	cfg        TrackConfig
+	stateCfg   state.Config
+	store      Store
+	flink      Flink
+	opFlink    OpFlink
+	redeployer Redeployer
+	owner      ShardOwner
+	pub        Publisher
+	clusters   *kubeclusters.Set
+	kubes      map[string]*kubeWatcher
+	defKube    string
+	deleter    DeploymentDeleter
+	log        *slog.Logger
+	m          *metrics
+	now        func() time.Time
 
 	statusWheel, metricWheel wheel
 
@@ -91,6 +108,13 @@ type Tracker struct {
 	// (FINISHED, FAILED, CANCELED) and whose final metric poll is not
 	// dispatched yet (finalpoll.go).
 	finals map[string][]string
+	// flinkStates are the jobs' states in Flink as last polled, the
+	// observation of their operations; opBusy the jobs with a round of
+	// their operation in the pool.
+	flinkStates map[string]messages.JobState
+	opBusy      map[string]bool
+	opTasks     chan opRound
+	opResults   chan opDone
 
 	results chan pollResult
 	tasks   chan pollTask
@@ -109,6 +133,17 @@ func NewTracker(cfg TrackConfig, d Deps) *Tracker {
 	if log == nil {
 		log = slog.Default()
 	}
+	// Configurations built in code (tests, benchmarks) may leave the
+	// operation settings out.
+	if cfg.OperationInterval <= 0 {
+		cfg.OperationInterval = time.Second
+	}
+	if cfg.SavepointsMaxCount <= 0 {
+		cfg.SavepointsMaxCount = 10
+	}
+	if cfg.SavepointsMaxAge <= 0 {
+		cfg.SavepointsMaxAge = 24 * time.Hour
+	}
 	t := &Tracker{
 		cfg: cfg, store: d.Store, flink: d.Flink, owner: d.Owner, pub: d.Publisher, clusters: d.Clusters,
 		kubes: map[string]*kubeWatcher{}, log: log, m: newMetrics(d.Registerer), now: time.Now,
@@ -118,6 +153,12 @@ func NewTracker(cfg TrackConfig, d Deps) *Tracker {
 		jobs:        map[string]*jobstore.Job{}, byEndpoint: map[string][]string{},
 		owned: map[int]bool{}, inflight: map[string]bool{}, jmConfig: map[string]map[string]string{}, finals: map[string][]string{},
 		results: make(chan pollResult, 4096), tasks: make(chan pollTask, taskQueue), dirty: map[string]bool{}, kick: make(chan struct{}, 1),
+		redeployer: d.Redeployer, flinkStates: map[string]messages.JobState{}, opBusy: map[string]bool{},
+		opTasks: make(chan opRound, opQueue), opResults: make(chan opDone, opQueue),
+	}
+	t.opFlink, _ = d.Flink.(OpFlink)
+	if t.opFlink == nil {
+		t.opFlink = noOpFlink{}
 	}
 	if d.Clusters != nil {
 		for _, cl := range d.Clusters.All() {
@@ -151,6 +192,9 @@ func (t *Tracker) Run(ctx context.Context) error {
 	}
 	for range t.cfg.Concurrency {
 		g.Go(func() error { t.poller(ctx); return nil })
+	}
+	for range t.opWorkers() {
+		g.Go(func() error { t.opWorker(ctx); return nil })
 	}
 	g.Go(func() error { return t.loop(ctx) })
 	g.Go(func() error { return t.publish(ctx) })

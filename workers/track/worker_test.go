@@ -42,6 +42,7 @@ func fastTrack(replica string, namespaces ...string) TrackConfig {
 		Namespaces: namespaces, RestAccess: kubeclusters.RestAccessAuto, KubeQPS: 50, KubeBurst: 100,
 		Shards: 8, LeaseTTL: 2 * time.Second, ReplicaID: replica,
 		RedisPrefix: "ff:", TerminalRetention: time.Hour, RecoveryInterval: time.Hour,
+		OperationTimeout: time.Minute, SavepointsMaxCount: 3, SavepointsMaxAge: time.Hour, OperationInterval: 200 * time.Millisecond,
 	}
 }
 

@@ -207,11 +207,31 @@ func runKubelet(ctx context.Context, wg *sync.WaitGroup, cs kubernetes.Interface
 	if err != nil {
 		return fmt.Errorf("watching Deployments: %w", err)
 	}
+	// Like a kubelet, finish the deletion of the pods it runs: a pod bound
+	// to a node stays Terminating until its kubelet confirms.
+	pf := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace(Namespace),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "spec.nodeName=" + kubetest.NodeName }))
+	pinf := pf.Core().V1().Pods().Informer()
+	finish := func(obj any) {
+		p, ok := obj.(*corev1.Pod)
+		if !ok || p.DeletionTimestamp == nil {
+			return
+		}
+		zero := int64(0)
+		if err := cs.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil &&
+			!apierrors.IsNotFound(err) && ctx.Err() == nil {
+			log.Warn("dev kubelet: finishing a pod's deletion", "pod", p.Name, "error", err)
+		}
+	}
+	if _, err := pinf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: finish, UpdateFunc: func(_, n any) { finish(n) }}); err != nil {
+		return fmt.Errorf("watching pods: %w", err)
+	}
 	f.Start(ctx.Done())
+	pf.Start(ctx.Done())
 	wg.Add(1)
-	go func() { defer wg.Done(); <-ctx.Done(); f.Shutdown() }()
-	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
-		return errors.New("watching Deployments: cache did not sync")
+	go func() { defer wg.Done(); <-ctx.Done(); f.Shutdown(); pf.Shutdown() }()
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced, pinf.HasSynced) {
+		return errors.New("watching Deployments and pods: cache did not sync")
 	}
 	return nil
 }

@@ -109,10 +109,22 @@ func TestSuspendResume(t *testing.T) {
 	}
 	sel := metav1.ListOptions{LabelSelector: "app=" + id}
 	for _, n := range []func() (int, error){
-		func() (int, error) { l, err := kube.Client.AppsV1().Deployments(Namespace).List(ctx, sel); return len(l.Items), err },
-		func() (int, error) { l, err := kube.Client.CoreV1().ConfigMaps(Namespace).List(ctx, sel); return len(l.Items), err },
-		func() (int, error) { l, err := kube.Client.CoreV1().Services(Namespace).List(ctx, sel); return len(l.Items), err },
-		func() (int, error) { l, err := kube.Client.CoreV1().Pods(Namespace).List(ctx, sel); return len(l.Items), err },
+		func() (int, error) {
+			l, err := kube.Client.AppsV1().Deployments(Namespace).List(ctx, sel)
+			return len(l.Items), err
+		},
+		func() (int, error) {
+			l, err := kube.Client.CoreV1().ConfigMaps(Namespace).List(ctx, sel)
+			return len(l.Items), err
+		},
+		func() (int, error) {
+			l, err := kube.Client.CoreV1().Services(Namespace).List(ctx, sel)
+			return len(l.Items), err
+		},
+		func() (int, error) {
+			l, err := kube.Client.CoreV1().Pods(Namespace).List(ctx, sel)
+			return len(l.Items), err
+		},
 	} {
 		if left, err := n(); err != nil || left != 0 {
 			t.Fatalf("objects labelled app=%s left after the suspend: %d (%v)", id, left, err)

@@ -20,10 +20,11 @@ const (
 	fRunRedacted    = "run_redacted"
 	fRunJarName     = "run_jar_name"
 	fRunJarArtifact = "run_jar_artifact"
+	fRunJarSHA256   = "run_jar_sha256"
 )
 
 // runHashFields lists the run's redeploy inputs.
-var runHashFields = []string{fRunRequest, fRunRedacted, fRunJarName, fRunJarArtifact}
+var runHashFields = []string{fRunRequest, fRunRedacted, fRunJarName, fRunJarArtifact, fRunJarSHA256}
 
 // runFields are the fields Run reads.
 var runFields = append([]string{
@@ -52,6 +53,8 @@ type Run struct {
 	// JarName and JarArtifact are the job's jar as the image built event
 	// named it; empty when the deployed event did not carry them.
 	JarName, JarArtifact string
+	// JarSHA256 is the jar's sha256, as the image built event gave it.
+	JarSHA256 string
 	// Labels are the request's labels.
 	Labels map[string]string
 	// DeployedAt is messages.Deployed.Time of the run.
@@ -94,6 +97,7 @@ func (s *Store) Run(ctx context.Context, key string) (*Run, error) {
 		Image:            h[fImage],
 		JarName:          h[fRunJarName],
 		JarArtifact:      h[fRunJarArtifact],
+		JarSHA256:        h[fRunJarSHA256],
 		DeployedAt:       p.time(fDeployedAt),
 	}
 	for _, f := range []struct {
@@ -147,6 +151,7 @@ func runInputs(f *fields, d *messages.Deployed) error {
 	}
 	f.str(fRunJarName, d.JarName)
 	f.str(fRunJarArtifact, d.JarArtifact)
+	f.str(fRunJarSHA256, d.JarSHA256)
 	return nil
 }
 

@@ -66,7 +66,7 @@ if cur[2] == req then
     end
   end
   if has and redis.call('HEXISTS', job, 'run_request') == 0 then
-    redis.call('HDEL', job, 'run_redacted', 'run_jar_name', 'run_jar_artifact')
+    redis.call('HDEL', job, 'run_redacted', 'run_jar_name', 'run_jar_artifact', 'run_jar_sha256')
     redis.call('HSET', job, unpack(inputs))
   end
   if cur[5] ~= shard then

@@ -173,7 +173,7 @@ func (h *ControlHandler) checkResume(ctx context.Context, j *jobstore.Job, req *
 	if err != nil {
 		return "", err
 	}
-	if run.Request == nil || run.Image == "" {
+	if run.Request == nil || (j.Mode == messages.ModeApplication && run.Image == "") {
 		return "the job's deployed request is not stored (deployed by an older flinkferry, or recovered from Kubernetes): submit it again", nil
 	}
 	if j.Mode == messages.ModeSession && run.JarArtifact == "" {

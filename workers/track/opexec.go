@@ -234,6 +234,12 @@ func (t *Tracker) redeploy(ctx context.Context, j *jobstore.Job, op ops.Op) (ops
 	req := *run.Request
 	req.RequestID = op.RequestID
 	req.Program.Savepoint = nil
+	if run.Mode == messages.ModeSession {
+		// A session cluster keeps the ended job under its id (Flink's job
+		// result store refuses the id again): the resumed job gets the id
+		// derived from the resume's request id.
+		req.Program.FlinkJobID = ""
+	}
 	if op.Location != "" {
 		sp := &messages.Savepoint{Path: op.Location}
 		if r := op.Request; r != nil && r.Restore != nil {

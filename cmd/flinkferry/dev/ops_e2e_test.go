@@ -3,12 +3,14 @@ package dev
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flinkferry/flinkferry/messages"
@@ -144,4 +146,109 @@ func TestSuspendResume(t *testing.T) {
 	if !strings.Contains(conf, "execution.savepoint.path: "+suspendedAt) {
 		t.Fatalf("flink-config-%s does not restore from %s:\n%s", id, suspendedAt, conf)
 	}
+
+	// Delete: the cluster and its HA ConfigMaps (as Flink labels them; no
+	// real JobManager writes them here) go, nothing labelled app=<id> stays.
+	ha := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: id + "-cluster-config-map", Namespace: Namespace, Labels: map[string]string{
+		"app": id, "configmap-type": "high-availability", "type": "flink-native-kubernetes"}}}
+	if _, err := kube.Client.CoreV1().ConfigMaps(Namespace).Create(ctx, ha, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sendControl(t, env, messages.ControlRequested{RequestID: "delete-1", Job: job, Operation: messages.OpDelete}, 2)
+	waitJob(t, store, key, 45*time.Second, "TERMINATED (deleted)", func(j *jobstore.Job) bool {
+		return j.State == messages.StateTerminated && j.Reason == "deleted"
+	})
+	assertNoObjects(t, kube, id)
+}
+
+// assertNoObjects fails unless nothing labelled app=<id> is left.
+func assertNoObjects(t *testing.T, kube *Kube, id string) {
+	t.Helper()
+	ctx := context.Background()
+	sel := metav1.ListOptions{LabelSelector: "app=" + id}
+	cms, err1 := kube.Client.CoreV1().ConfigMaps(Namespace).List(ctx, sel)
+	deps, err2 := kube.Client.AppsV1().Deployments(Namespace).List(ctx, sel)
+	pods, err3 := kube.Client.CoreV1().Pods(Namespace).List(ctx, sel)
+	svcs, err4 := kube.Client.CoreV1().Services(Namespace).List(ctx, sel)
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(cms.Items) + len(deps.Items) + len(pods.Items) + len(svcs.Items); n != 0 {
+		t.Fatalf("%d objects labelled app=%s left", n, id)
+	}
+}
+
+// produce sends a plain JSON submit request for job with kgo.
+func produce(t *testing.T, env *Env, topic string, key string, value []byte) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(env.KafkaBrokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: topic, Key: []byte(key), Value: value}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSessionSuspendResume suspends a session job (the session cluster
+// keeps running, nothing is deleted) and resumes it: the new job is
+// submitted to the session cluster with the suspend's savepoint as its
+// savepointPath. Then delete removes the session cluster and every object
+// labelled with its id.
+func TestSessionSuspendResume(t *testing.T) {
+	env, kube, store := startAllWith(t, Options{}, KubeOptions{})
+	ctx := context.Background()
+	const session, id = "ss1", "sj1"
+	produce(t, env, TopicPrefix+"submit", Namespace+"/"+session, fmt.Appendf(nil, `{
+  "request_id": "dev-session-1", "job": {"namespace": %q, "cluster_id": %q}, "mode": "session-cluster",
+  "flink": {"version": "1.20", "jobmanager": {"memory": "1024m", "cpu": 0.5}, "taskmanager": {"memory": "1024m", "cpu": 0.5, "slots": 2}}
+}`, Namespace, session))
+	sessionKey := messages.JobRef{Namespace: Namespace, ClusterID: session}.Key()
+	waitRunning(t, store, sessionKey, 45*time.Second)
+	produce(t, env, TopicPrefix+"submit", Namespace+"/"+id, fmt.Appendf(nil, `{
+  "request_id": "dev-sj-1", "job": {"namespace": %q, "cluster_id": %q}, "mode": "session", "session_cluster_id": %q,
+  "flink": {"version": "1.20", "parallelism": 1},
+  "program": {"jar": {"url": %q}, "main_class": "org.apache.flink.examples.WordCount"}
+}`, Namespace, id, session, env.JarURL()))
+	key := messages.JobRef{Namespace: Namespace, ClusterID: id}.Key()
+	waitRunning(t, store, key, 45*time.Second)
+	job := messages.JobRef{Namespace: Namespace, ClusterID: id}
+
+	sendControl(t, env, messages.ControlRequested{RequestID: "sj-suspend", Job: job, Operation: messages.OpSuspend}, 2)
+	j := waitJob(t, store, key, 45*time.Second, "SUSPENDED", func(j *jobstore.Job) bool { return j.State == messages.StateSuspended })
+	savepoint := j.Op.Location
+	sim := kube.Sim.Cluster(session + "-rest")
+	if sim == nil || savepoint == "" {
+		t.Fatalf("session cluster simulated: %v, savepoint %q", sim != nil, savepoint)
+	}
+	if got := sim.Savepoints(); len(got) != 1 || got[0] != savepoint {
+		t.Fatalf("the session cluster has savepoints %v, want exactly %s", got, savepoint)
+	}
+	if _, err := kube.Client.AppsV1().Deployments(Namespace).Get(ctx, session, metav1.GetOptions{}); err != nil {
+		t.Fatalf("suspending a session job touched its session cluster: %v", err)
+	}
+
+	if run, err := store.Run(ctx, key); err != nil || run.Request == nil || run.JarArtifact == "" || len(run.Redacted) > 0 {
+		t.Fatalf("the suspended session job's run is not stored for resume: %+v, %v", run, err)
+	}
+	sendControl(t, env, messages.ControlRequested{RequestID: "sj-resume", Job: job, Operation: messages.OpResume}, 1)
+	j = waitJob(t, store, key, 45*time.Second, "the resumed session job RUNNING", func(j *jobstore.Job) bool {
+		return j.RequestID == "sj-resume" && j.State == messages.StateRunning
+	})
+	fj := sim.Job(j.FlinkJobID)
+	if fj == nil {
+		t.Fatalf("the session cluster does not run the resumed job %s", j.FlinkJobID)
+	}
+	if sub, ok := fj.Submission(); !ok || sub.SavepointPath != savepoint {
+		t.Fatalf("the resumed job was submitted with savepointPath %q, want %s", sub.SavepointPath, savepoint)
+	}
+
+	// Delete the session cluster: everything labelled with its id goes.
+	sendControl(t, env, messages.ControlRequested{RequestID: "ss-delete", Job: messages.JobRef{Namespace: Namespace, ClusterID: session},
+		Operation: messages.OpDelete, Force: true}, 2)
+	waitJob(t, store, sessionKey, 45*time.Second, "TERMINATED (deleted)", func(j *jobstore.Job) bool {
+		return j.State == messages.StateTerminated && j.Reason == "deleted"
+	})
+	assertNoObjects(t, kube, session)
 }

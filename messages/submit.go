@@ -38,6 +38,9 @@ type SubmitRequested struct {
 	// Program is the job to run. Required in modes application and
 	// session; not allowed in mode session-cluster.
 	Program *Program `json:"program,omitempty"`
+	// Savepoints asks the track worker for periodic savepoints of the job
+	// while it runs (modes application and session); absent: none.
+	Savepoints *SavepointPolicy `json:"savepoints,omitempty"`
 	// Labels are user metadata (StreamPark "Tags", as key/value pairs),
 	// copied to every event about the job and to the Kubernetes objects as
 	// labels (Flink's kubernetes.jobmanager.labels and
@@ -210,4 +213,35 @@ func (r *SubmitRequested) FlinkJobID() string {
 	}
 	sum := sha256.Sum256([]byte("flinkferry/" + r.RequestID))
 	return hex.EncodeToString(sum[:16])
+}
+
+// SavepointPolicy asks for periodic savepoints of a running job: the track
+// worker triggers one every IntervalSeconds after the run was deployed
+// (as a savepoint operation with trigger "periodic" in the job's history,
+// whose retention applies). A slot missed while another operation was in
+// flight is taken when it ends; slots are never taken twice.
+type SavepointPolicy struct {
+	// IntervalSeconds is the period: 60 to 2592000 (30 days).
+	IntervalSeconds int `json:"interval_seconds" jsonschema:"minimum=60,maximum=2592000"`
+	// Directory and Format are the savepoints' (empty: the job's
+	// state.savepoints.dir, CANONICAL).
+	Directory string          `json:"directory,omitempty" jsonschema:"maxLength=4096"`
+	Format    SavepointFormat `json:"format,omitempty"`
+}
+
+func (s *SavepointPolicy) validate(v *validator, p string, mode Mode) {
+	if mode == ModeSessionCluster {
+		v.addf(p, "not allowed in mode session-cluster: a session cluster runs no job of its own")
+	}
+	if s.IntervalSeconds < 60 || s.IntervalSeconds > 2592000 {
+		v.addf(at(p, "interval_seconds"), "must be between 60 and 2592000 (30 days), got %d", s.IntervalSeconds)
+	}
+	if s.Directory != "" {
+		checkStatePath(v, at(p, "directory"), s.Directory)
+	}
+	switch s.Format {
+	case "", FormatCanonical, FormatNative:
+	default:
+		v.addf(at(p, "format"), "must be CANONICAL or NATIVE, got %q", clip(string(s.Format)))
+	}
 }

@@ -68,6 +68,9 @@ func (r *SubmitRequested) validate(v *validator, p string) {
 		r.Program.validate(v, pp, r.Flink.Version)
 	}
 
+	if r.Savepoints != nil {
+		r.Savepoints.validate(v, at(p, "savepoints"), r.Mode)
+	}
 	checkLabels(v, at(p, "labels"), r.Labels)
 }
 

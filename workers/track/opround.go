@@ -31,6 +31,10 @@ type opRound struct {
 	job        jobstore.Job
 	flinkState messages.JobState // the job's state in Flink as last polled
 	load       bool
+	// periodic is the request id of periodic savepoint slot to record
+	// (periodic.go).
+	periodic string
+	slot     int64
 }
 
 // opDone is a finished round, for the loop.
@@ -39,6 +43,8 @@ type opDone struct {
 	// set: the job's operation is next (nil: none).
 	set  bool
 	next *ops.Op
+	// slot is the periodic savepoint slot handled (periodic.go), 0 if none.
+	slot int64
 }
 
 // opWorkers is the size of the operation pool.
@@ -52,9 +58,12 @@ func (t *Tracker) opWorker(ctx context.Context) {
 			return
 		case r := <-t.opTasks:
 			var d opDone
-			if r.load {
+			switch {
+			case r.load:
 				d = t.loadOp(ctx, r.job.Key)
-			} else {
+			case r.periodic != "":
+				d = t.recordPeriodic(ctx, r)
+			default:
 				d = t.round(ctx, r)
 			}
 			select {
@@ -94,6 +103,7 @@ func (t *Tracker) advanceOps(ctx context.Context) {
 		}
 		queue(opRound{job: *j, flinkState: t.flinkStates[k]})
 	}
+	t.periodicDue(t.now(), queue)
 }
 
 // loadOp reads the job's operation; a mark without an operation in
@@ -148,6 +158,14 @@ func (t *Tracker) settle(ctx context.Context, j *jobstore.Job, prev ops.Op, d op
 	now := t.now()
 	if d.Step != nil {
 		t.recordSavepoint(ctx, j, d)
+		// Before the operation is recorded done: a failure leaves the
+		// round to be decided again (the disposal's status is read again).
+		if err := t.forgetDisposed(ctx, j, d.Op); err != nil {
+			if ctx.Err() == nil {
+				t.log.Warn("removing a disposed savepoint from the history", "job", j.Key, "request_id", prev.RequestID, "error", err.Error())
+			}
+			return opDone{key: j.Key}
+		}
 	}
 	step := d.Step
 	if step != nil && carried(j, d.Op) {
@@ -191,8 +209,11 @@ func (t *Tracker) recordSavepoint(ctx context.Context, j *jobstore.Job, d ops.De
 		return
 	}
 	e := jobstore.SavepointEntry{Time: t.now(), Trigger: jobstore.TriggerManual, RequestID: op.RequestID, Format: messages.FormatCanonical}
-	if op.Operation == messages.OpSuspend {
+	switch {
+	case op.Operation == messages.OpSuspend:
 		e.Trigger = jobstore.TriggerSuspend
+	case isPeriodic(op):
+		e.Trigger = jobstore.TriggerPeriodic
 	}
 	if r := op.Request; r != nil && r.Savepoint != nil && r.Savepoint.Format != "" {
 		e.Format = r.Savepoint.Format
@@ -232,6 +253,18 @@ func (t *Tracker) recordSavepoint(ctx context.Context, j *jobstore.Job, d ops.De
 	}
 }
 
+// forgetDisposed removes the savepoint a completed dispose operation
+// disposed of from the job's history: it no longer exists, so it is
+// neither listed nor restored from (resume) nor disposed of again.
+func (t *Tracker) forgetDisposed(ctx context.Context, j *jobstore.Job, op ops.Op) error {
+	if op.Operation != messages.OpDispose || op.Phase != ops.Done || op.Result != ops.Completed ||
+		op.Request == nil || op.Request.SavepointPath == "" {
+		return nil
+	}
+	_, err := t.store.RemoveSavepoint(ctx, j.Key, op.Request.SavepointPath)
+	return err
+}
+
 // foldOps applies finished rounds to the tracked jobs and decides each
 // again (the state its operation shows), into updates.
 func (t *Tracker) foldOps(updates map[string]*jobstore.Update, now time.Time) {
@@ -243,6 +276,9 @@ func (t *Tracker) foldOps(updates map[string]*jobstore.Update, now time.Time) {
 			return
 		}
 		delete(t.opBusy, d.key)
+		if d.slot > 0 {
+			t.periodicSlot[d.key] = d.slot
+		}
 		j := t.jobs[d.key]
 		if j == nil || !d.set {
 			continue

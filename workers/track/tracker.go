@@ -33,8 +33,11 @@ type Store interface {
 	UpdateOp(ctx context.Context, key, requestID string, expectPhase ops.Phase, next ops.Op, step *jobstore.OpStep) (bool, error)
 	ActiveOps(ctx context.Context, shards []int) ([]string, error)
 	UnmarkOp(ctx context.Context, key string) error
+	RecordOp(ctx context.Context, key string, op ops.Op, contentHash string) (jobstore.RecordResult, error)
+	MarkOp(ctx context.Context, key string) error
 	AddSavepoint(ctx context.Context, key string, e jobstore.SavepointEntry) (bool, error)
 	TrimSavepoints(ctx context.Context, key string, maxCount int, maxAge time.Duration, now time.Time) ([]jobstore.SavepointEntry, error)
+	RemoveSavepoint(ctx context.Context, key, path string) (bool, error)
 	Run(ctx context.Context, key string) (*jobstore.Run, error)
 }
 
@@ -113,8 +116,10 @@ type Tracker struct {
 	// their operation in the pool.
 	flinkStates map[string]messages.JobState
 	opBusy      map[string]bool
-	opTasks     chan opRound
-	opResults   chan opDone
+	// periodicSlot is the last periodic savepoint slot handled per job.
+	periodicSlot map[string]int64
+	opTasks      chan opRound
+	opResults    chan opDone
 
 	results chan pollResult
 	tasks   chan pollTask
@@ -153,7 +158,7 @@ func NewTracker(cfg TrackConfig, d Deps) *Tracker {
 		jobs:        map[string]*jobstore.Job{}, byEndpoint: map[string][]string{},
 		owned: map[int]bool{}, inflight: map[string]bool{}, jmConfig: map[string]map[string]string{}, finals: map[string][]string{},
 		results: make(chan pollResult, 4096), tasks: make(chan pollTask, taskQueue), dirty: map[string]bool{}, kick: make(chan struct{}, 1),
-		redeployer: d.Redeployer, flinkStates: map[string]messages.JobState{}, opBusy: map[string]bool{},
+		redeployer: d.Redeployer, flinkStates: map[string]messages.JobState{}, opBusy: map[string]bool{}, periodicSlot: map[string]int64{},
 		opTasks: make(chan opRound, opQueue), opResults: make(chan opDone, opQueue),
 	}
 	t.opFlink, _ = d.Flink.(OpFlink)

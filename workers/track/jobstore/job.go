@@ -68,6 +68,9 @@ type Job struct {
 	Op *ops.Op
 	// OpHash is the content hash of Op's request (RecordOp).
 	OpHash string
+	// SavepointPolicy is the run's periodic savepoints
+	// (SubmitRequested.Savepoints); nil for none.
+	SavepointPolicy *messages.SavepointPolicy
 }
 
 // Metrics are a Flink cluster's metrics as the track worker polls them.
@@ -111,6 +114,7 @@ const (
 	fWebUIURL         = "web_ui_url"
 	fImage            = "image"
 	fLabels           = "labels"
+	fSavepointPolicy  = "sp_policy"
 	fDeployedAt       = "deployed_at"
 	fShard            = "shard"
 	fVersion          = "version"
@@ -173,7 +177,7 @@ var opHashFields = []string{
 // hashFields lists every field a job hash may hold.
 var hashFields = append([]string{
 	fKubeCluster, fNamespace, fClusterID, fMode, fRequestID, fFlinkJobID, fSessionClusterID,
-	fRestEndpoint, fWebUIURL, fImage, fLabels, fDeployedAt, fShard, fVersion, fIncarnation,
+	fRestEndpoint, fWebUIURL, fImage, fLabels, fSavepointPolicy, fDeployedAt, fShard, fVersion, fIncarnation,
 	fState, fStateSince, fReason, fMessage, fSilentSince, fStartTime, fEndTime, fDurationMS,
 	fLastPoll, fLastError,
 	fJMMemory, fTMMemory, fTaskManagers, fSlotsTotal, fSlotsAvailable, fRunningJobs, fFlinkVersion,
@@ -320,6 +324,12 @@ func parseJob(key string, h map[string]string) (*Job, error) {
 	if s := h[fLabels]; s != "" {
 		if err := json.Unmarshal([]byte(s), &j.Labels); err != nil && p.err == nil {
 			p.err = fmt.Errorf("field %s: %w", fLabels, err)
+		}
+	}
+	if s := h[fSavepointPolicy]; s != "" {
+		j.SavepointPolicy = new(messages.SavepointPolicy)
+		if err := json.Unmarshal([]byte(s), j.SavepointPolicy); err != nil && p.err == nil {
+			p.err = fmt.Errorf("field %s: %w", fSavepointPolicy, err)
 		}
 	}
 	if p.err != nil {

@@ -138,6 +138,13 @@ func (s *Store) Register(ctx context.Context, d *messages.Deployed, now time.Tim
 		f.str(fLabels, string(b))
 	}
 	f.time(fDeployedAt, d.Time)
+	if d.Request != nil && d.Request.Savepoints != nil {
+		b, err := json.Marshal(d.Request.Savepoints)
+		if err != nil {
+			return RegisterResult{}, fmt.Errorf("registering %s: encoding the savepoint policy: %w", key, err)
+		}
+		f.str(fSavepointPolicy, capText(redact(string(b)), 8192))
+	}
 	if err := runInputs(&f, d); err != nil {
 		return RegisterResult{}, fmt.Errorf("registering %s: %w", key, err)
 	}

@@ -47,6 +47,10 @@ type ControlHandler struct {
 	// (TrackConfig.OperationTimeout); a savepoint's timeout_seconds
 	// overrides it.
 	Timeout time.Duration
+	// SavepointDirs allow-lists the URI prefixes a request may name as a
+	// savepoint directory or a restore path (TrackConfig.SavepointDirs);
+	// empty allows any.
+	SavepointDirs []string
 	// Now defaults to time.Now.
 	Now func() time.Time
 }
@@ -129,6 +133,9 @@ func (h *ControlHandler) timeout(req *messages.ControlRequested) time.Duration {
 // check returns why req is not allowed on j ("" when it is), and sets
 // what the operation needs from the store (resume's restore path).
 func (h *ControlHandler) check(ctx context.Context, j *jobstore.Job, req *messages.ControlRequested, op *ops.Op) (string, error) {
+	if msg := h.checkPaths(req); msg != "" {
+		return msg, nil
+	}
 	live := !j.State.IsTerminal() && j.State != messages.StateSuspended && !settled(j)
 	switch req.Operation {
 	case messages.OpCancel, messages.OpSuspend, messages.OpSavepoint:
@@ -214,6 +221,42 @@ func (h *ControlHandler) checkResume(ctx context.Context, j *jobstore.Job, req *
 		op.Location = req.Restore.Path
 	}
 	return "", nil
+}
+
+// checkPaths refuses a savepoint directory or restore path outside the
+// allow-list: a control request must not write a job's state where its
+// platform does not keep state, nor load state from there.
+func (h *ControlHandler) checkPaths(req *messages.ControlRequested) string {
+	if len(h.SavepointDirs) == 0 {
+		return ""
+	}
+	var paths []string
+	if s := req.Savepoint; s != nil && s.Directory != "" {
+		paths = append(paths, s.Directory)
+	}
+	if r := req.Restore; r != nil && r.Path != "" {
+		paths = append(paths, r.Path)
+	}
+	for _, p := range paths {
+		if !allowedPath(p, h.SavepointDirs) {
+			return fmt.Sprintf("%q is not under an allowed savepoint location (%s)", truncate(p, 256), strings.Join(h.SavepointDirs, ", "))
+		}
+	}
+	return ""
+}
+
+// allowedPath reports whether p is under one of the prefixes; ".."
+// segments are refused outright.
+func allowedPath(p string, prefixes []string) bool {
+	if strings.Contains(p, "/../") || strings.HasSuffix(p, "/..") {
+		return false
+	}
+	for _, pre := range prefixes {
+		if pre != "" && strings.HasPrefix(p, pre) && (strings.HasSuffix(pre, "/") || len(p) == len(pre) || p[len(pre)] == '/') {
+			return true
+		}
+	}
+	return false
 }
 
 // refuse publishes the refusal and returns the permanent error that

@@ -65,6 +65,11 @@ func (t *Tracker) recordPeriodic(ctx context.Context, r opRound) opDone {
 	if p := j.SavepointPolicy; p.Directory != "" || p.Format != "" {
 		req.Savepoint = &messages.SavepointOptions{Directory: p.Directory, Format: p.Format}
 	}
+	if len(t.cfg.SavepointDirs) > 0 && req.Savepoint != nil && req.Savepoint.Directory != "" &&
+		!allowedPath(req.Savepoint.Directory, t.cfg.SavepointDirs) {
+		t.log.Warn("periodic savepoint not taken: its directory is not under FLINKFERRY_TRACK_SAVEPOINT_DIRS", "job", j.Key, "slot", r.slot)
+		return opDone{key: j.Key, slot: r.slot}
+	}
 	hash, err := contentHash(req)
 	if err != nil {
 		return opDone{key: j.Key}

@@ -2,14 +2,12 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-	"sigs.k8s.io/yaml"
 
 	"github.com/flinkferry/flinkferry/messages"
 	"github.com/flinkferry/flinkferry/workers/track/jobstore"
@@ -111,20 +109,7 @@ func printSavepoints(w io.Writer, key string, entries []jobstore.SavepointEntry,
 			Format: string(e.Format), Path: e.Path, RequestID: e.RequestID,
 		}
 	}
-	switch format {
-	case "json":
-		b, err := json.MarshalIndent(rows, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
-		return err
-	case "yaml":
-		b, err := yaml.Marshal(rows)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
+	if done, err := printData(w, rows, format); done {
 		return err
 	}
 	if len(rows) == 0 {

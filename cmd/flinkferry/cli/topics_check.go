@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"sigs.k8s.io/yaml"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
 )
@@ -218,20 +216,7 @@ func maxMessageBytes(ctx context.Context, adm *kadm.Client, topic string) (int64
 // printTopicsCheck prints r in format: text is one line per topic, then
 // one line per problem.
 func printTopicsCheck(w io.Writer, r TopicsCheck, format string) error {
-	switch format {
-	case "json":
-		b, err := json.MarshalIndent(r, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
-		return err
-	case "yaml":
-		b, err := yaml.Marshal(r)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
+	if done, err := printData(w, r, format); done {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

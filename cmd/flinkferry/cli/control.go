@@ -27,10 +27,20 @@ The request (a ControlRequested on the control topic, keyed by the job key)
 is validated first: an invalid one prints every problem and produces
 nothing. --request-id is its idempotency key (default: generated, printed).
 
---wait follows the job on the status topic until the operation's outcome:
-exit 0 on success, 1 on a failure or after --timeout. It requires a track
-worker with day-2 operations (issue 14, docs/day2.md): no worker consumes the
-control topic yet, so today --wait times out.
+The track worker consumes the control topic: it records the operation,
+lets Flink do it (a savepoint is never waited for in a handler) and
+publishes one status event per step of the request; a request it cannot
+accept (job_not_found, operation_in_progress, request_id_conflict,
+operation_not_allowed) is refused with an io.flinkferry.control.refused.v1
+event on the status topic and dead-lettered. Sending the same request
+again (same --request-id) triggers nothing twice (docs/day2.md).
+
+--wait follows the job on the status topic until the request's own
+outcome: exit 0 when its step completes it (resume: once the new run is
+RUNNING), 1 on a failed step, a refusal, the job ending before a cancel,
+suspend or savepoint completes, or after --timeout. It requires a track
+worker with day-2 operations (issue 14, docs/day2.md): an older one leaves
+the request on the control topic and --wait times out.
 
 ` + kafkaHelp + "\n\n" + redisHelp
 
@@ -88,7 +98,7 @@ func newControlCmd(c controlCommand) *cobra.Command {
 	if c.flags != nil {
 		c.flags(f, &o)
 	}
-	f.BoolVar(&o.wait, "wait", false, "follow the job until the operation's outcome (requires a track worker with day-2 operations)")
+	f.BoolVar(&o.wait, "wait", false, "follow the job on the status topic until the request's outcome")
 	f.DurationVar(&o.timeout, "timeout", c.waitTimeout, "how long --wait waits")
 	o.kafka.register(f)
 	o.redis.register(f)

@@ -19,6 +19,7 @@ import (
 	"github.com/flinkferry/flinkferry/internal/redisclient"
 	"github.com/flinkferry/flinkferry/messages"
 	"github.com/flinkferry/flinkferry/workers/track/jobstore"
+	"github.com/flinkferry/flinkferry/workers/track/ops"
 )
 
 // DevReadyLine is printed on its own line once `flinkferry dev` serves.
@@ -60,8 +61,12 @@ delay and a Flink REST simulator answering for them). Simulated parts are
 announced as such.
 
 Unless --no-demo, the requests in examples/ (else a built-in one) are
-submitted and followed until RUNNING. The other commands find this
-instance through its state file, removed on exit (Ctrl-C).
+submitted and followed until RUNNING; then one more application job,
+day2-demo, is started, suspended (stop with a savepoint, its cluster
+removed) and resumed from that savepoint, as 'flinkferry suspend' and
+'resume' do (not on the fake clientset, which cannot remove a cluster).
+The other commands find this instance through its state file, removed on
+exit (Ctrl-C).
 "` + DevReadyLine + `" is printed once everything is up.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -124,7 +129,7 @@ func runDev(ctx context.Context, out, errOut io.Writer, o devOptions) error {
 	printBanner(out, env, kube)
 	fmt.Fprintln(out, DevReadyLine)
 	if !o.noDemo {
-		if err := runDemo(ctx, out, env, o.examples); err != nil && ctx.Err() == nil {
+		if err := runDemo(ctx, out, env, kube.Kind, o.examples); err != nil && ctx.Err() == nil {
 			fmt.Fprintf(out, "demo: %v\n", err)
 		}
 	}
@@ -169,8 +174,12 @@ func printBanner(w io.Writer, env *dev.Env, kube *dev.Kube) {
 var demoFiles = []string{"application/wordcount.yaml", "session/cluster.yaml", "session/job.yaml"}
 
 // runDemo submits the examples (or the built-in request when dir has
-// none) and prints their state changes until each is RUNNING.
-func runDemo(ctx context.Context, out io.Writer, env *dev.Env, dir string) error {
+// none) and prints their state changes until each is RUNNING, then runs
+// the built-in request as job day2DemoID, suspends it and resumes it (not
+// on kube kind dev.KubeFake: the fake clientset ignores DeleteCollection,
+// so the suspended cluster would never be removed and the suspend would
+// never end).
+func runDemo(ctx context.Context, out io.Writer, env *dev.Env, kube, dir string) error {
 	var reqs []*messages.SubmitRequested
 	for _, f := range demoFiles {
 		data, err := os.ReadFile(filepath.Join(dir, f))
@@ -213,11 +222,23 @@ func runDemo(ctx context.Context, out io.Writer, env *dev.Env, dir string) error
 		return err
 	}
 	for _, req := range reqs {
-		if err := p.Send(ctx, req, cfg.Topics().Submit); err != nil {
-			return fmt.Errorf("submitting %s: %w", req.RequestID, err)
+		if err := submitDemo(ctx, out, p, cfg.Topics().Submit, store, req); err != nil {
+			return err
 		}
-		fmt.Fprintf(out, "demo: submitted %s (%s)\n", req.JobKey(), req.Mode)
-		if err := followJob(ctx, out, store, req.JobKey(), 3*time.Minute); err != nil {
+	}
+	if kube == dev.KubeFake {
+		fmt.Fprintln(out, "demo: no suspend and resume on the in-memory fake clientset (it cannot remove a cluster); build the local API server: bash hack/k8s-testbin/build.sh")
+	} else {
+		// A job of its own: the examples stay the runs of their requests,
+		// so submitting one of them again changes nothing (README).
+		req, _, err := LoadSubmitRequest("built-in demo", dev.DemoRequest(day2DemoID, env.JarURL()))
+		if err != nil {
+			return err
+		}
+		if err := submitDemo(ctx, out, p, cfg.Topics().Submit, store, req); err != nil {
+			return err
+		}
+		if err := suspendResume(ctx, out, p, cfg.Topics().Control, store, req.Job); err != nil {
 			return err
 		}
 	}
@@ -225,31 +246,123 @@ func runDemo(ctx context.Context, out io.Writer, env *dev.Env, dir string) error
 	return nil
 }
 
-// followJob prints key's state changes in Redis until RUNNING (or
-// FINISHED), a failure, or timeout.
-func followJob(ctx context.Context, out io.Writer, store *jobstore.Store, key string, timeout time.Duration) error {
+// day2DemoID is the cluster id of the job the demo suspends and resumes.
+const day2DemoID = "day2-demo"
+
+// submitDemo submits req and prints its state changes until RUNNING.
+func submitDemo(ctx context.Context, out io.Writer, p *bus.Producer, topic string, store *jobstore.Store, req *messages.SubmitRequested) error {
+	if err := p.Send(ctx, req, topic); err != nil {
+		return fmt.Errorf("submitting %s: %w", req.RequestID, err)
+	}
+	fmt.Fprintf(out, "demo: submitted %s (%s)\n", req.JobKey(), req.Mode)
+	return followJob(ctx, out, store, req.JobKey(), demoTimeout, untilRunning)
+}
+
+// demoTimeout bounds each stage of the demo.
+const demoTimeout = 3 * time.Minute
+
+// suspendResume suspends the job (stop with a savepoint; its application
+// cluster is removed), then resumes it from that savepoint, sending the
+// control requests `flinkferry suspend` and `resume` send.
+func suspendResume(ctx context.Context, out io.Writer, p *bus.Producer, topic string, store *jobstore.Store, job messages.JobRef) error {
+	key := job.Key()
+	id := "dev-demo-" + strings.TrimPrefix(NewRequestID(time.Now()), "cli-")
+	suspend := &messages.ControlRequested{RequestID: id + "-suspend", Job: job, Operation: messages.OpSuspend}
+	if err := p.Send(ctx, suspend, topic); err != nil {
+		return fmt.Errorf("sending %s: %w", suspend.RequestID, err)
+	}
+	fmt.Fprintf(out, "demo: suspending %s…\n", key)
+	var savepoint string
+	err := followJob(ctx, out, store, key, demoTimeout, func(j *jobstore.Job) (string, bool, error) {
+		op := j.Op
+		switch {
+		case op == nil || op.RequestID != suspend.RequestID:
+			return "", false, nil // not recorded yet
+		case op.Phase == ops.Done && op.Result == ops.Failed:
+			return stateText(j), false, fmt.Errorf("%s: suspend failed: %s: %s", key, op.Reason, op.Message)
+		case j.State == messages.StateSuspended:
+			savepoint = op.Location
+			return "SUSPENDED, savepoint " + savepoint, true, nil
+		case j.State == messages.StateFailed || j.State == messages.StateLost:
+			return stateText(j), false, fmt.Errorf("%s: %s %s", key, j.State, j.Message)
+		case j.State == messages.StateRunning:
+			return "", false, nil // SUSPENDING is not shown yet
+		}
+		return stateText(j), false, nil
+	})
+	if err != nil {
+		return err
+	}
+	resume := &messages.ControlRequested{RequestID: id + "-resume", Job: job, Operation: messages.OpResume}
+	if err := p.Send(ctx, resume, topic); err != nil {
+		return fmt.Errorf("sending %s: %w", resume.RequestID, err)
+	}
+	fmt.Fprintf(out, "demo: resuming %s from its savepoint…\n", key)
+	from := savepoint
+	return followJob(ctx, out, store, key, demoTimeout, func(j *jobstore.Job) (string, bool, error) {
+		if op := j.Op; op != nil && op.RequestID == resume.RequestID {
+			from = op.Location
+			if op.Phase == ops.Done && op.Result == ops.Failed {
+				return stateText(j), false, fmt.Errorf("%s: resume failed: %s: %s", key, op.Reason, op.Message)
+			}
+		}
+		if j.RequestID != resume.RequestID {
+			return "", false, nil // the new run is not deployed yet
+		}
+		line, done, err := untilRunning(j)
+		if j.State == messages.StateRunning {
+			line = "RUNNING, restored from " + from
+		}
+		return line, done, err
+	})
+}
+
+// untilRunning follows a run until RUNNING (or FINISHED); FAILED and LOST
+// end the demo.
+func untilRunning(j *jobstore.Job) (string, bool, error) {
+	switch j.State {
+	case messages.StateRunning, messages.StateFinished:
+		return stateText(j), true, nil
+	case messages.StateFailed, messages.StateLost:
+		return stateText(j), false, fmt.Errorf("%s: %s %s", j.Key, j.State, j.Message)
+	}
+	return stateText(j), false, nil
+}
+
+// stateText is "<state>", or "<state> (<reason>)".
+func stateText(j *jobstore.Job) string {
+	if j.Reason != "" {
+		return string(j.State) + " (" + j.Reason + ")"
+	}
+	return string(j.State)
+}
+
+// followJob reads key in Redis every 200 ms and prints "demo: <key>
+// <line>" whenever the line until makes of the job changes ("" prints
+// nothing), until until says done or fails, or timeout.
+func followJob(ctx context.Context, out io.Writer, store *jobstore.Store, key string, timeout time.Duration,
+	until func(*jobstore.Job) (line string, done bool, err error)) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var last messages.JobState
+	last := ""
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if j, err := store.Get(ctx, key); err == nil && j.State != last {
-			last = j.State
-			line := fmt.Sprintf("demo: %s %s", key, j.State)
-			if j.Reason != "" {
-				line += " (" + j.Reason + ")"
+		if j, err := store.Get(ctx, key); err == nil {
+			line, done, err := until(j)
+			if line != "" && line != last {
+				last = line
+				fmt.Fprintf(out, "demo: %s %s\n", key, line)
 			}
-			fmt.Fprintln(out, line)
-			switch j.State {
-			case messages.StateRunning, messages.StateFinished:
-				return nil
-			case messages.StateFailed, messages.StateLost:
-				return fmt.Errorf("%s: %s %s", key, j.State, j.Message)
+			if done || err != nil {
+				return err
 			}
 		}
 		select {
 		case <-ctx.Done():
+			if last == "" {
+				last = "waiting"
+			}
 			return fmt.Errorf("%s: still %s: %w", key, last, ctx.Err())
 		case <-t.C:
 		}

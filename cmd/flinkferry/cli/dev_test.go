@@ -20,7 +20,8 @@ import (
 // the demo of examples/: it prints the banner and the ready line, writes
 // the state file the other commands read, follows the application job,
 // the session cluster and the session job submitted to it to RUNNING,
-// and on interrupt stops and removes the state file. It does so with the
+// then a job of its own that it suspends and resumes from that
+// savepoint (not on the fake clientset), and on interrupt stops and removes the state file. It does so with the
 // local redis-server and control plane, and with their fallbacks
 // (embedded miniredis, fake clientset), which the banner and the state
 // file announce; without an examples directory, with the built-in
@@ -81,7 +82,8 @@ func testDevStartsAndStops(t *testing.T, o devOptions, kind string, banner, demo
 		close(lines)
 	}()
 	var out []string
-	wait := func(want string) {
+	// waitPrefix returns the first line from here on that starts with want.
+	waitPrefix := func(want string) string {
 		t.Helper()
 		timeout := time.After(60 * time.Second)
 		for {
@@ -91,12 +93,18 @@ func testDevStartsAndStops(t *testing.T, o devOptions, kind string, banner, demo
 					t.Fatalf("output ended before %q (err %v):\n%s", want, <-done, strings.Join(out, "\n"))
 				}
 				out = append(out, l)
-				if l == want {
-					return
+				if strings.HasPrefix(l, want) {
+					return l
 				}
 			case <-timeout:
 				t.Fatalf("no %q within 60s:\n%s", want, strings.Join(out, "\n"))
 			}
+		}
+	}
+	wait := func(want string) {
+		t.Helper()
+		if l := waitPrefix(want); l != want {
+			t.Fatalf("line %q, want %q:\n%s", l, want, strings.Join(out, "\n"))
 		}
 	}
 	wait(DevReadyLine)
@@ -116,6 +124,22 @@ func testDevStartsAndStops(t *testing.T, o devOptions, kind string, banner, demo
 	// job submitted to it over Flink's REST API.
 	for _, l := range demo {
 		wait(l)
+	}
+	// Then the day-2 demo job is suspended and resumed from exactly the
+	// savepoint the suspend took; not on the fake clientset, which cannot
+	// remove the suspended cluster.
+	if kind == dev.KubeFake {
+		waitPrefix("demo: no suspend and resume on the in-memory fake clientset")
+	} else {
+		const job = "demo: /flink-jobs/day2-demo "
+		wait(job + "RUNNING")
+		wait("demo: suspending /flink-jobs/day2-demo…")
+		sp := strings.TrimPrefix(waitPrefix(job+"SUSPENDED, savepoint "), job+"SUSPENDED, savepoint ")
+		if sp == "" {
+			t.Fatalf("no savepoint path:\n%s", strings.Join(out, "\n"))
+		}
+		wait("demo: resuming /flink-jobs/day2-demo from its savepoint…")
+		wait(job + "RUNNING, restored from " + sp)
 	}
 	wait("demo: done; try `flinkferry status`")
 	cancel()

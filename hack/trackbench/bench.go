@@ -109,6 +109,7 @@ type runResult struct {
 func runBench(ctx context.Context, args []string) error {
 	var c benchConfig
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.String("mode", "track", "benchmark: track (this one: polling) or suspend (day-2 operations, its own flags)")
 	jobs := fs.String("jobs", "1000,10000", "job counts, comma-separated")
 	names := fs.String("methods", "", "methods, comma-separated: bare-host, bare-host-cp, bare-shared, worker (default: every one available)")
 	replicas := fs.Int("replicas", 0, "also run the worker with this many replicas (0: not)")

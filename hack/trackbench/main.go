@@ -14,6 +14,14 @@
 //	go tool task bench-track
 //	go run ./hack/trackbench -jobs 1000 -methods bare-host,worker -window 30s
 //
+// With -mode suspend it measures day-2 operations instead (suspend.go,
+// GitHub issue 14): n jobs tracked, n suspend requests at once through
+// the control handler, until every job is SUSPENDED with its savepoint
+// recorded:
+//
+//	go tool task bench-suspend
+//	go run ./hack/trackbench -mode suspend -jobs 100,1000 -kube none,apiserver
+//
 // Subcommands (the parent starts them): sim, bare, worker.
 package main
 
@@ -46,7 +54,14 @@ func run(ctx context.Context, args []string) error {
 	}
 	switch cmd {
 	case "bench":
-		return runBench(ctx, args)
+		switch m := modeOf(args); m {
+		case "track":
+			return runBench(ctx, args)
+		case "suspend":
+			return runSuspend(ctx, args)
+		default:
+			return fmt.Errorf("-mode: unknown mode %q (track, suspend)", m)
+		}
 	case "sim":
 		return runSim(ctx, args)
 	case "bare":

@@ -93,6 +93,39 @@ func redisCommands(ctx context.Context, rdb *redis.Client) (int64, error) {
 	return parseInfoInt(info, "total_commands_processed")
 }
 
+// redisCommandStats returns the calls so far of each command, from INFO
+// commandstats; commands run by Lua scripts count too.
+func redisCommandStats(ctx context.Context, rdb *redis.Client) (map[string]int64, error) {
+	info, err := rdb.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading redis INFO commandstats: %w", err)
+	}
+	return parseCommandStats(info)
+}
+
+// parseCommandStats reads the calls of each command from an INFO
+// commandstats reply: lines "cmdstat_<name>:calls=<n>,usec=...".
+func parseCommandStats(info string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for line := range strings.Lines(info) {
+		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
+		cmd, isCmd := strings.CutPrefix(name, "cmdstat_")
+		if !ok || !isCmd {
+			continue
+		}
+		for kv := range strings.SplitSeq(rest, ",") {
+			if v, ok := strings.CutPrefix(kv, "calls="); ok {
+				n, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					return nil, fmt.Errorf("parsing redis INFO commandstats: %q: %w", line, err)
+				}
+				out[cmd] = n
+			}
+		}
+	}
+	return out, nil
+}
+
 // parseInfoInt returns the integer field of a Redis INFO reply.
 func parseInfoInt(info, field string) (int64, error) {
 	for line := range strings.Lines(info) {

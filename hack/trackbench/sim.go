@@ -110,6 +110,7 @@ func runSim(ctx context.Context, args []string) error {
 	part := fs.Int("part", 0, "this process serves the clusters i with i mod -parts = -part")
 	parts := fs.Int("parts", 1, "simulator processes")
 	checkpoints := fs.Duration("checkpoint-interval", 30*time.Second, "checkpoint interval of every job")
+	savepoints := fs.Duration("savepoint-duration", 0, "time a savepoint or stop-with-savepoint takes, trigger to completion (0: the simulator's default, 1s)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -126,6 +127,7 @@ func runSim(ctx context.Context, args []string) error {
 				Name:        "bench-" + clusterName(i),
 				Script:      flinksim.Script{{State: flinksim.Running}},
 				Checkpoints: flinksim.CheckpointSpec{Interval: *checkpoints},
+				Savepoints:  flinksim.SavepointSpec{Duration: *savepoints},
 			}},
 		})
 	}
@@ -179,14 +181,15 @@ type simProc struct {
 	out *bufio.Reader
 }
 
-// startSim starts simulator process part of parts for n clusters and
-// waits until it serves.
-func startSim(n, part, parts int, stderr io.Writer) (*simProc, error) {
+// startSim starts simulator process part of parts for n clusters, with
+// extra flags of the sim subcommand, and waits until it serves.
+func startSim(n, part, parts int, stderr io.Writer, extra ...string) (*simProc, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("finding own executable: %w", err)
 	}
-	cmd := exec.Command(self, "sim", "-clusters", strconv.Itoa(n), "-part", strconv.Itoa(part), "-parts", strconv.Itoa(parts))
+	args := append([]string{"sim", "-clusters", strconv.Itoa(n), "-part", strconv.Itoa(part), "-parts", strconv.Itoa(parts)}, extra...)
+	cmd := exec.Command(self, args...)
 	cmd.Stderr = stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	in, err := cmd.StdinPipe()
@@ -269,8 +272,9 @@ func (s *simProc) stop() {
 // simFleet is the simulator processes; cluster i is on process i mod len.
 type simFleet []*simProc
 
-// startSims starts parts simulator processes for n clusters.
-func startSims(n, parts int, logDir string) (simFleet, error) {
+// startSims starts parts simulator processes for n clusters, with extra
+// flags of the sim subcommand.
+func startSims(n, parts int, logDir string, extra ...string) (simFleet, error) {
 	var f simFleet
 	for k := range parts {
 		log, err := os.Create(filepath.Join(logDir, fmt.Sprintf("sim-%d.log", k)))
@@ -278,7 +282,7 @@ func startSims(n, parts int, logDir string) (simFleet, error) {
 			f.stop()
 			return nil, err
 		}
-		s, err := startSim(n, k, parts, log)
+		s, err := startSim(n, k, parts, log, extra...)
 		if err != nil {
 			f.stop()
 			return nil, err

@@ -20,6 +20,7 @@ import (
 
 	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/messages"
 	"github.com/flinkferry/flinkferry/workers/track"
 	"github.com/flinkferry/flinkferry/workers/track/jobstore"
@@ -29,7 +30,9 @@ import (
 // The worker mode runs the real track worker core: track.NewTracker with
 // the real jobstore, shard leases and Flink REST client, without Kafka
 // consumption (jobs are registered in Redis by the parent, as the deployed
-// handler would) and without Kubernetes (states come from REST alone).
+// handler would) and without Kubernetes (states come from REST alone),
+// unless -kubeconfig names an API server to watch and clean up on (the
+// suspend mode's Kubernetes variants).
 
 // benchNamespace is the namespace of every benchmark job.
 const benchNamespace = "bench"
@@ -105,6 +108,10 @@ func runWorker(ctx context.Context, args []string) error {
 	replica := fs.String("replica", "bench-0", "replica id")
 	brokers := fs.String("brokers", "", "Kafka brokers for status events (empty: events are counted and dropped)")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	kubeconfig := fs.String("kubeconfig", "", "watch JobManager Deployments and clean clusters up on this API server (empty: no Kubernetes)")
+	kubeQPS := fs.Float64("kube-qps", 0, "requests per second to the API server (0: the worker's default, FLINKFERRY_TRACK_KUBE_QPS)")
+	kubeBurst := fs.Int("kube-burst", 0, "request burst to the API server (0: the worker's default)")
+	opInterval := fs.Duration("op-interval", 0, "how often operations in flight are advanced (0: the worker's default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -133,6 +140,24 @@ func runWorker(ctx context.Context, args []string) error {
 	tc.JobStatusInterval, tc.ClusterMetricInterval = cfg.Interval, cfg.MetricInterval
 	tc.RequestTimeout, tc.Concurrency = cfg.Timeout, cfg.Concurrency
 	tc.Shards, tc.RedisPrefix, tc.ReplicaID = benchShards, benchPrefix, *replica
+	if *opInterval > 0 {
+		tc.OperationInterval = *opInterval
+	}
+	var clusters *kubeclusters.Set
+	if *kubeconfig != "" {
+		if *kubeQPS > 0 {
+			tc.KubeQPS = float32(*kubeQPS)
+		}
+		if *kubeBurst > 0 {
+			tc.KubeBurst = *kubeBurst
+		}
+		// As the worker connects: one default cluster, every namespace.
+		cs, err := kubeclusters.Connect(kubeclusters.Single(*kubeconfig, tc.RestAccess, tc.Namespaces, []string{"*"}), tc.KubeQPS, tc.KubeBurst)
+		if err != nil {
+			return err
+		}
+		clusters = cs
+	}
 
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis, ContextTimeoutEnabled: true})
 	defer rdb.Close()
@@ -156,7 +181,7 @@ func runWorker(ctx context.Context, args []string) error {
 	}
 	flink := flinkrest.New(flinkrest.Options{RequestTimeout: tc.RequestTimeout, UserAgent: "flinkferry-track"})
 	reg := prometheus.NewRegistry()
-	tr := track.NewTracker(tc, track.Deps{Store: store, Flink: flink, Owner: leases, Publisher: pub, Log: log, Registerer: reg})
+	tr := track.NewTracker(tc, track.Deps{Store: store, Flink: flink, Owner: leases, Publisher: pub, Clusters: clusters, Log: log, Registerer: reg})
 	defer logErrorCounts(reg)
 
 	g, ctx := errgroup.WithContext(ctx)

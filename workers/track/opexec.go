@@ -190,9 +190,11 @@ func (t *Tracker) savepointSince(ctx context.Context, j *jobstore.Job, since tim
 	return best.ExternalPath, true
 }
 
-// failureText is Flink's root cause of a failed operation.
+// failureText is Flink's root cause of a failed operation. An exception
+// without a cause is its own root cause, "<class>: <message>" like
+// f.Error() (not f.Message): written once.
 func failureText(f *flinkrest.Failure) string {
-	if f.RootCause != "" && f.RootCause != f.Message {
+	if f.RootCause != "" && f.RootCause != f.Error() {
 		return truncate(f.Error()+"; root cause: "+f.RootCause, 4096)
 	}
 	return truncate(f.Error(), 4096)

@@ -55,8 +55,9 @@ func startReplica(t *testing.T, r testenv.RedisServer, cfg TrackConfig, id strin
 
 // startReplicaWith starts a replica whose tracker has d's Flink client,
 // publisher, Kubernetes clusters and metrics registry; the store, the
-// leases and the logger are the replica's own.
-func startReplicaWith(t *testing.T, r testenv.RedisServer, cfg TrackConfig, id string, d Deps) *replica {
+// leases and the logger are the replica's own. Each edit changes the
+// tracker before it runs (its clock, for tests in simulated time).
+func startReplicaWith(t *testing.T, r testenv.RedisServer, cfg TrackConfig, id string, d Deps, edits ...func(*Tracker)) *replica {
 	t.Helper()
 	rdb, err := redisclient.New(context.Background(), redisclient.Config{URL: r.URL(), Timeout: time.Second})
 	if err != nil {
@@ -73,6 +74,9 @@ func startReplicaWith(t *testing.T, r testenv.RedisServer, cfg TrackConfig, id s
 	}
 	d.Store, d.Owner, d.Log = store, leases, log
 	tr := NewTracker(cfg, d)
+	for _, edit := range edits {
+		edit(tr)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	rep := &replica{rdb: rdb, cancel: cancel, done: make(chan struct{})}
 	var wg sync.WaitGroup

@@ -37,8 +37,8 @@ type TrackConfig struct {
 	ClustersFile string   `envconfig:"CLUSTERS_FILE" desc:"the submit worker's clusters file (several Kubernetes clusters); replaces KUBECONFIG and NAMESPACES"`
 	Namespaces   []string `envconfig:"NAMESPACES" default:"*" desc:"namespaces watched on the default cluster (* watches all; a list keeps RBAC to those namespaces)"`
 	RestAccess   string   `envconfig:"REST_ACCESS" default:"auto" desc:"how JobManagers are reached when a deployed event lacks an endpoint: auto or service-proxy"`
-	KubeQPS      float32  `envconfig:"KUBE_QPS" default:"20" desc:"requests per second to each Kubernetes API server"`
-	KubeBurst    int      `envconfig:"KUBE_BURST" default:"40" desc:"request burst to each Kubernetes API server"`
+	KubeQPS      float32  `envconfig:"KUBE_QPS" default:"200" desc:"requests per second to each Kubernetes API server (tracking watches; removing a suspended or cancelled application cluster takes about 12 requests)"`
+	KubeBurst    int      `envconfig:"KUBE_BURST" default:"400" desc:"request burst to each Kubernetes API server"`
 
 	// Shards and RedisPrefix are the keyspace of the job store and of the
 	// shard leases (storeOptions, leaseOptions). Their defaults are

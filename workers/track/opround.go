@@ -45,6 +45,8 @@ type opDone struct {
 	next *ops.Op
 	// slot is the periodic savepoint slot handled (periodic.go), 0 if none.
 	slot int64
+	// loaded: a read of a newly recorded operation.
+	loaded bool
 }
 
 // opWorkers is the size of the operation pool.
@@ -60,7 +62,10 @@ func (t *Tracker) opWorker(ctx context.Context) {
 			var d opDone
 			switch {
 			case r.load:
+				// The loop shows the operation (SUSPENDING...) before its
+				// first round, which it queues at once (foldOps).
 				d = t.loadOp(ctx, r.job.Key)
+				d.loaded = true
 			case r.periodic != "":
 				d = t.recordPeriodic(ctx, r)
 			default:
@@ -95,7 +100,7 @@ func (t *Tracker) advanceOps(ctx context.Context) {
 		if j == nil || t.opBusy[k] || (j.Op != nil && j.Op.Phase != ops.Done) {
 			continue
 		}
-		queue(opRound{job: jobstore.Job{Key: k}, load: true})
+		queue(opRound{job: *j, flinkState: t.flinkStates[k], load: true})
 	}
 	for k, j := range t.jobs {
 		if j.Op == nil || j.Op.Phase == ops.Done || t.opBusy[k] || !t.owner.Owns(j.Shard) {
@@ -123,8 +128,39 @@ func (t *Tracker) loadOp(ctx context.Context, key string) opDone {
 	return opDone{key: key, set: true, next: op}
 }
 
-// round runs one round of the job's operation.
+// chainedRounds bounds the rounds one task runs back to back: a phase
+// that changed (accepted, savepoint completed) goes on to its next action
+// at once rather than an interval later.
+const chainedRounds = 3
+
+// round runs rounds of the job's operation while each moves it to
+// another phase, chainedRounds at most.
 func (t *Tracker) round(ctx context.Context, r opRound) opDone {
+	var last opDone
+	for range chainedRounds {
+		d := t.roundOnce(ctx, r)
+		if !d.set {
+			return last.orElse(d)
+		}
+		last = d
+		if d.next == nil || d.next.Phase == ops.Done || d.next.Phase == r.job.Op.Phase || d.next.RequestID != r.job.Op.RequestID {
+			return d
+		}
+		r.job.Op = d.next
+	}
+	return last
+}
+
+// orElse is d when d records something, else other.
+func (d opDone) orElse(other opDone) opDone {
+	if d.set {
+		return d
+	}
+	return other
+}
+
+// roundOnce runs one round of the job's operation.
+func (t *Tracker) roundOnce(ctx context.Context, r opRound) opDone {
 	j, op := &r.job, *r.job.Op
 	now := t.now()
 	d := ops.Next(op, ops.Observation{Time: now, JobState: r.flinkState, ObjectsLeft: -1})
@@ -285,5 +321,8 @@ func (t *Tracker) foldOps(updates map[string]*jobstore.Update, now time.Time) {
 		}
 		j.Op = d.next
 		t.decide(j, updateOf(updates, j), state.REST{Outcome: state.RESTNotPolled}, now)
+		if d.loaded && d.next != nil && d.next.Phase != ops.Done {
+			t.opsSoon = true // its first round now, not an interval later
+		}
 	}
 }

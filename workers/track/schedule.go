@@ -43,8 +43,8 @@ func (t *Tracker) loop(ctx context.Context) error {
 			t.dispatch(next)
 		}
 		t.collect(ctx)
-		if now := time.Now(); now.Sub(opsAt) >= t.cfg.OperationInterval {
-			opsAt = now
+		if now := time.Now(); t.opsSoon || now.Sub(opsAt) >= t.cfg.OperationInterval {
+			opsAt, t.opsSoon = now, false
 			t.advanceOps(ctx)
 		}
 		if n%t.housekeepingTicks() == 0 {

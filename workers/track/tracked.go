@@ -68,12 +68,18 @@ func (t *Tracker) load(ctx context.Context, keys []string) error {
 		if err != nil {
 			return err
 		}
+		t.mu.Lock()
 		for _, j := range jobs {
 			if j != nil && t.owned[j.Shard] {
 				t.jobs[j.Key] = j
 				t.endedRecently(j)
+				// Decided from Kubernetes at the next collect: a change the
+				// informer saw before the job was loaded (or of a job with
+				// no REST endpoint to poll) is not lost.
+				t.dirty[t.kubeKey(j)] = true
 			}
 		}
+		t.mu.Unlock()
 	}
 	return nil
 }

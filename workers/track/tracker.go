@@ -116,6 +116,8 @@ type Tracker struct {
 	// their operation in the pool.
 	flinkStates map[string]messages.JobState
 	opBusy      map[string]bool
+	// opsSoon asks the loop to advance the operations on its next turn.
+	opsSoon bool
 	// periodicSlot is the last periodic savepoint slot handled per job.
 	periodicSlot map[string]int64
 	opTasks      chan opRound

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/flinkferry/flinkferry/messages"
@@ -102,7 +103,16 @@ const (
 	ReasonTimeout     = "operation_timeout"
 	ReasonJobEnded    = "job_ended"
 	ReasonUnreachable = "flink_unreachable"
+	// ReasonCleanupFailed: the cluster's Kubernetes objects were still
+	// there CleanupGrace after the deadline (the savepoint, if any, was
+	// taken and is kept).
+	ReasonCleanupFailed = "cleanup_failed"
 )
+
+// CleanupGrace is how long past its deadline an operation goes on
+// removing the cluster before it fails: Flink finished its part, so the
+// cleanup gets its own time rather than none.
+const CleanupGrace = 10 * time.Minute
 
 // Next decides a round of op: from the outcome of the last action, the
 // next phase, action and step. Deciding again on the same observation
@@ -125,8 +135,12 @@ func Next(op Op, obs Observation) Decision {
 	case Triggered:
 		return triggered(op, obs)
 	case Cleanup:
-		if obs.ObjectsLeft == 0 {
+		switch {
+		case obs.ObjectsLeft == 0:
 			return done(op)
+		case !op.Deadline.IsZero() && !obs.Time.Before(op.Deadline.Add(CleanupGrace)):
+			return fail(op, ReasonCleanupFailed, fmt.Sprintf("%d objects of the cluster are still there %s after the operation's deadline; "+
+				"check the track worker's RBAC (delete, deletecollection) and finalizers", obs.ObjectsLeft, CleanupGrace))
 		}
 		return Decision{Op: op, Action: Clean}
 	}

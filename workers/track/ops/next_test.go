@@ -66,6 +66,14 @@ func TestScenarios(t *testing.T) {
 			{after: 5*time.Minute + 10*time.Second, objects: 1, phase: Cleanup, action: Clean},
 			{after: 5*time.Minute + 15*time.Second, objects: 0, phase: Done, step: "suspended", location: sp},
 		}, Completed},
+		{"a cluster that cannot be removed fails the suspend, its savepoint kept", newOp(messages.OpSuspend, messages.ModeApplication), []round{
+			{after: 0, objects: -1, phase: Requested, action: Trigger},
+			{after: time.Second, outcome: Outcome{Kind: Succeeded, Location: sp}, job: messages.StateFinished, objects: 3,
+				phase: Cleanup, action: Clean, step: "savepoint_completed", location: sp},
+			// Past the deadline the cleanup goes on for CleanupGrace.
+			{after: 30*time.Minute + 9*time.Minute, objects: 2, phase: Cleanup, action: Clean},
+			{after: 30*time.Minute + CleanupGrace, objects: 2, phase: Done, step: ReasonCleanupFailed},
+		}, Failed},
 		{"suspend a session job keeps the cluster", newOp(messages.OpSuspend, messages.ModeSession), []round{
 			{objects: -1, phase: Requested, action: Trigger},
 			{outcome: Outcome{Kind: Accepted}, phase: Triggered, action: Poll},

@@ -12,9 +12,11 @@
 -- Returns {outcome, version, state}; outcome is
 --   created      no hash: created in STARTING, version 1, transition '' -> STARTING
 --   duplicate    same request id: nothing changes (but a job whose shard
---                differs from ARGV[5] is moved to it, version + 1; and a
+--                differs from ARGV[5] is moved to it, version + 1; a
 --                job without run_request gets the call's run_* fields when
---                they have one, version unchanged)
+--                they have one, version unchanged; and a job without a REST
+--                endpoint, web UI, savepoint policy, Flink job id or session
+--                cluster gets the call's, version + 1)
 --   resubmitted  another request, deployed later (ties: greater request id):
 --                the hash is rebuilt for the new run in STARTING, version + 1,
 --                incarnation and op_* fields (the job's operation) kept;
@@ -69,7 +71,20 @@ if cur[2] == req then
     redis.call('HDEL', job, 'run_redacted', 'run_jar_name', 'run_jar_artifact', 'run_jar_sha256')
     redis.call('HSET', job, unpack(inputs))
   end
-  if cur[5] ~= shard then
+  -- A run recovered from Kubernetes before its deployed event may lack
+  -- what only the event knows (the REST endpoint when no rest Service was
+  -- found, the savepoint policy): the first call that has it fills it in,
+  -- bumping the version so the tracker reloads the job.
+  local filled = false
+  for i = 1, #run, 2 do
+    local f = run[i]
+    if (f == 'rest_endpoint' or f == 'web_ui_url' or f == 'sp_policy' or f == 'flink_job_id' or f == 'session_cluster_id')
+        and run[i + 1] ~= '' and redis.call('HEXISTS', job, f) == 0 then
+      redis.call('HSET', job, f, run[i + 1])
+      filled = true
+    end
+  end
+  if cur[5] ~= shard or filled then
     version = version + 1
     redis.call('HSET', job, 'shard', shard, 'version', version)
     index(cur[5])

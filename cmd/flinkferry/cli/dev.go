@@ -64,7 +64,7 @@ Unless --no-demo, the requests in examples/ (else a built-in one) are
 submitted and followed until RUNNING; then one more application job,
 day2-demo, is started, suspended (stop with a savepoint, its cluster
 removed) and resumed from that savepoint, as 'flinkferry suspend' and
-'resume' do (not on the fake clientset, which cannot remove a cluster).
+'resume' do.
 The other commands find this instance through its state file, removed on
 exit (Ctrl-C).
 "` + DevReadyLine + `" is printed once everything is up.`,
@@ -129,7 +129,7 @@ func runDev(ctx context.Context, out, errOut io.Writer, o devOptions) error {
 	printBanner(out, env, kube)
 	fmt.Fprintln(out, DevReadyLine)
 	if !o.noDemo {
-		if err := runDemo(ctx, out, env, kube.Kind, o.examples); err != nil && ctx.Err() == nil {
+		if err := runDemo(ctx, out, env, o.examples); err != nil && ctx.Err() == nil {
 			fmt.Fprintf(out, "demo: %v\n", err)
 		}
 	}
@@ -175,11 +175,8 @@ var demoFiles = []string{"application/wordcount.yaml", "session/cluster.yaml", "
 
 // runDemo submits the examples (or the built-in request when dir has
 // none) and prints their state changes until each is RUNNING, then runs
-// the built-in request as job day2DemoID, suspends it and resumes it (not
-// on kube kind dev.KubeFake: the fake clientset ignores DeleteCollection,
-// so the suspended cluster would never be removed and the suspend would
-// never end).
-func runDemo(ctx context.Context, out io.Writer, env *dev.Env, kube, dir string) error {
+// the built-in request as job day2DemoID, suspends it and resumes it.
+func runDemo(ctx context.Context, out io.Writer, env *dev.Env, dir string) error {
 	var reqs []*messages.SubmitRequested
 	for _, f := range demoFiles {
 		data, err := os.ReadFile(filepath.Join(dir, f))
@@ -226,21 +223,17 @@ func runDemo(ctx context.Context, out io.Writer, env *dev.Env, kube, dir string)
 			return err
 		}
 	}
-	if kube == dev.KubeFake {
-		fmt.Fprintln(out, "demo: no suspend and resume on the in-memory fake clientset (it cannot remove a cluster); build the local API server: bash hack/k8s-testbin/build.sh")
-	} else {
-		// A job of its own: the examples stay the runs of their requests,
-		// so submitting one of them again changes nothing (README).
-		req, _, err := LoadSubmitRequest("built-in demo", dev.DemoRequest(day2DemoID, env.JarURL()))
-		if err != nil {
-			return err
-		}
-		if err := submitDemo(ctx, out, p, cfg.Topics().Submit, store, req); err != nil {
-			return err
-		}
-		if err := suspendResume(ctx, out, p, cfg.Topics().Control, store, req.Job); err != nil {
-			return err
-		}
+	// A job of its own: the examples stay the runs of their requests,
+	// so submitting one of them again changes nothing (README).
+	req, _, err := LoadSubmitRequest("built-in demo", dev.DemoRequest(day2DemoID, env.JarURL()))
+	if err != nil {
+		return err
+	}
+	if err := submitDemo(ctx, out, p, cfg.Topics().Submit, store, req); err != nil {
+		return err
+	}
+	if err := suspendResume(ctx, out, p, cfg.Topics().Control, store, req.Job); err != nil {
+		return err
 	}
 	fmt.Fprintln(out, "demo: done; try `flinkferry status`")
 	return nil

@@ -126,21 +126,16 @@ func testDevStartsAndStops(t *testing.T, o devOptions, kind string, banner, demo
 		wait(l)
 	}
 	// Then the day-2 demo job is suspended and resumed from exactly the
-	// savepoint the suspend took; not on the fake clientset, which cannot
-	// remove the suspended cluster.
-	if kind == dev.KubeFake {
-		waitPrefix("demo: no suspend and resume on the in-memory fake clientset")
-	} else {
-		const job = "demo: /flink-jobs/day2-demo "
-		wait(job + "RUNNING")
-		wait("demo: suspending /flink-jobs/day2-demo…")
-		sp := strings.TrimPrefix(waitPrefix(job+"SUSPENDED, savepoint "), job+"SUSPENDED, savepoint ")
-		if sp == "" {
-			t.Fatalf("no savepoint path:\n%s", strings.Join(out, "\n"))
-		}
-		wait("demo: resuming /flink-jobs/day2-demo from its savepoint…")
-		wait(job + "RUNNING, restored from " + sp)
+	// savepoint the suspend took.
+	const job = "demo: /flink-jobs/day2-demo "
+	wait(job + "RUNNING")
+	wait("demo: suspending /flink-jobs/day2-demo…")
+	sp := strings.TrimPrefix(waitPrefix(job+"SUSPENDED, savepoint "), job+"SUSPENDED, savepoint ")
+	if sp == "" {
+		t.Fatalf("no savepoint path:\n%s", strings.Join(out, "\n"))
 	}
+	wait("demo: resuming /flink-jobs/day2-demo from its savepoint…")
+	wait(job + "RUNNING, restored from " + sp)
 	wait("demo: done; try `flinkferry status`")
 	cancel()
 	go func() {

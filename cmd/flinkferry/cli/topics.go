@@ -37,9 +37,9 @@ as for the workers.`,
 
 // groupTopics are the topics the workers consume in a consumer group: a
 // worker's replicas share their partitions, so each needs at least as
-// many partitions as replicas. (The track worker will consume Control with
-// issue 14's next change.) Status and DeadLetter are read by people and
-// alerting, not by the workers.
+// many partitions as replicas (the track worker consumes Control).
+// Status and DeadLetter are read by people and alerting, not by the
+// workers.
 func groupTopics(t messages.Topics) []string {
 	return []string{t.Submit, t.Control, t.ImageBuilt, t.Deployed}
 }

@@ -4,6 +4,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/rand"
@@ -23,7 +24,49 @@ func NewFakeClientset() kubernetes.Interface {
 	cs := fake.NewClientset()
 	tracker := apiServerTracker{ObjectTracker: cs.Tracker()}
 	cs.PrependReactor("*", "*", clienttesting.ObjectReaction(tracker))
+	cs.PrependReactor("delete-collection", "*", deleteCollection(cs.Tracker()))
 	return cs
+}
+
+// collectionKinds are the kinds of the resources deleteCollection
+// serves: those the track worker removes a Flink cluster's objects of.
+var collectionKinds = map[schema.GroupVersionResource]schema.GroupVersionKind{
+	{Version: "v1", Resource: "pods"}:                       {Version: "v1", Kind: "Pod"},
+	{Version: "v1", Resource: "configmaps"}:                 {Version: "v1", Kind: "ConfigMap"},
+	{Version: "v1", Resource: "services"}:                   {Version: "v1", Kind: "Service"},
+	{Group: "apps", Version: "v1", Resource: "deployments"}: {Group: "apps", Version: "v1", Kind: "Deployment"},
+}
+
+// deleteCollection does what the fake leaves out of DeleteCollection
+// (it deletes nothing and says nothing): delete every object of the
+// namespace the label selector matches.
+func deleteCollection(tracker clienttesting.ObjectTracker) clienttesting.ReactionFunc {
+	return func(action clienttesting.Action) (bool, runtime.Object, error) {
+		dc, ok := action.(clienttesting.DeleteCollectionAction)
+		gvk, known := collectionKinds[action.GetResource()]
+		if !ok || !known {
+			return false, nil, nil
+		}
+		list, err := tracker.List(action.GetResource(), gvk, action.GetNamespace())
+		if err != nil {
+			return true, nil, err
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return true, nil, err
+		}
+		sel := dc.GetListRestrictions().Labels
+		for _, item := range items {
+			m, err := meta.Accessor(item)
+			if err != nil || (sel != nil && !sel.Matches(labels.Set(m.GetLabels()))) {
+				continue
+			}
+			if err := tracker.Delete(action.GetResource(), m.GetNamespace(), m.GetName()); err != nil && !apierrors.IsNotFound(err) {
+				return true, nil, err
+			}
+		}
+		return true, nil, nil
+	}
 }
 
 // apiServerTracker fills in the metadata the API server sets on create

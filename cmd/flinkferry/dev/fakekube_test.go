@@ -2,6 +2,7 @@ package dev
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -51,5 +52,39 @@ func TestNewFakeClientset(t *testing.T) {
 
 	if rc := cs.Discovery().RESTClient(); rc != nil {
 		t.Errorf("Discovery().RESTClient() = %v, want nil (no HTTP server)", rc)
+	}
+}
+
+// TestFakeDeleteCollection: DeleteCollection deletes what its label
+// selector matches, and nothing else (the track worker removes a
+// suspended cluster's objects this way).
+func TestFakeDeleteCollection(t *testing.T) {
+	ctx := context.Background()
+	cs := NewFakeClientset()
+	cms := cs.CoreV1().ConfigMaps(Namespace)
+	for name, l := range map[string]map[string]string{
+		"ha":      {"app": "wc", "type": "flink-native-kubernetes", "configmap-type": "high-availability"},
+		"conf":    {"app": "wc", "type": "flink-native-kubernetes"},
+		"other":   {"app": "wc"},
+		"another": {"app": "other", "type": "flink-native-kubernetes"},
+	} {
+		if _, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: l}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := cms.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: "app=wc,type=flink-native-kubernetes"}); err != nil {
+		t.Fatalf("DeleteCollection() = %v", err)
+	}
+	list, err := cms.List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, cm := range list.Items {
+		left = append(left, cm.Name)
+	}
+	slices.Sort(left)
+	if want := []string{"another", "other"}; !slices.Equal(left, want) {
+		t.Fatalf("left %v, want %v", left, want)
 	}
 }

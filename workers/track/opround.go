@@ -45,8 +45,9 @@ type opDone struct {
 	next *ops.Op
 	// slot is the periodic savepoint slot handled (periodic.go), 0 if none.
 	slot int64
-	// loaded: a read of a newly recorded operation.
+	// loaded: a read of a marked job (loadJob), whole in job.
 	loaded bool
+	job    *jobstore.Job
 }
 
 // opWorkers is the size of the operation pool.
@@ -64,7 +65,7 @@ func (t *Tracker) opWorker(ctx context.Context) {
 			case r.load:
 				// The loop shows the operation (SUSPENDING...) before its
 				// first round, which it queues at once (foldOps).
-				d = t.loadOp(ctx, r.job.Key)
+				d = t.loadJob(ctx, r.job.Key)
 				d.loaded = true
 			case r.periodic != "":
 				d = t.recordPeriodic(ctx, r)
@@ -126,6 +127,24 @@ func (t *Tracker) loadOp(ctx context.Context, key string) opDone {
 		_ = t.store.UnmarkOp(ctx, key)
 	}
 	return opDone{key: key, set: true, next: op}
+}
+
+// loadJob reads a marked job whole: a new operation, or fields another
+// writer filled in (register: a recovered job's REST endpoint). A mark
+// without an operation in flight is removed.
+func (t *Tracker) loadJob(ctx context.Context, key string) opDone {
+	j, err := t.store.Get(ctx, key)
+	switch {
+	case errors.Is(err, jobstore.ErrNotFound):
+		_ = t.store.UnmarkOp(ctx, key)
+		return opDone{key: key}
+	case err != nil:
+		return opDone{key: key}
+	}
+	if j.Op == nil || j.Op.Phase == ops.Done {
+		_ = t.store.UnmarkOp(ctx, key)
+	}
+	return opDone{key: key, set: true, next: j.Op, job: j}
 }
 
 // chainedRounds bounds the rounds one task runs back to back: a phase
@@ -304,6 +323,12 @@ func (t *Tracker) forgetDisposed(ctx context.Context, j *jobstore.Job, op ops.Op
 // foldOps applies finished rounds to the tracked jobs and decides each
 // again (the state its operation shows), into updates.
 func (t *Tracker) foldOps(updates map[string]*jobstore.Update, now time.Time) {
+	reindex := false
+	defer func() {
+		if reindex {
+			t.index()
+		}
+	}()
 	for {
 		var d opDone
 		select {
@@ -318,6 +343,10 @@ func (t *Tracker) foldOps(updates map[string]*jobstore.Update, now time.Time) {
 		j := t.jobs[d.key]
 		if j == nil || !d.set {
 			continue
+		}
+		if d.job != nil && d.job.Version >= j.Version && t.owned[d.job.Shard] {
+			reindex = reindex || d.job.RestEndpoint != j.RestEndpoint
+			t.jobs[d.key], j = d.job, d.job
 		}
 		j.Op = d.next
 		t.decide(j, updateOf(updates, j), state.REST{Outcome: state.RESTNotPolled}, now)

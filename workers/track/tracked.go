@@ -22,8 +22,10 @@ func (t *Tracker) ownershipChanged() bool {
 }
 
 // refresh reloads the set of jobs of the owned shards from Redis: new
-// jobs (registered by any replica), jobs changed by another writer
-// (version), shards gained and lost.
+// jobs (registered by any replica), shards gained and lost. A job held
+// already is read again when a write of this replica conflicts (fold.go)
+// or when another writer marks it (the active-operation index: a new
+// operation, a recovered job's endpoint filled in; opround.go loadJob).
 func (t *Tracker) refresh(ctx context.Context) error {
 	owned := map[int]bool{}
 	for _, s := range t.owner.Owned() {

@@ -33,6 +33,7 @@ type Store interface {
 	UpdateOp(ctx context.Context, key, requestID string, expectPhase ops.Phase, next ops.Op, step *jobstore.OpStep) (bool, error)
 	ActiveOps(ctx context.Context, shards []int) ([]string, error)
 	UnmarkOp(ctx context.Context, key string) error
+	Get(ctx context.Context, key string) (*jobstore.Job, error)
 	RecordOp(ctx context.Context, key string, op ops.Op, contentHash string) (jobstore.RecordResult, error)
 	MarkOp(ctx context.Context, key string) error
 	AddSavepoint(ctx context.Context, key string, e jobstore.SavepointEntry) (bool, error)

@@ -14,7 +14,9 @@ import (
 // The control handler marks a job after RecordOp (again on every
 // redelivery: marking is idempotent, so a crash between the two writes is
 // repaired by the redelivery); the owner unmarks it when the operation is
-// done. A stale mark (a job swept, an operation done) costs one read.
+// done. Register marks a job whose missing fields (a recovered job's REST
+// endpoint) a deployed event filled in, so that the owner reads it again.
+// A stale mark (a job swept, an operation done) costs one read.
 
 func (k keys) activeOps(shard int) string { return k.p + "opq:" + strconv.Itoa(shard) }
 

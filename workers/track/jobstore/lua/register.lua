@@ -89,6 +89,11 @@ if cur[2] == req then
     redis.call('HSET', job, 'shard', shard, 'version', version)
     index(cur[5])
   end
+  if filled then
+    -- The shard's owner holds the job already and would not read it
+    -- again: the mark makes it (workers/track, loadJob).
+    redis.call('SADD', prefix .. 'opq:' .. shard, key)
+  end
   return {'duplicate', version, state}
 end
 

@@ -233,6 +233,16 @@ func (t *Tracker) redeploy(ctx context.Context, j *jobstore.Job, op ops.Op) (ops
 	if run.Request == nil {
 		return ops.Outcome{Kind: ops.FlinkFailed, Message: "the job's deployed request is not stored"}, nil
 	}
+	if run.Mode == messages.ModeApplication {
+		// An ended application cluster may still be there (kept after a
+		// failure, FINISHED_CLUSTER_RETENTION): the new run gets a cluster
+		// of its own, never the old one's objects and TaskManagers.
+		if _, left, err := t.cleanOp(ctx, j); err != nil {
+			return ops.Outcome{}, err
+		} else if left > 0 {
+			return ops.Outcome{Kind: ops.Unavailable, Message: fmt.Sprintf("waiting for the old cluster's %d objects to be removed", left)}, nil
+		}
+	}
 	req := *run.Request
 	req.RequestID = op.RequestID
 	req.Program.Savepoint = nil

@@ -252,3 +252,38 @@ func TestSessionSuspendResume(t *testing.T) {
 	})
 	assertNoObjects(t, kube, session)
 }
+
+// TestResumeFailedJob resumes an application job that FAILED (its cluster
+// kept, as after any failure): the old cluster is removed first, then the
+// new run starts in a cluster of its own.
+func TestResumeFailedJob(t *testing.T) {
+	env, kube, store := startAllWith(t, Options{}, KubeOptions{})
+	ctx := context.Background()
+	const id = "rf1"
+	key := submitDemo(t, env, id)
+	j := waitJob(t, store, key, 45*time.Second, "RUNNING", func(j *jobstore.Job) bool { return j.State == messages.StateRunning })
+	sim := kube.Sim.Cluster(id + "-rest")
+	if sim == nil || sim.Job(j.FlinkJobID) == nil {
+		t.Fatal("no simulated job")
+	}
+	sim.Job(j.FlinkJobID).Fail("java.lang.IllegalStateException: boom")
+	waitJob(t, store, key, 30*time.Second, "FAILED", func(j *jobstore.Job) bool { return j.State == messages.StateFailed })
+	old, err := kube.Client.AppsV1().Deployments(Namespace).Get(ctx, id, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("the failed job's cluster is not kept: %v", err)
+	}
+
+	job := messages.JobRef{Namespace: Namespace, ClusterID: id}
+	sendControl(t, env, messages.ControlRequested{RequestID: "rf-resume", Job: job, Operation: messages.OpResume,
+		Restore: &messages.RestoreOptions{From: messages.RestoreFromNone}}, 1)
+	waitJob(t, store, key, 45*time.Second, "the resumed run RUNNING", func(j *jobstore.Job) bool {
+		return j.RequestID == "rf-resume" && j.State == messages.StateRunning
+	})
+	d, err := kube.Client.AppsV1().Deployments(Namespace).Get(ctx, id, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.UID == old.UID {
+		t.Fatalf("the resumed run reuses the failed run's Deployment %s", old.UID)
+	}
+}

@@ -514,13 +514,7 @@ func printTable(w io.Writer, results []runResult, order []string) {
 			jobs = append(jobs, r.jobs)
 		}
 	}
-	med := func(rs []runResult, f func(runResult) float64) float64 {
-		xs := make([]float64, len(rs))
-		for i, r := range rs {
-			xs[i] = f(r)
-		}
-		return median(xs)
-	}
+	med := medianOf[runResult]
 	fmt.Fprintln(w, "| method | jobs | CPU cores (avg) | CPU / "+baseline+" | busiest replica | peak RSS | staleness p50 | staleness p99 | Redis ops/s | Redis CPU | requests/s |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, n := range jobs {

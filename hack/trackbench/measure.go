@@ -154,6 +154,15 @@ func percentile(xs []float64, p float64) float64 {
 
 // median returns the median of xs (the mean of the middle two for an even
 // count) without changing xs; NaN when xs is empty.
+// medianOf is the median of f over rs.
+func medianOf[T any](rs []T, f func(T) float64) float64 {
+	xs := make([]float64, len(rs))
+	for i, r := range rs {
+		xs[i] = f(r)
+	}
+	return median(xs)
+}
+
 func median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return math.NaN()

@@ -683,13 +683,7 @@ func printSuspendTable(w io.Writer, results []suspendResult, variants []kubeVari
 			jobs = append(jobs, r.jobs)
 		}
 	}
-	med := func(rs []suspendResult, f func(suspendResult) float64) float64 {
-		xs := make([]float64, len(rs))
-		for i, r := range rs {
-			xs[i] = f(r)
-		}
-		return median(xs)
-	}
+	med := medianOf[suspendResult]
 	// suspendCPU is the worker's CPU beyond tracking, per job, in ms.
 	suspendCPU := func(r suspendResult) float64 { return 1000 * (r.workerCPU - r.trackingCPU) / float64(r.jobs) }
 	perJob := func(f func(suspendResult) float64) func(suspendResult) float64 {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flinkferry/flinkferry/internal/worker"
+	"github.com/flinkferry/flinkferry/workers/alert"
 	"github.com/flinkferry/flinkferry/workers/build"
 	"github.com/flinkferry/flinkferry/workers/submit"
 	"github.com/flinkferry/flinkferry/workers/track"
@@ -32,6 +33,9 @@ func workerDefs() []workerDef {
 		{"track", "Track Flink jobs into Redis and publish status changes",
 			func() worker.Validator { return &track.Config{} },
 			func(ctx context.Context, c worker.Validator) error { return track.Run(ctx, *c.(*track.Config)) }},
+		{"alert", "Turn status events into alerts sent to webhooks (rules in FLINKFERRY_ALERT_RULES_FILE)",
+			func() worker.Validator { return &alert.Config{} },
+			func(ctx context.Context, c worker.Validator) error { return alert.Run(ctx, *c.(*alert.Config)) }},
 	}
 }
 

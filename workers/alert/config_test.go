@@ -1,0 +1,83 @@
+package alert
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flinkferry/flinkferry/internal/worker"
+)
+
+func TestConfigDefaultsAndValidation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(path, []byte(`{channels: [{name: a, url: "http://127.0.0.1:1/x"}], rules: [{name: r, match: {to: [FAILED]}, channels: [a]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("FLINKFERRY_ALERT_RULES_FILE", path)
+	var c Config
+	if err := worker.Load(&c); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Alert.RetryBudget, 30*time.Second; got != want {
+		t.Errorf("RETRY_BUDGET = %s, want %s", got, want)
+	}
+	if got, want := c.Alert.RedisPrefix, DefaultPrefix; got != want {
+		t.Errorf("REDIS_PREFIX = %q, want %q", got, want)
+	}
+
+	t.Setenv("FLINKFERRY_ALERT_RETRY_BUDGET", "5m")
+	t.Setenv("FLINKFERRY_ALERT_RETRY_MULTIPLIER", "0.5")
+	t.Setenv("FLINKFERRY_ALERT_RULES_FILE", filepath.Join(t.TempDir(), "missing.yaml"))
+	err := worker.Load(&Config{})
+	for _, want := range []string{"RETRY_BUDGET (5m0s) must be shorter than FLINKFERRY_HANDLER_TIMEOUT (2m0s)", "RETRY_MULTIPLIER", "RULES_FILE: reading rules file"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load() = %v, want an error with %q", err, want)
+		}
+	}
+}
+
+func TestChannelSecretsAreReadAndNeverShown(t *testing.T) {
+	a := AlertConfig{MaxBodyBytes: 65536}
+	file := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(file, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	chs, err := NewChannels([]ChannelSpec{{Name: "f", URL: "http://x", Template: "json", ContentType: "application/json", SecretFile: file}}, a, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(chs["f"].(*Webhook).secret); got != "from-file" {
+		t.Errorf("secret = %q, want the file's content without the line break", got)
+	}
+	_, err = NewChannels([]ChannelSpec{{Name: "e", URL: "http://x", Template: "json", SecretEnv: "ALERT_TEST_UNSET"}}, a, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "channels[0] (e): hmac.secret_env: ALERT_TEST_UNSET is not set") {
+		t.Errorf("NewChannels() = %v, want the unset variable named", err)
+	}
+	_, err = NewChannels([]ChannelSpec{{Name: "b", URL: "http://x", Body: `{{.Labels.missing.x}}`}}, a, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "channels[0] (b): body: rendering body") {
+		t.Errorf("NewChannels() = %v, want the failing body reported at start", err)
+	}
+}
+
+func TestWebhookDoesNotRetryARefusal(t *testing.T) {
+	hook := newReceiver(t, func(int) int { return http.StatusBadRequest })
+	chs, err := NewChannels([]ChannelSpec{{Name: "r", URL: hook.URL + "/t0ken", Template: "json", ContentType: "application/json"}},
+		AlertConfig{MaxBodyBytes: 65536, RetryInitialInterval: time.Millisecond, RetryMaxInterval: time.Millisecond,
+			RetryMultiplier: 2, RetryBudget: 5 * time.Second, RequestTimeout: time.Second}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chs["r"].Deliver(t.Context(), sampleNotice())
+	if err == nil || !strings.Contains(err.Error(), "channel r: not delivered after 1 attempt(s)") || !strings.Contains(err.Error(), "HTTP 400: status 400") {
+		t.Errorf("Deliver() = %v, want one attempt refused with HTTP 400", err)
+	}
+	if strings.Contains(err.Error(), "t0ken") {
+		t.Errorf("error quotes the URL: %v", err)
+	}
+	if n := len(hook.all()); n != 1 {
+		t.Errorf("receiver got %d calls, want 1", n)
+	}
+}

@@ -1,0 +1,158 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/failure"
+	"github.com/flinkferry/flinkferry/internal/logging"
+	"github.com/flinkferry/flinkferry/messages"
+)
+
+// ReasonUndeliverable is the dead-letter reason of a status event whose
+// notice a channel did not take within the retry budget (or refused).
+const ReasonUndeliverable = "alert_undeliverable"
+
+// Channel delivers notices (webhook; Alertmanager and email later).
+type Channel interface {
+	// Name is the channel's name in the rules file.
+	Name() string
+	// Deliver sends n, retrying within its own budget; an error means the
+	// notice was not delivered.
+	Deliver(ctx context.Context, n *Notice) error
+}
+
+// Handler turns status events into notices.
+type Handler struct {
+	Rules    []Rule
+	Channels map[string]Channel
+	Store    *Store
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+
+	once    sync.Once
+	metrics *metrics
+}
+
+// m returns the handler's metrics (unregistered ones when none were set).
+func (h *Handler) m() *metrics {
+	h.once.Do(func() {
+		if h.metrics == nil {
+			h.metrics = newMetrics(nil)
+		}
+	})
+	return h.metrics
+}
+
+// pendingNotice is one alert to notify for the event being handled.
+type pendingNotice struct {
+	notice  *Notice
+	pending []string
+	errs    []error
+}
+
+// Handle applies a status event to every rule's alert of its job and
+// sends the notices due. Events other than JobStatusChanged (control
+// refusals, image built, ...) are ignored. A notice that is not delivered
+// fails the event permanently (alert_undeliverable), so the bus
+// dead-letters it; Redis errors are transient and retried.
+func (h *Handler) Handle(ctx context.Context, ev messages.Event) ([]bus.Out, error) {
+	js, ok := ev.(*messages.JobStatusChanged)
+	if !ok {
+		return nil, nil
+	}
+	log := logging.FromContext(ctx)
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	id := eventID(js)
+	var due []*pendingNotice
+	for _, r := range h.Rules {
+		matches := r.Match.Matches(js)
+		status := StatusResolved
+		if matches {
+			status = StatusFiring
+		}
+		n := newNotice(status, r, js, js.Time)
+		a, err := h.Store.Apply(ctx, id, matches, n, r.Channels, now())
+		if err != nil {
+			return nil, err
+		}
+		switch a.Kind {
+		case "notify":
+			n.Status, n.StartsAt = a.Status, a.Since
+			due = append(due, &pendingNotice{notice: n, pending: a.Pending, errs: make([]error, len(a.Pending))})
+		case "suppressed":
+			h.m().suppressed.WithLabelValues(r.Name).Inc()
+			log.Info("alert suppressed by the job's minimum interval", "rule", r.Name, "fingerprint", n.Fingerprint)
+			h.history(ctx, id, n, "suppressed", nil)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, d := range due {
+		for i, name := range d.pending {
+			ch := h.Channels[name]
+			if ch == nil {
+				continue // removed from the rules file since: nothing to send to
+			}
+			wg.Go(func() { d.errs[i] = ch.Deliver(ctx, d.notice) })
+		}
+	}
+	wg.Wait()
+	var failed []error
+	for _, d := range due {
+		n := d.notice
+		var errs []error
+		for i, name := range d.pending {
+			if err := d.errs[i]; err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if err := h.Store.Done(ctx, n.Fingerprint, id, name); err != nil {
+				// Retried: the channels already done are sent again (at least once).
+				return nil, err
+			}
+		}
+		h.history(ctx, id, n, n.Status, d)
+		if len(errs) > 0 {
+			err := fmt.Errorf("rule %s, %s notice of %s: %w", n.Rule, n.Status, n.Key, errors.Join(errs...))
+			log.Warn("alert not delivered", "rule", n.Rule, "fingerprint", n.Fingerprint, "error", err)
+			failed = append(failed, err)
+			continue
+		}
+		log.Info("alert sent", "rule", n.Rule, "status", n.Status, "fingerprint", n.Fingerprint, "channels", d.pending)
+	}
+	if len(failed) > 0 {
+		return nil, failure.Permanent(ReasonUndeliverable, errors.Join(failed...))
+	}
+	return nil, nil
+}
+
+// history records a notice in the history; a failure is logged only (the
+// notice itself was handled).
+func (h *Handler) history(ctx context.Context, id string, n *Notice, status string, d *pendingNotice) {
+	r := Record{
+		Time: n.Time, Status: status, Rule: n.Rule, Severity: n.Severity, Fingerprint: n.Fingerprint,
+		Job: n.Key, From: n.From, To: n.To, Reason: n.Reason, WebUIURL: n.WebUIURL, Event: id, Channels: []string{},
+	}
+	if d != nil {
+		for i, name := range d.pending {
+			if d.errs[i] != nil {
+				if r.Failed == nil {
+					r.Failed = map[string]string{}
+				}
+				r.Failed[name] = truncate(d.errs[i].Error(), 512)
+				continue
+			}
+			r.Channels = append(r.Channels, name)
+		}
+	}
+	if err := h.Store.AddHistory(ctx, r); err != nil {
+		logging.FromContext(ctx).Warn("recording alert history failed", "fingerprint", n.Fingerprint, "error", err)
+	}
+}

@@ -240,17 +240,21 @@ func (s *Store) Firing(ctx context.Context) ([]Notice, error) {
 	}
 	var out []Notice
 	for _, fp := range fps {
-		raw, err := s.rdb.HGet(ctx, s.prefix+"state:"+fp, "notice").Result()
-		if err == redis.Nil {
-			continue
-		}
+		v, err := s.rdb.HMGet(ctx, s.prefix+"state:"+fp, "notice", "since").Result()
 		if err != nil {
 			return nil, err
 		}
+		raw, _ := v[0].(string)
 		var n Notice
-		if json.Unmarshal([]byte(raw), &n) == nil {
-			out = append(out, n)
+		if raw == "" || json.Unmarshal([]byte(raw), &n) != nil {
+			continue
 		}
+		if since, _ := v[1].(string); since != "" {
+			if ms, err := strconv.ParseInt(since, 10, 64); err == nil {
+				n.StartsAt = time.UnixMilli(ms).UTC()
+			}
+		}
+		out = append(out, n)
 	}
 	sortNotices(out)
 	return out, nil

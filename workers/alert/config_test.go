@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/flinkferry/flinkferry/internal/worker"
 )
 
@@ -79,5 +81,43 @@ func TestWebhookDoesNotRetryARefusal(t *testing.T) {
 	}
 	if n := len(hook.all()); n != 1 {
 		t.Errorf("receiver got %d calls, want 1", n)
+	}
+}
+
+func TestWebhookMetricsPerChannel(t *testing.T) {
+	hook := newReceiver(t, func(n int) int {
+		if n <= 3 {
+			return http.StatusServiceUnavailable
+		}
+		return http.StatusOK
+	})
+	reg := prometheus.NewRegistry()
+	m := newMetrics(reg)
+	chs, err := NewChannels([]ChannelSpec{{Name: "m", URL: hook.URL, Template: "json", ContentType: "application/json"}},
+		AlertConfig{MaxBodyBytes: 65536, RetryInitialInterval: time.Millisecond, RetryMaxInterval: 5 * time.Millisecond,
+			RetryMultiplier: 2, RetryBudget: 5 * time.Second, RequestTimeout: time.Second}, nil, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chs["m"].Deliver(t.Context(), sampleNotice()); err != nil {
+		t.Fatal(err)
+	}
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range fams {
+		for _, mt := range f.GetMetric() {
+			got[f.GetName()] += mt.GetCounter().GetValue() + float64(mt.GetHistogram().GetSampleCount())
+		}
+	}
+	for name, want := range map[string]float64{
+		"flinkferry_alert_notifications_sent_total": 1, "flinkferry_alert_delivery_retries_total": 3,
+		"flinkferry_alert_notifications_failed_total": 0, "flinkferry_alert_delivery_duration_seconds": 1,
+	} {
+		if got[name] != want {
+			t.Errorf("%s = %v, want %v", name, got[name], want)
+		}
 	}
 }

@@ -459,12 +459,7 @@ func knownStates() string {
 }
 
 // clip bounds a user-written value quoted in an error.
-func clip(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
-	}
-	return s
-}
+func clip(s string) string { return truncate(s, 64) }
 
 // parseBody parses a custom body template.
 func parseBody(name, body string) (*template.Template, error) {

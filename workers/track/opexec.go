@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
@@ -158,9 +159,12 @@ func (t *Tracker) pollOp(ctx context.Context, j *jobstore.Job, op ops.Op) (ops.O
 			return ops.Outcome{}, "", err
 		case !res.Done:
 			return ops.Outcome{Kind: ops.InProgress}, "", nil
-		case res.Failure != nil:
+		case res.Failure != nil && !savepointGone(res.Failure):
 			return ops.Outcome{Kind: ops.FlinkFailed, Message: failureText(res.Failure)}, "", nil
 		}
+		// Disposed, or already gone from storage (deleted by hand, or by
+		// an earlier disposal whose record a crash lost): either way the
+		// history entry goes.
 		return ops.Outcome{Kind: ops.Succeeded}, "", nil
 	}
 	return ops.Outcome{}, "", fmt.Errorf("operation %s has no Flink status", op.Operation)
@@ -188,6 +192,13 @@ func (t *Tracker) savepointSince(ctx context.Context, j *jobstore.Job, since tim
 		return "", false
 	}
 	return best.ExternalPath, true
+}
+
+// savepointGone reports a disposal Flink failed because the savepoint's
+// metadata is not there (FileNotFoundException): the savepoint, which the
+// history knew, no longer exists.
+func savepointGone(f *flinkrest.Failure) bool {
+	return strings.Contains(f.Class, "FileNotFoundException") || strings.Contains(f.RootCause, "FileNotFoundException")
 }
 
 // failureText is Flink's root cause of a failed operation. An exception

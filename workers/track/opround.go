@@ -48,6 +48,8 @@ type opDone struct {
 	// loaded: a read of a marked job (loadJob), whole in job.
 	loaded bool
 	job    *jobstore.Job
+	// stepped: a step went to the outbox (UpdateOp): publish it now.
+	stepped bool
 }
 
 // opWorkers is the size of the operation pool.
@@ -243,7 +245,7 @@ func (t *Tracker) settle(ctx context.Context, j *jobstore.Job, prev ops.Op, d op
 		_ = t.store.UnmarkOp(ctx, j.Key)
 	}
 	next := d.Op
-	return opDone{key: j.Key, set: true, next: &next}
+	return opDone{key: j.Key, set: true, next: &next, stepped: step != nil}
 }
 
 // carried reports whether the job's transition after its operation
@@ -337,6 +339,12 @@ func (t *Tracker) foldOps(updates map[string]*jobstore.Update, now time.Time) {
 			return
 		}
 		delete(t.opBusy, d.key)
+		if d.stepped {
+			select {
+			case t.kick <- struct{}{}:
+			default:
+			}
+		}
 		if d.slot > 0 {
 			t.periodicSlot[d.key] = d.slot
 		}

@@ -905,8 +905,7 @@ func TestOpRetentionAndDispose(t *testing.T) {
 	if want := paths[2:]; !slices.Equal(kept, want) {
 		t.Errorf("history after the dispose %q, want %q", kept, want)
 	}
-	// The step changes no state: it is published on the outbox's next
-	// periodic drain (every second), not at once like a transition.
+	// The step changes no state: an event of its own, published at once.
 	waitUntil(t, 3*time.Second, "the dispose's status event", func() bool { return len(opEvents(e.events, key, dispose.RequestID)) > 0 })
 	evs := opEvents(e.events, key, dispose.RequestID)
 	if len(evs) != 1 || evs[0].Reason != "savepoint_disposed" || evs[0].Operation.Status != messages.OperationCompleted {
@@ -917,5 +916,22 @@ func TestOpRetentionAndDispose(t *testing.T) {
 	again := messages.ControlRequested{RequestID: "disp-2", Job: job, Operation: messages.OpDispose, SavepointPath: paths[1]}
 	if _, err := e.ctl.Handle(ctx, &again); failure.Reason(err) != messages.RefusedNotAllowed {
 		t.Errorf("dispose of a disposed savepoint: %v, want %s", err, messages.RefusedNotAllowed)
+	}
+
+	// A savepoint of the history that storage no longer has (deleted by
+	// hand): Flink's disposal fails FileNotFoundException, the savepoint is
+	// gone either way, and so goes its entry.
+	const gone = "s3://flink/savepoints/savepoint-gone-0123456789ab"
+	if _, err := e.store.AddSavepoint(ctx, key, jobstore.SavepointEntry{Path: gone, Time: e.clock.Now(),
+		Trigger: jobstore.TriggerManual, Result: ops.Completed, RequestID: "by-hand"}); err != nil {
+		t.Fatal(err)
+	}
+	lost := messages.ControlRequested{RequestID: "disp-3", Job: job, Operation: messages.OpDispose, SavepointPath: gone}
+	e.handle(t, lost)
+	if j := waitOpDone(t, e.store, key, lost.RequestID, 10*time.Second); j.Op.Result != ops.Completed {
+		t.Fatalf("dispose of a savepoint storage lost: %+v, want completed", *j.Op)
+	}
+	if ok, err := e.store.HasSavepoint(ctx, key, gone); err != nil || ok {
+		t.Errorf("the lost savepoint is still in the history (%v)", err)
 	}
 }

@@ -12,6 +12,10 @@ const (
 	DeployReasonKubernetesRefused = "kubernetes_refused"
 	// DeployReasonUnknownKubeCluster: job.kube_cluster names no configured cluster.
 	DeployReasonUnknownKubeCluster = "unknown_kube_cluster"
+	// DeployReasonRequestIDConflict: the job's cluster runs a request with
+	// the same request id and other content (a new version needs a new
+	// request id); the message names both content hashes.
+	DeployReasonRequestIDConflict = "request_id_conflict"
 	// DeployReasonClusterIDTaken: another job already uses job.cluster_id.
 	DeployReasonClusterIDTaken = "cluster_id_taken"
 	// DeployReasonSessionClusterNotFound: the session cluster of a session job

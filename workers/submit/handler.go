@@ -93,6 +93,9 @@ func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*message
 	if err != nil {
 		return nil, failure.Permanent(failure.ReasonPermanent, err)
 	}
+	if err := checkRequestConflict(ctx, cl.Kube, ev); err != nil {
+		return nil, err
+	}
 	conf := EffectiveConf(ev, ev.JarName, base)
 	objs, err := BuildObjects(ev, conf)
 	if err != nil {

@@ -202,7 +202,7 @@ func BuildObjects(ev *messages.ImageBuilt, conf FlinkConf) (*Objects, error) {
 
 // deploymentAnnotations say which request and job the Deployment runs.
 func deploymentAnnotations(ev *messages.ImageBuilt) map[string]string {
-	a := map[string]string{AnnotationRequest: ev.RequestID, AnnotationMode: string(ev.Mode)}
+	a := map[string]string{AnnotationRequest: ev.RequestID, AnnotationMode: string(ev.Mode), AnnotationRequestHash: RequestHash(&ev.Request)}
 	if id := ev.Request.FlinkJobID(); id != "" && ev.Mode == messages.ModeApplication {
 		a[AnnotationFlinkJobID] = id
 	}

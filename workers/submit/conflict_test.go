@@ -1,0 +1,66 @@
+package submit
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
+	"github.com/flinkferry/flinkferry/internal/kubetest"
+	"github.com/flinkferry/flinkferry/messages"
+)
+
+// TestRequestIDConflict on the real API server: the same request again is
+// applied (a redelivery); the same request id with other content is
+// refused request_id_conflict naming both hashes, the running cluster
+// untouched; a new request id passes.
+func TestRequestIDConflict(t *testing.T) {
+	cp := kubetest.Shared(t)
+	cs := cp.Clientset()
+	const ns = "conflict"
+	kubetest.CreateNamespace(t, cs, ns)
+	clusters := &kubeclusters.Set{}
+	clusters.Add(kubeclusters.Config{Name: "default", Default: true, AllowedNamespaces: []string{ns}}, cs)
+	h := &Handler{Clusters: clusters, Topics: messages.DefaultTopics("flinkferry.")}
+	ctx := context.Background()
+	event := func(requestID string, parallelism int) *messages.ImageBuilt {
+		ev := imageBuilt(messages.ModeApplication, func(r *messages.SubmitRequested) {
+			r.RequestID, r.Job = requestID, messages.JobRef{Namespace: ns, ClusterID: "wc"}
+			r.Flink.Parallelism = parallelism
+		})
+		ev.RequestID, ev.Job = requestID, ev.Request.Job
+		return ev
+	}
+	handle := func(ev *messages.ImageBuilt) messages.Event {
+		t.Helper()
+		outs, err := h.Handle(ctx, ev)
+		if err != nil || len(outs) == 0 {
+			t.Fatalf("Handle(%s): %v %v", ev.RequestID, outs, err)
+		}
+		return outs[0].Event
+	}
+	first := event("wc-1", 2)
+	for range 2 {
+		if _, ok := handle(first).(*messages.Deployed); !ok {
+			t.Fatal("the request (and its redelivery) not deployed")
+		}
+	}
+	changed := event("wc-1", 8)
+	f, ok := handle(changed).(*messages.DeployFailed)
+	if !ok || f.Reason != messages.DeployReasonRequestIDConflict ||
+		!strings.Contains(f.Message, RequestHash(&first.Request)) || !strings.Contains(f.Message, RequestHash(&changed.Request)) {
+		t.Fatalf("changed content under the same request id: %+v, want %s naming both hashes", f, messages.DeployReasonRequestIDConflict)
+	}
+	d, err := cs.AppsV1().Deployments(ns).Get(ctx, "wc", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Annotations[AnnotationRequestHash]; got != RequestHash(&first.Request) {
+		t.Fatalf("the refused request changed the cluster: hash %s", got)
+	}
+	if _, ok := handle(event("wc-2", 8)).(*messages.Deployed); !ok {
+		t.Fatal("a new request id not deployed")
+	}
+}

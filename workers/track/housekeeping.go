@@ -25,7 +25,9 @@ func finished(s messages.JobState) bool {
 }
 
 // housekeeping removes expired terminal jobs from Redis and deletes
-// application clusters kept past FinishedClusterRetention.
+// application clusters kept past FinishedClusterRetention: the JobManager
+// Deployment and everything labelled with the cluster, HA ConfigMaps
+// included.
 func (t *Tracker) housekeeping(ctx context.Context) {
 	if _, err := t.store.Sweep(ctx, t.now()); err != nil && ctx.Err() == nil {
 		t.log.Warn("sweeping terminal jobs", "error", err.Error())

@@ -179,8 +179,8 @@ func TestTrackSlowJobManagerDoesNotDelayOthers(t *testing.T) {
 
 // TestTrackRemovesFinishedApplicationClusters: an application cluster kept
 // after its job finished (execution.shutdown-on-application-finish: false)
-// is deleted once FINISHED_CLUSTER_RETENTION has passed, and the job stays
-// FINISHED.
+// is deleted once FINISHED_CLUSTER_RETENTION has passed, HA ConfigMaps
+// included, and the job stays FINISHED.
 func TestTrackRemovesFinishedApplicationClusters(t *testing.T) {
 	k, r, cp := testenv.Kafka(t), testenv.Redis(t), kubetest.Shared(t)
 	ns := "track-retention"
@@ -204,6 +204,11 @@ func TestTrackRemovesFinishedApplicationClusters(t *testing.T) {
 	if err := kubetest.SetPodRunning(ctx, cs, ns, pod.Name); err != nil {
 		t.Fatal(err)
 	}
+	ha := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "batch-cluster-config-map", Namespace: ns, Labels: map[string]string{
+		"app": "batch", "configmap-type": "high-availability", "type": "flink-native-kubernetes"}}}
+	if _, err := cs.CoreV1().ConfigMaps(ns).Create(ctx, ha, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	jm := runningCluster(sim, "batch", jobID)
 	key := messages.JobRef{Namespace: ns, ClusterID: "batch"}.Key()
 	produce(t, k, cfg.Kafka.Topics().Deployed, deployed(ns, "batch", jobID, restURL(ns, "batch")))
@@ -222,6 +227,9 @@ func TestTrackRemovesFinishedApplicationClusters(t *testing.T) {
 			t.Fatalf("Deployment still there %s after the job finished (err %v)", time.Since(finishedAt), err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	if _, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, ha.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the finished cluster's HA ConfigMap is left (err %v)", err)
 	}
 	if kept := time.Since(finishedAt); kept < cfg.Track.FinishedClusterRetention {
 		t.Errorf("cluster deleted after %s, before the retention of %s", kept, cfg.Track.FinishedClusterRetention)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
@@ -180,8 +179,9 @@ func NewTracker(cfg TrackConfig, d Deps) *Tracker {
 			if err != nil {
 				return err
 			}
-			bg := metav1.DeletePropagationBackground
-			return cl.Kube.AppsV1().Deployments(namespace).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &bg})
+			// The whole cluster, HA ConfigMaps included (cleanup.go), as
+			// after a cancel or a suspend.
+			return cleanCluster(ctx, cl.Kube, namespace, name)
 		}
 	}
 	return t

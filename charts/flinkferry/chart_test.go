@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -14,6 +15,8 @@ import (
 	"testing"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -33,6 +36,25 @@ const helmBuild = "go build -C hack/tools -o ~/.cache/flinkferry/tools/helm helm
 
 func helm(t *testing.T, args ...string) []byte {
 	t.Helper()
+	out, err := runHelm(helmBin(t), args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// helmFails runs helm, expecting it to fail, and returns its error output.
+func helmFails(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := runHelm(helmBin(t), args...)
+	if err == nil {
+		t.Fatalf("helm %s succeeded, want an error; output:\n%s", strings.Join(args, " "), out)
+	}
+	return err.Error()
+}
+
+func helmBin(t *testing.T) string {
+	t.Helper()
 	bin := os.Getenv("FLINKFERRY_HELM")
 	if bin == "" {
 		home, _ := os.UserHomeDir()
@@ -41,14 +63,18 @@ func helm(t *testing.T, args ...string) []byte {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("helm not found at %s: build it with `%s` (or run `bash .ci/run`)", bin, helmBuild)
 	}
+	return bin
+}
+
+func runHelm(bin string, args ...string) ([]byte, error) {
 	var stderr bytes.Buffer
 	cmd := exec.Command(bin, args...)
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		return out, fmt.Errorf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
 	}
-	return out
+	return out, nil
 }
 
 func TestChartLints(t *testing.T) {
@@ -63,50 +89,7 @@ func TestChartAppliesToARealAPIServer(t *testing.T) {
 	cp := kubetest.Shared(t)
 	ctx := context.Background()
 	cs := cp.Clientset()
-	for _, ns := range []string{"flinkferry", "flink-jobs"} {
-		kubetest.CreateNamespace(t, cs, ns)
-	}
-	dyn, err := dynamic.NewForConfig(cp.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cp.Config())
-	if err != nil {
-		t.Fatal(err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
-
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(out), 4096)
-	kinds := map[string]int{}
-	for {
-		var obj unstructured.Unstructured
-		if err := dec.Decode(&obj.Object); err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			t.Fatal(err)
-		}
-		if len(obj.Object) == 0 {
-			continue
-		}
-		gvk := obj.GroupVersionKind()
-		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if err != nil {
-			t.Fatalf("%s: %v", gvk, err)
-		}
-		var client dynamic.ResourceInterface = dyn.Resource(m.Resource)
-		if m.Scope.Name() == meta.RESTScopeNameNamespace {
-			ns := obj.GetNamespace()
-			if ns == "" {
-				ns = "flinkferry"
-			}
-			client = dyn.Resource(m.Resource).Namespace(ns)
-		}
-		if _, err := client.Apply(ctx, obj.GetName(), &obj, metav1.ApplyOptions{FieldManager: "helm-test"}); err != nil {
-			t.Errorf("applying %s %s: %v", gvk.Kind, obj.GetName(), err)
-		}
-		kinds[gvk.Kind]++
-	}
+	kinds := applyManifests(t, cp, out, "flinkferry")
 	if kinds["Deployment"] != 3 || kinds["ServiceAccount"] != 3 || kinds["Service"] != 3 || kinds["ConfigMap"] != 1 ||
 		kinds["Role"] != 2 || kinds["RoleBinding"] != 2 || kinds["ClusterRole"] != 1 {
 		t.Errorf("rendered kinds = %v, want 3 Deployments, ServiceAccounts and Services, 1 ConfigMap, Roles and RoleBindings for submit and track in flink-jobs, 1 ClusterRole", kinds)
@@ -171,5 +154,68 @@ func TestChartAppliesToARealAPIServer(t *testing.T) {
 	}
 	if sc := d.Spec.Template.Spec.SecurityContext; sc == nil || sc.RunAsNonRoot == nil || !*sc.RunAsNonRoot {
 		t.Errorf("pod does not run as non-root")
+	}
+}
+
+// applyManifests applies every object of a rendered chart server-side to
+// the API server, which validates them, creating the release namespace and
+// the namespaces objects name when missing; it returns the count of each
+// kind applied.
+func applyManifests(t *testing.T, cp *kubetest.ControlPlane, manifests []byte, releaseNS string) map[string]int {
+	t.Helper()
+	ctx := context.Background()
+	dyn, err := dynamic.NewForConfig(cp.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cp.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
+	ensureNamespace(t, cp, releaseNS)
+
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(manifests), 4096)
+	kinds := map[string]int{}
+	for {
+		var obj unstructured.Unstructured
+		if err := dec.Decode(&obj.Object); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			t.Fatal(err)
+		}
+		if len(obj.Object) == 0 {
+			continue
+		}
+		gvk := obj.GroupVersionKind()
+		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			t.Fatalf("%s: %v", gvk, err)
+		}
+		var client dynamic.ResourceInterface = dyn.Resource(m.Resource)
+		if m.Scope.Name() == meta.RESTScopeNameNamespace {
+			ns := obj.GetNamespace()
+			if ns == "" {
+				ns = releaseNS
+			}
+			ensureNamespace(t, cp, ns)
+			client = dyn.Resource(m.Resource).Namespace(ns)
+		}
+		if _, err := client.Apply(ctx, obj.GetName(), &obj, metav1.ApplyOptions{FieldManager: "helm-test"}); err != nil {
+			t.Errorf("applying %s %s: %v", gvk.Kind, obj.GetName(), err)
+		}
+		kinds[gvk.Kind]++
+	}
+	return kinds
+}
+
+// ensureNamespace creates namespace name unless it exists.
+func ensureNamespace(t *testing.T, cp *kubetest.ControlPlane, name string) {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+	_, err := cp.Clientset().CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatalf("creating namespace %s: %v", name, err)
 	}
 }

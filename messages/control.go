@@ -62,11 +62,15 @@ const (
 	// OpDispose disposes a savepoint of the job's history through Flink
 	// (POST /savepoint-disposal) and removes it from the history.
 	OpDispose Operation = "dispose"
+	// OpUpgrade replaces a job's run by a new submit request (UpgradeRequested,
+	// from the submit worker; not a ControlRequested operation).
+	OpUpgrade Operation = "upgrade"
 )
 
-// Operations returns every Operation, in documentation order.
+// Operations returns every Operation, in documentation order: those of a
+// ControlRequested, then upgrade.
 func Operations() []Operation {
-	return []Operation{OpCancel, OpSuspend, OpResume, OpSavepoint, OpDelete, OpDispose}
+	return []Operation{OpCancel, OpSuspend, OpResume, OpSavepoint, OpDelete, OpDispose, OpUpgrade}
 }
 
 // IsKnown reports whether o is one of Operations.
@@ -146,8 +150,8 @@ func (r *ControlRequested) Validate() error {
 	switch {
 	case op == "":
 		v.addf("operation", "required")
-	case !op.IsKnown():
-		v.addf("operation", "must be one of cancel, suspend, resume, savepoint, delete, dispose, got %q", clip(string(op)))
+	case !op.IsKnown() || op == OpUpgrade:
+		v.addf("operation", "must be one of cancel, suspend, resume, savepoint, delete, dispose, got %q (an upgrade is a submit request for the job)", clip(string(op)))
 	}
 	if r.Savepoint != nil {
 		if op != OpSuspend && op != OpSavepoint && op.IsKnown() {

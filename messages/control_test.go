@@ -44,7 +44,8 @@ func TestControlRequestedValidate(t *testing.T) {
 		{"dispose without a path", control(messages.OpDispose, nil), fe("savepoint_path", "required with operation dispose")},
 		{"dispose a path with a NUL", control(messages.OpDispose, func(r *messages.ControlRequested) { r.SavepointPath = "s3://b/\x00" }),
 			fe("savepoint_path", "must not contain control characters")},
-		{"unknown operation", control("restart", nil), fe("operation", `must be one of cancel, suspend, resume, savepoint, delete, dispose, got "restart"`)},
+		{"unknown operation", control("restart", nil), fe("operation", `must be one of cancel, suspend, resume, savepoint, delete, dispose, got "restart" (an upgrade is a submit request for the job)`)},
+		{"upgrade is not a control operation", control("upgrade", nil), fe("operation", `must be one of cancel, suspend, resume, savepoint, delete, dispose, got "upgrade" (an upgrade is a submit request for the job)`)},
 		{"missing everything", &messages.ControlRequested{}, fe(
 			"job.cluster_id", "required", "job.namespace", "required", "operation", "required", "request_id", "required")},
 		{"timeout on cancel", control(messages.OpCancel, func(r *messages.ControlRequested) { r.TimeoutSeconds = 60 }),

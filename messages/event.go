@@ -37,6 +37,9 @@ const (
 	// TypeControlRefused reports a control request refused before anything
 	// was triggered (ControlRefused).
 	TypeControlRefused = "io.flinkferry.control.refused.v1"
+	// TypeUpgradeRequested hands a submit request for a job that runs to
+	// the track worker, which replaces the run (UpgradeRequested).
+	TypeUpgradeRequested = "io.flinkferry.upgrade.requested.v1"
 )
 
 // decoding says how strictly a type's payloads are decoded.
@@ -78,6 +81,7 @@ var registry = map[string]registration{
 	TypeJobStatusChanged: {func() Event { return new(JobStatusChanged) }, tolerant, toStatus},
 	TypeControlRequested: {func() Event { return new(ControlRequested) }, strict, toControl},
 	TypeControlRefused:   {func() Event { return new(ControlRefused) }, tolerant, toStatus},
+	TypeUpgradeRequested: {func() Event { return new(UpgradeRequested) }, tolerant, toControl},
 }
 
 // NewEvent returns a new zero value of the registered type, as a pointer

@@ -25,6 +25,7 @@ func TestRegistry(t *testing.T) {
 		{messages.TypeJobStatusChanged, &messages.JobStatusChanged{}, false},
 		{messages.TypeControlRequested, &messages.ControlRequested{}, true},
 		{messages.TypeControlRefused, &messages.ControlRefused{}, false},
+		{messages.TypeUpgradeRequested, &messages.UpgradeRequested{}, false},
 	}
 	var types []string
 	for _, tt := range tests {
@@ -119,7 +120,7 @@ func TestJobState(t *testing.T) {
 			}
 		})
 	}
-	if got, want := len(messages.JobStates()), 20; got != want {
+	if got, want := len(messages.JobStates()), 21; got != want {
 		t.Fatalf("len(JobStates()) = %d, want %d", got, want)
 	}
 	if messages.JobState("SCALING").IsKnown() || messages.JobState("SCALING").IsTerminal() {

@@ -25,6 +25,7 @@ var examplePrefixes = map[string]string{
 	"job-status-changed": messages.TypeJobStatusChanged,
 	"control":            messages.TypeControlRequested,
 	"control-refused":    messages.TypeControlRefused,
+	"upgrade-requested":  messages.TypeUpgradeRequested,
 }
 
 // exampleType returns the event type of an example file, from its name.

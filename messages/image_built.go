@@ -58,6 +58,10 @@ type ImageBuilt struct {
 	Time time.Time `json:"time"`
 	// Request is the request that was built, unchanged.
 	Request SubmitRequested `json:"request"`
+	// UpgradeOf is the request id of the run this one replaces, set by the
+	// track worker when it hands an upgrade back to the submit worker once
+	// the old cluster is gone (docs/upgrades.md); empty otherwise.
+	UpgradeOf string `json:"upgrade_of,omitempty" jsonschema:"maxLength=128,pattern=^[A-Za-z0-9._:-]+$"`
 }
 
 // EventType returns TypeImageBuilt.
@@ -82,6 +86,9 @@ func (e *ImageBuilt) Validate() error {
 		v.addf("size_bytes", "must not be negative")
 	}
 	checkSHA256(&v, "jar_sha256", e.JarSHA256, e.Mode == ModeApplication || e.Mode == ModeSession)
+	if e.UpgradeOf != "" {
+		checkRequestID(&v, "upgrade_of", e.UpgradeOf)
+	}
 	if e.JarName != "" && !jarNameRegexp.MatchString(e.JarName) {
 		v.addf("jar_name", "must be a file name of letters, digits, '.', '_' or '-' ending in .jar")
 	}

@@ -66,6 +66,10 @@ const (
 	StateSavepointing JobState = "SAVEPOINTING"
 	// StateDeleting: the job's cluster is being deleted.
 	StateDeleting JobState = "DELETING"
+	// StateUpgrading: the job's run is being replaced by a new request
+	// (stopped with a savepoint or cancelled, its cluster removed, the new
+	// one deployed); the new run then starts as any other.
+	StateUpgrading JobState = "UPGRADING"
 )
 
 // jobStatePattern is the form every state, known or future, must have.
@@ -79,7 +83,7 @@ func JobStates() []JobState {
 		StateSuspended, StateReconciling,
 		StateStarting, StateK8sInitializing, StateSilent, StateLost,
 		StateTerminated, StateDeployFailed,
-		StateSuspending, StateSavepointing, StateDeleting,
+		StateSuspending, StateSavepointing, StateDeleting, StateUpgrading,
 	}
 }
 

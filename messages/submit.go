@@ -41,6 +41,9 @@ type SubmitRequested struct {
 	// Savepoints asks the track worker for periodic savepoints of the job
 	// while it runs (modes application and session); absent: none.
 	Savepoints *SavepointPolicy `json:"savepoints,omitempty"`
+	// Upgrade says how this request replaces a run of the same job that
+	// exists (application mode): absent means mode savepoint.
+	Upgrade *UpgradeOptions `json:"upgrade,omitempty"`
 	// Labels are user metadata (StreamPark "Tags", as key/value pairs),
 	// copied to every event about the job and to the Kubernetes objects as
 	// labels (Flink's kubernetes.jobmanager.labels and
@@ -243,5 +246,40 @@ func (s *SavepointPolicy) validate(v *validator, p string, mode Mode) {
 	case "", FormatCanonical, FormatNative:
 	default:
 		v.addf(at(p, "format"), "must be CANONICAL or NATIVE, got %q", clip(string(s.Format)))
+	}
+}
+
+// UpgradeOptions say how a request replaces the job's current run
+// (docs/upgrades.md).
+type UpgradeOptions struct {
+	// Mode is savepoint (the default: stop the running job with a savepoint
+	// and restore the new run from it), last-state (cancel it and restore
+	// from its latest completed checkpoint) or stateless (cancel it, start
+	// without state).
+	Mode UpgradeMode `json:"mode,omitempty"`
+	// AllowFallback lets mode savepoint restore from the latest completed
+	// checkpoint when the job is not running (no savepoint can be taken)
+	// and its history has no savepoint.
+	AllowFallback bool `json:"allow_fallback,omitempty"`
+}
+
+// UpgradeMode is how an upgrade keeps the job's state.
+type UpgradeMode string
+
+// Upgrade modes.
+const (
+	UpgradeSavepoint UpgradeMode = "savepoint"
+	UpgradeLastState UpgradeMode = "last-state"
+	UpgradeStateless UpgradeMode = "stateless"
+)
+
+func (u *UpgradeOptions) validate(v *validator, p string, mode Mode) {
+	if mode != ModeApplication {
+		v.addf(p, "only in mode application")
+	}
+	switch u.Mode {
+	case "", UpgradeSavepoint, UpgradeLastState, UpgradeStateless:
+	default:
+		v.addf(at(p, "mode"), "must be one of savepoint, last-state, stateless, got %q", clip(string(u.Mode)))
 	}
 }

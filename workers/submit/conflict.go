@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,22 +38,44 @@ func RequestHash(r *messages.SubmitRequested) string {
 // otherwise be applied over the running cluster without a word. The same
 // request again (a redelivery) and a new request id pass. Session jobs
 // have no Deployment of their own: their idempotency is the Flink job id.
-func checkRequestConflict(ctx context.Context, cs kubernetes.Interface, ev *messages.ImageBuilt) error {
+//
+// It returns the request id the job's cluster runs ("" when there is no
+// cluster).
+func checkRequestConflict(ctx context.Context, cs kubernetes.Interface, ev *messages.ImageBuilt) (string, error) {
 	if ev.Mode == messages.ModeSession {
-		return nil
+		return "", nil
 	}
 	d, err := cs.AppsV1().Deployments(ev.Job.Namespace).Get(ctx, ev.Job.ClusterID, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		return nil
+		return "", nil
 	case err != nil:
-		return classify(fmt.Errorf("reading Deployment %s/%s: %w", ev.Job.Namespace, ev.Job.ClusterID, err))
+		return "", classify(fmt.Errorf("reading Deployment %s/%s: %w", ev.Job.Namespace, ev.Job.ClusterID, err))
 	}
+	running := d.Annotations[AnnotationRequest]
 	stored, want := d.Annotations[AnnotationRequestHash], RequestHash(&ev.Request)
-	if d.Annotations[AnnotationRequest] != ev.RequestID || stored == "" || stored == want {
-		return nil
+	if running != ev.RequestID || stored == "" || stored == want {
+		return running, nil
 	}
-	return failure.Permanentf(messages.DeployReasonRequestIDConflict,
+	return running, failure.Permanentf(messages.DeployReasonRequestIDConflict,
 		"request id %s is deployed with content %s; this request has content %s: send a changed request under a new request id",
 		ev.RequestID, stored, want)
+}
+
+// upgradeOf decides what a request for an application cluster that runs
+// another request becomes (docs/upgrades.md): handed to the track worker
+// as an upgrade (nothing applied here), or, when it is the track worker's
+// hand-back and the old cluster is still there, a transient error (the old
+// cluster is being removed). A cluster running this request, or none,
+// is applied as always.
+func upgradeOf(ev *messages.ImageBuilt, running string) (*messages.UpgradeRequested, error) {
+	if ev.Mode != messages.ModeApplication || running == "" || running == ev.RequestID {
+		return nil, nil
+	}
+	if ev.UpgradeOf != "" && running == ev.UpgradeOf {
+		return nil, fmt.Errorf("the cluster of %s still runs request %s, which this upgrade replaces: waiting for it to be removed", ev.Job.Key(), running)
+	}
+	img := *ev
+	img.UpgradeOf = ""
+	return &messages.UpgradeRequested{RequestID: ev.RequestID, Job: ev.Job, Running: running, Image: img, Time: time.Now().UTC()}, nil
 }

@@ -7,6 +7,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/messages"
@@ -60,7 +61,20 @@ func TestRequestIDConflict(t *testing.T) {
 	if got := d.Annotations[AnnotationRequestHash]; got != RequestHash(&first.Request) {
 		t.Fatalf("the refused request changed the cluster: hash %s", got)
 	}
-	if _, ok := handle(event("wc-2", 8)).(*messages.Deployed); !ok {
-		t.Fatal("a new request id not deployed")
+	// A new request id for the running cluster is an upgrade: handed to
+	// the track worker, nothing applied here.
+	up, ok := handle(event("wc-2", 8)).(*messages.UpgradeRequested)
+	if !ok || up.Running != "wc-1" || up.Image.RequestID != "wc-2" || up.Image.UpgradeOf != "" {
+		t.Fatalf("a new request id for a running cluster: %+v, want an upgrade of wc-1", up)
+	}
+	if d, _ := cs.AppsV1().Deployments(ns).Get(ctx, "wc", metav1.GetOptions{}); d.Annotations[AnnotationRequest] != "wc-1" {
+		t.Fatal("the upgrade's request was applied before the old run was stopped")
+	}
+	// The track worker's hand-back while the old cluster is still there
+	// waits (a transient error); the same with the cluster gone deploys.
+	back := event("wc-2", 8)
+	back.UpgradeOf = "wc-1"
+	if _, err := h.Handle(ctx, back); err == nil || failure.IsPermanent(err) {
+		t.Fatalf("hand-back with the old cluster there: %v, want a transient error", err)
 	}
 }

@@ -58,7 +58,10 @@ type Handler struct {
 // status topic; API server or Flink 5xx, timeouts and unreachable peers
 // are returned to be retried.
 func (h *Handler) Handle(ctx context.Context, ev *messages.ImageBuilt) ([]bus.Out, error) {
-	dep, err := h.deploy(ctx, ev)
+	dep, up, err := h.deploy(ctx, ev)
+	if err == nil && up != nil {
+		return []bus.Out{{Event: up, Topics: []string{h.Topics.Control}}}, nil
+	}
 	if err == nil {
 		return []bus.Out{{Event: dep, Topics: []string{h.Topics.Deployed, h.Topics.Status}}}, nil
 	}
@@ -72,55 +75,60 @@ func (h *Handler) Handle(ctx context.Context, ev *messages.ImageBuilt) ([]bus.Ou
 	}, Topics: []string{h.Topics.Status}}}, nil
 }
 
-func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*messages.Deployed, error) {
+func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*messages.Deployed, *messages.UpgradeRequested, error) {
 	cl, err := h.Clusters.For(ev.Job)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	adm, err := h.admitter()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Admitted by the build worker already; again here (same code) since
 	// anyone who can write the image built topic reaches this worker.
 	if err := adm.Admit(&ev.Request); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if ev.Mode == messages.ModeSession {
-		return h.deploySession(ctx, cl, ev)
+		dep, err := h.deploySession(ctx, cl, ev)
+		return dep, nil, err
 	}
 	base, err := h.Config.flinkConf()
 	if err != nil {
-		return nil, failure.Permanent(failure.ReasonPermanent, err)
+		return nil, nil, failure.Permanent(failure.ReasonPermanent, err)
 	}
-	if err := checkRequestConflict(ctx, cl.Kube, ev); err != nil {
-		return nil, err
+	running, err := checkRequestConflict(ctx, cl.Kube, ev)
+	if err != nil {
+		return nil, nil, err
+	}
+	if up, err := upgradeOf(ev, running); up != nil || err != nil {
+		return nil, up, err
 	}
 	conf := EffectiveConf(ev, ev.JarName, base)
 	objs, err := BuildObjects(ev, conf)
 	if err != nil {
 		if failure.IsPermanent(err) {
-			return nil, err
+			return nil, nil, err
 		}
-		return nil, failure.Permanent(messages.DeployReasonKubernetesRefused, err)
+		return nil, nil, failure.Permanent(messages.DeployReasonKubernetesRefused, err)
 	}
 	if err := checkPodSecurity(adm.PodSecurity(ev.Job), objs); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	uids, err := Apply(ctx, cl.Kube, objs)
 	if err != nil {
-		return nil, classify(err)
+		return nil, nil, classify(err)
 	}
 	rest, err := kubeclusters.RestEndpoint(ctx, cl, ev.Job, messages.RestExposedType(conf["kubernetes.rest-service.exposed.type"]))
 	if err != nil {
-		return nil, classify(err)
+		return nil, nil, classify(err)
 	}
 	return &messages.Deployed{
 		RequestID: ev.RequestID, Job: ev.Job, Mode: ev.Mode,
 		FlinkJobID: ev.Request.FlinkJobID(), Image: ev.Image,
 		RestEndpoint: rest, WebUIURL: rest + "/", ObjectUIDs: uids, Labels: ev.Labels, Time: time.Now().UTC(),
 		Request: &ev.Request, JarName: ev.JarName, JarSHA256: ev.JarSHA256,
-	}, nil
+	}, nil, nil
 }
 
 // classify makes API errors that retrying cannot fix permanent: 4xx other

@@ -96,6 +96,13 @@ func (h *ControlHandler) Handle(ctx context.Context, req *messages.ControlReques
 	if err != nil {
 		return nil, err
 	}
+	return h.recorded(ctx, req, now, res)
+}
+
+// recorded turns RecordOp's outcome into the handler's answer: nothing
+// for a recorded (or redelivered) operation, else its refusal.
+func (h *ControlHandler) recorded(ctx context.Context, req *messages.ControlRequested, now time.Time, res jobstore.RecordResult) ([]bus.Out, error) {
+	key := req.JobKey()
 	switch res.Outcome {
 	case jobstore.OpRecorded, jobstore.OpDuplicate:
 		if cur := res.Current; cur != nil && cur.RequestID == req.RequestID && cur.Phase != ops.Done {
@@ -280,4 +287,107 @@ func contentHash(req *messages.ControlRequested) (string, error) {
 	}
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+// HandleAny dispatches the control topic's event types: control requests
+// and the submit worker's upgrades.
+func (h *ControlHandler) HandleAny(ctx context.Context, ev messages.Event) ([]bus.Out, error) {
+	switch e := ev.(type) {
+	case *messages.ControlRequested:
+		return h.Handle(ctx, e)
+	case *messages.UpgradeRequested:
+		return h.HandleUpgrade(ctx, e)
+	}
+	return nil, failure.Permanentf(bus.ReasonUnexpectedEventType, "the control topic carries no %s events", ev.EventType())
+}
+
+// HandleUpgrade records an upgrade of the job's run (docs/upgrades.md):
+// the restore point is chosen here for a job that no longer runs, and by
+// the savepoint the operation takes for one that does.
+func (h *ControlHandler) HandleUpgrade(ctx context.Context, u *messages.UpgradeRequested) ([]bus.Out, error) {
+	now := time.Now().UTC()
+	if h.Now != nil {
+		now = h.Now().UTC()
+	}
+	req := &messages.ControlRequested{RequestID: u.RequestID, Job: u.Job, Operation: messages.OpUpgrade}
+	key := u.JobKey()
+	j, err := h.Store.Get(ctx, key)
+	switch {
+	case errors.Is(err, jobstore.ErrNotFound):
+		return nil, h.refuse(ctx, req, now, messages.RefusedJobNotFound, "flinkferry tracks no job "+key+"; its cluster runs request "+u.Running)
+	case err != nil:
+		return nil, fmt.Errorf("reading job %s: %w", key, err)
+	}
+	if j.RequestID == u.RequestID {
+		return nil, nil // upgraded already: the new run is registered
+	}
+	op := ops.Op{
+		RequestID: u.RequestID, TriggerID: flinkrest.TriggerID(u.RequestID), Run: j.RequestID, Operation: messages.OpUpgrade,
+		Mode: j.Mode, Upgrade: &u.Image, Phase: ops.Requested, RequestedAt: now, Deadline: now.Add(h.timeout(req)),
+	}
+	if j.Op == nil || j.Op.RequestID != u.RequestID {
+		if msg, err := h.checkUpgrade(ctx, j, &op); err != nil {
+			return nil, err
+		} else if msg != "" {
+			return nil, h.refuse(ctx, req, now, messages.RefusedNotAllowed, msg)
+		}
+	}
+	b, err := json.Marshal(&u.Image.Request)
+	if err != nil {
+		return nil, failure.Permanent(bus.ReasonInvalidOutput, err)
+	}
+	sum := sha256.Sum256(b)
+	res, err := h.Store.RecordOp(ctx, key, op, "sha256:"+hex.EncodeToString(sum[:]))
+	if err != nil {
+		return nil, err
+	}
+	return h.recorded(ctx, req, now, res)
+}
+
+// checkUpgrade refuses what an upgrade cannot do and chooses the restore
+// point of a job that does not run (op.Offline).
+func (h *ControlHandler) checkUpgrade(ctx context.Context, j *jobstore.Job, op *ops.Op) (string, error) {
+	if j.Mode != messages.ModeApplication {
+		return "only application jobs are upgraded", nil
+	}
+	var lost []string
+	for _, f := range jobstore.Redactions(&op.Upgrade.Request) {
+		if f != "program.jar.url" {
+			lost = append(lost, f)
+		}
+	}
+	if len(lost) > 0 {
+		return "the new request carries secrets flinkferry does not keep (" + strings.Join(lost[:min(len(lost), 8)], ", ") +
+			"): reference Kubernetes Secrets instead, or suspend the job and submit the request under a new cluster id", nil
+	}
+	mode, fallback := op.UpgradeMode(), false
+	if o := op.Upgrade.Request.Upgrade; o != nil {
+		fallback = o.AllowFallback
+	}
+	live := !j.State.IsTerminal() && j.State != messages.StateSuspended && j.State != messages.StateLost && !settled(j)
+	op.Offline = !live
+	if mode == messages.UpgradeLastState && j.Checkpoints.LastCompletedPath == "" {
+		return "upgrade mode last-state needs a completed checkpoint; none of the job is recorded", nil
+	}
+	if mode == messages.UpgradeLastState {
+		op.Location = j.Checkpoints.LastCompletedPath
+	}
+	if live || mode != messages.UpgradeSavepoint {
+		return "", nil
+	}
+	sps, err := h.Store.Savepoints(ctx, j.Key, 100)
+	if err != nil {
+		return "", err
+	}
+	for _, sp := range sps {
+		if sp.Result == ops.Completed && sp.Path != "" {
+			op.Location = sp.Path
+			return "", nil
+		}
+	}
+	if fallback && j.Checkpoints.LastCompletedPath != "" {
+		op.Location = j.Checkpoints.LastCompletedPath
+		return "", nil
+	}
+	return fmt.Sprintf("the job is %s, so no savepoint can be taken, and its history has none: set upgrade.allow_fallback (latest checkpoint) or upgrade.mode stateless", j.State), nil
 }

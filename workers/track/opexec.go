@@ -93,6 +93,16 @@ func (t *Tracker) trigger(ctx context.Context, j *jobstore.Job, op ops.Op) (ops.
 		sp = *op.Request.Savepoint
 	}
 	switch op.Operation {
+	case messages.OpUpgrade:
+		if op.UpgradeMode() == messages.UpgradeSavepoint {
+			_, err := t.opFlink.StopWithSavepoint(ctx, j.RestEndpoint, j.FlinkJobID, flinkrest.StopRequest{TriggerID: op.TriggerID})
+			return ops.Outcome{Kind: ops.Accepted}, "", err
+		}
+		err := t.opFlink.CancelJob(ctx, j.RestEndpoint, j.FlinkJobID)
+		if errors.Is(err, flinkrest.ErrJobTerminal) {
+			return ops.Outcome{Kind: ops.Succeeded}, "", nil
+		}
+		return ops.Outcome{Kind: ops.Accepted}, "", err
 	case messages.OpSuspend:
 		_, err := t.opFlink.StopWithSavepoint(ctx, j.RestEndpoint, j.FlinkJobID, flinkrest.StopRequest{
 			TriggerID: op.TriggerID, Directory: sp.Directory, Format: string(sp.Format), Drain: sp.Drain})
@@ -116,7 +126,14 @@ func (t *Tracker) trigger(ctx context.Context, j *jobstore.Job, op ops.Op) (ops.
 
 // pollOp reads the status of op in Flink.
 func (t *Tracker) pollOp(ctx context.Context, j *jobstore.Job, op ops.Op) (ops.Outcome, messages.JobState, error) {
-	switch op.Operation {
+	operation := op.Operation
+	if operation == messages.OpUpgrade { // polled as the suspend or the cancel it starts with
+		operation = messages.OpCancel
+		if op.UpgradeMode() == messages.UpgradeSavepoint {
+			operation = messages.OpSuspend
+		}
+	}
+	switch operation {
 	case messages.OpSuspend, messages.OpSavepoint:
 		res, err := t.opFlink.SavepointStatus(ctx, j.RestEndpoint, j.FlinkJobID, op.TriggerID)
 		if errors.Is(err, flinkrest.ErrOperationNotFound) {
@@ -235,14 +252,17 @@ func (t *Tracker) cleanOp(ctx context.Context, j *jobstore.Job) (ops.Outcome, in
 // request id, which becomes the new run's.
 func (t *Tracker) redeploy(ctx context.Context, j *jobstore.Job, op ops.Op) (ops.Outcome, error) {
 	if t.redeployer == nil {
-		return ops.Outcome{Kind: ops.FlinkFailed, Message: "this track worker cannot publish to the image-built topic"}, nil
+		return ops.Outcome{Kind: ops.Refused, Message: "this track worker cannot publish to the image-built topic"}, nil
+	}
+	if op.Operation == messages.OpUpgrade {
+		return t.deployUpgrade(ctx, j, op)
 	}
 	run, err := t.store.Run(ctx, j.Key)
 	if err != nil {
 		return ops.Outcome{}, err
 	}
 	if run.Request == nil {
-		return ops.Outcome{Kind: ops.FlinkFailed, Message: "the job's deployed request is not stored"}, nil
+		return ops.Outcome{Kind: ops.Refused, Message: "the job's deployed request is not stored"}, nil
 	}
 	if run.Mode == messages.ModeApplication {
 		// An ended application cluster may still be there (kept after a
@@ -275,12 +295,12 @@ func (t *Tracker) redeploy(ctx context.Context, j *jobstore.Job, op ops.Op) (ops
 		JarArtifact: run.JarArtifact, JarName: run.JarName, JarSHA256: run.JarSHA256, Labels: run.Labels, Time: t.now().UTC(), Request: req,
 	}
 	if err := ev.Validate(); err != nil {
-		return ops.Outcome{Kind: ops.FlinkFailed, Message: truncate("the stored run cannot be deployed again: "+err.Error(), 4096)}, nil
+		return ops.Outcome{Kind: ops.Refused, Message: truncate("the stored run cannot be deployed again: "+err.Error(), 4096)}, nil
 	}
 	if err := t.redeployer.Redeploy(ctx, ev, j.Key+".resume."+op.RequestID); err != nil {
 		return ops.Outcome{}, err
 	}
-	return ops.Outcome{Kind: ops.Accepted}, nil
+	return ops.Outcome{Kind: ops.Published}, nil
 }
 
 // noOpFlink answers every operation call as unavailable: a tracker whose
@@ -308,4 +328,32 @@ func (noOpFlink) DisposalStatus(context.Context, string, string) (*flinkrest.Dis
 }
 func (noOpFlink) Checkpoints(context.Context, string, string) (*flinkrest.CheckpointStats, error) {
 	return nil, errNoOpFlink
+}
+
+// deployUpgrade hands an upgrade's new run to the submit worker once the
+// old cluster is gone: its image built event with upgrade_of set and, unless
+// the request names a savepoint itself, the restore point the upgrade chose.
+func (t *Tracker) deployUpgrade(ctx context.Context, j *jobstore.Job, op ops.Op) (ops.Outcome, error) {
+	if op.Upgrade == nil {
+		return ops.Outcome{Kind: ops.Refused, Message: "the upgrade's request is not stored"}, nil
+	}
+	if _, left, err := t.cleanOp(ctx, j); err != nil {
+		return ops.Outcome{}, err
+	} else if left > 0 {
+		return ops.Outcome{Kind: ops.Unavailable, Message: fmt.Sprintf("waiting for the old cluster's %d objects to be removed", left)}, nil
+	}
+	ev := *op.Upgrade
+	ev.UpgradeOf, ev.Time = op.Run, t.now().UTC()
+	if op.Location != "" && ev.Request.Program != nil && ev.Request.Program.Savepoint == nil {
+		p := *ev.Request.Program
+		p.Savepoint = &messages.Savepoint{Path: op.Location}
+		ev.Request.Program = &p
+	}
+	if err := ev.Validate(); err != nil {
+		return ops.Outcome{Kind: ops.Refused, Message: truncate("the upgrade cannot be deployed: "+err.Error(), 4096)}, nil
+	}
+	if err := t.redeployer.Redeploy(ctx, &ev, j.Key+".upgrade."+op.RequestID); err != nil {
+		return ops.Outcome{}, err
+	}
+	return ops.Outcome{Kind: ops.Published}, nil
 }

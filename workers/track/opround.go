@@ -262,7 +262,8 @@ func carried(j *jobstore.Job, op ops.Op) bool {
 // the savepoints it dropped.
 func (t *Tracker) recordSavepoint(ctx context.Context, j *jobstore.Job, d ops.Decision) {
 	op := d.Op
-	if op.Operation != messages.OpSuspend && op.Operation != messages.OpSavepoint {
+	upgrade := op.Operation == messages.OpUpgrade && op.UpgradeMode() == messages.UpgradeSavepoint && !op.Offline
+	if op.Operation != messages.OpSuspend && op.Operation != messages.OpSavepoint && !upgrade {
 		return
 	}
 	e := jobstore.SavepointEntry{Time: t.now(), Trigger: jobstore.TriggerManual, RequestID: op.RequestID, Format: messages.FormatCanonical}
@@ -271,6 +272,8 @@ func (t *Tracker) recordSavepoint(ctx context.Context, j *jobstore.Job, d ops.De
 		e.Trigger = jobstore.TriggerSuspend
 	case isPeriodic(op):
 		e.Trigger = jobstore.TriggerPeriodic
+	case upgrade:
+		e.Trigger = jobstore.TriggerUpgrade
 	}
 	if r := op.Request; r != nil && r.Savepoint != nil && r.Savepoint.Format != "" {
 		e.Format = r.Savepoint.Format

@@ -538,6 +538,16 @@ func TestOpSavepointSurvivesACrash(t *testing.T) {
 			if total, listed := savepointsTriggered(t, fb, ns, id, jobID); total != 1 || listed != 1 {
 				t.Errorf("Flink counts %d checkpoints triggered and lists %d savepoints, want 1 and 1", total, listed)
 			}
+			// The transition that carries the step is written and published
+			// just after the operation is recorded done.
+			waitUntil(t, 5*time.Second, "the savepoint_completed event", func() bool {
+				for _, ev := range opEvents(e.events, key, req.RequestID) {
+					if ev.Reason == "savepoint_completed" {
+						return true
+					}
+				}
+				return false
+			})
 			var completed int
 			for _, ev := range opEvents(e.events, key, req.RequestID) {
 				if ev.Reason == "savepoint_completed" {

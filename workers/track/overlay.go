@@ -35,7 +35,7 @@ type opStep struct {
 // inFlightStates are the states only an operation in flight shows.
 func inFlightState(s messages.JobState) bool {
 	switch s {
-	case messages.StateSuspending, messages.StateSavepointing, messages.StateDeleting:
+	case messages.StateSuspending, messages.StateSavepointing, messages.StateDeleting, messages.StateUpgrading:
 		return true
 	}
 	return false
@@ -59,6 +59,28 @@ func overlay(j *jobstore.Job, d state.Decision) (state.Decision, *opStep) {
 		return d, nil
 	}
 	step := &opStep{requestID: op.RequestID, operation: op.Operation}
+	if op.Operation == messages.OpUpgrade {
+		switch {
+		case j.RequestID == op.RequestID: // the new run is registered
+			return d, nil
+		case op.Run != j.RequestID:
+			return d, nil
+		case op.Phase == ops.Done && op.Result != ops.Completed:
+			if j.State == messages.StateUpgrading {
+				d.Reason, d.Message = op.Reason, op.Message
+				return d, step
+			}
+			return d, nil
+		}
+		// In flight, or handed to the submit worker: UPGRADING until the
+		// new run is registered (Flink's FAILED still wins while in flight).
+		if op.Phase != ops.Done && d.State == messages.StateFailed {
+			return d, nil
+		}
+		d.State, d.Reason, d.Message = messages.StateUpgrading, "upgrade_requested", ""
+		d.StopPolling, d.Final = false, false
+		return d, step
+	}
 	if op.Operation == messages.OpResume {
 		if j.RequestID != op.RequestID { // 2: the new run is not registered yet
 			d.State, d.Reason, d.Message = j.State, j.Reason, j.Message

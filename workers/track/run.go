@@ -89,7 +89,7 @@ func Spec(cfg Config, o Overrides) worker.Spec {
 				return nil, err
 			}
 			ch := &ControlHandler{Store: store, Refusals: pub, Timeout: t.OperationTimeout, SavepointDirs: t.SavepointDirs}
-			if err := bus.Handle(d.Router, "track-control", d.Topics.Control, ch.Handle); err != nil {
+			if err := bus.Handle(d.Router, "track-control", d.Topics.Control, ch.HandleAny); err != nil {
 				return nil, err
 			}
 			return loops, nil

@@ -287,3 +287,67 @@ func TestResumeFailedJob(t *testing.T) {
 		t.Fatalf("the resumed run reuses the failed run's Deployment %s", old.UID)
 	}
 }
+
+// TestUpgrade sends a second request (new request id, other parallelism)
+// for a RUNNING application job: the submit worker hands it to the track
+// worker, which stops the job with a savepoint (history trigger upgrade),
+// removes its cluster and hands the new request back; the new run starts
+// in a cluster of its own restoring from exactly that savepoint. Then a
+// stateless upgrade starts the next run without state.
+func TestUpgrade(t *testing.T) {
+	env, kube, store := startAllWith(t, Options{}, KubeOptions{})
+	ctx := context.Background()
+	const id = "up1"
+	key := submitDemo(t, env, id)
+	waitRunning(t, store, key, 45*time.Second)
+	old, err := kube.Client.AppsV1().Deployments(Namespace).Get(ctx, id, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := strings.Replace(string(DemoRequest(id, env.JarURL())), `"dev-demo-`+id+`"`, `"dev-demo-`+id+`-v2"`, 1)
+	v2 = strings.Replace(v2, `"parallelism": 1`, `"parallelism": 2`, 1)
+	produce(t, env, TopicPrefix+"submit", Namespace+"/"+id, []byte(v2))
+	j := waitJob(t, store, key, 60*time.Second, "the upgraded run RUNNING", func(j *jobstore.Job) bool {
+		return j.RequestID == "dev-demo-"+id+"-v2" && j.State == messages.StateRunning
+	})
+	sps, err := store.Savepoints(ctx, key, 10)
+	if err != nil || len(sps) != 1 || sps[0].Trigger != jobstore.TriggerUpgrade || sps[0].Path == "" {
+		t.Fatalf("savepoint history %+v (%v), want the upgrade's savepoint", sps, err)
+	}
+	cm, err := kube.Client.CoreV1().ConfigMaps(Namespace).Get(ctx, "flink-config-"+id, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := cm.Data["config.yaml"] + cm.Data["flink-conf.yaml"]
+	if !strings.Contains(conf, "execution.savepoint.path: "+sps[0].Path) || !strings.Contains(conf, `parallelism.default: "2"`) {
+		t.Fatalf("the upgraded run does not restore from %s with parallelism 2:\n%s", sps[0].Path, conf)
+	}
+	d, err := kube.Client.AppsV1().Deployments(Namespace).Get(ctx, id, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.UID == old.UID {
+		t.Fatal("the upgraded run reuses the old run's Deployment")
+	}
+	if j.Op == nil || j.Op.Operation != messages.OpUpgrade || j.Op.Result != ops.Completed {
+		t.Fatalf("operation %+v, want a completed upgrade", j.Op)
+	}
+
+	// Stateless: the next run starts without state.
+	v3 := strings.Replace(string(DemoRequest(id, env.JarURL())), `"dev-demo-`+id+`"`, `"dev-demo-`+id+`-v3"`, 1)
+	v3 = strings.Replace(v3, `"program":`, `"upgrade": {"mode": "stateless"}, "program":`, 1)
+	produce(t, env, TopicPrefix+"submit", Namespace+"/"+id, []byte(v3))
+	waitJob(t, store, key, 60*time.Second, "the stateless run RUNNING", func(j *jobstore.Job) bool {
+		return j.RequestID == "dev-demo-"+id+"-v3" && j.State == messages.StateRunning
+	})
+	cm, err = kube.Client.CoreV1().ConfigMaps(Namespace).Get(ctx, "flink-config-"+id, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conf := cm.Data["config.yaml"] + cm.Data["flink-conf.yaml"]; strings.Contains(conf, "execution.savepoint.path") {
+		t.Fatalf("the stateless run restores from a savepoint:\n%s", conf)
+	}
+	if sps, _ := store.Savepoints(ctx, key, 10); len(sps) != 1 {
+		t.Fatalf("a stateless upgrade took a savepoint: %+v", sps)
+	}
+}

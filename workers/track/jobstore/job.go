@@ -166,12 +166,14 @@ const (
 	fOpMessage     = "op_message"
 	fOpRun         = "op_run"
 	fOpRequest     = "op_request"
+	fOpUpgrade     = "op_upgrade"
+	fOpOffline     = "op_offline"
 )
 
 // opHashFields lists the fields of the job's operation.
 var opHashFields = []string{
 	fOpRequestID, fOpHash, fOpOperation, fOpMode, fOpTriggerID, fOpPhase, fOpResult,
-	fOpRequestedAt, fOpDeadline, fOpLocation, fOpReason, fOpMessage, fOpRun, fOpRequest,
+	fOpRequestedAt, fOpDeadline, fOpLocation, fOpReason, fOpMessage, fOpRun, fOpRequest, fOpUpgrade, fOpOffline,
 }
 
 // hashFields lists every field a job hash may hold.

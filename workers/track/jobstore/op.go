@@ -224,7 +224,7 @@ var (
 const maxPath = 4096
 
 func knownPhase(p ops.Phase) bool {
-	return slices.Contains([]ops.Phase{ops.Requested, ops.Triggered, ops.Cleanup, ops.Done}, p)
+	return slices.Contains([]ops.Phase{ops.Requested, ops.Triggered, ops.Cleanup, ops.Deploy, ops.Done}, p)
 }
 
 // checkOp checks what the store relies on and bounds op's texts.
@@ -259,10 +259,23 @@ func checkOp(key string, op *ops.Op) error {
 // opArgs are the op_* field/value pairs of op but its hash; an empty
 // value deletes the field.
 func opArgs(op *ops.Op) []any {
-	req := ""
+	req, upgrade, offline := "", "", ""
+	if op.Offline {
+		offline = "1"
+	}
 	if op.Request != nil {
 		if b, err := json.Marshal(op.Request); err == nil {
 			req = string(b)
+		}
+	}
+	if op.Upgrade != nil {
+		// Kept without secrets, as a run's request is (run.go).
+		u := *op.Upgrade
+		if r, _, err := storedRequest(&u.Request); err == nil {
+			u.Request = *r
+		}
+		if b, err := json.Marshal(&u); err == nil {
+			upgrade = string(b)
 		}
 	}
 	t := func(at time.Time) string {
@@ -285,6 +298,8 @@ func opArgs(op *ops.Op) []any {
 		fOpMessage, op.Message,
 		fOpRun, op.Run,
 		fOpRequest, req,
+		fOpUpgrade, upgrade,
+		fOpOffline, offline,
 	}
 }
 
@@ -301,7 +316,16 @@ func parseOp(p *parser) (*ops.Op, string) {
 			p.err = fmt.Errorf("field %s: %w", fOpRequest, err)
 		}
 	}
+	var upgrade *messages.ImageBuilt
+	if u := h[fOpUpgrade]; u != "" {
+		upgrade = new(messages.ImageBuilt)
+		if err := json.Unmarshal([]byte(u), upgrade); err != nil && p.err == nil {
+			p.err = fmt.Errorf("field %s: %w", fOpUpgrade, err)
+		}
+	}
 	return &ops.Op{
+		Upgrade:     upgrade,
+		Offline:     h[fOpOffline] == "1",
 		Request:     req,
 		RequestID:   h[fOpRequestID],
 		TriggerID:   h[fOpTriggerID],

@@ -169,6 +169,16 @@ func runInputs(f *fields, d *messages.Deployed) error {
 // Credentials in a pod template's literal values (an env value) cannot
 // be told apart and are kept: pod templates should reference Kubernetes
 // Secrets instead (docs/redis.md).
+// Redactions lists the fields of r the store changes to keep no secret
+// (storedRequest), by their JSON path.
+func Redactions(r *messages.SubmitRequested) []string {
+	_, redacted, err := storedRequest(r)
+	if err != nil {
+		return []string{"request"}
+	}
+	return redacted
+}
+
 func storedRequest(r *messages.SubmitRequested) (*messages.SubmitRequested, []string, error) {
 	// A deep copy: r is the caller's.
 	b, err := json.Marshal(r)

@@ -52,6 +52,12 @@ const (
 	NotFound OutcomeKind = "not_found"
 	// Unavailable: the JobManager did not answer (refused, timeout, 5xx).
 	Unavailable OutcomeKind = "unavailable"
+	// Published: the redeploy (resume, upgrade) went to the submit
+	// worker's topic.
+	Published OutcomeKind = "published"
+	// Refused: the redeploy cannot be published (the stored run does not
+	// validate); Message says why.
+	Refused OutcomeKind = "refused"
 )
 
 // Outcome is the answer to the last round's action.
@@ -122,7 +128,9 @@ func Next(op Op, obs Observation) Decision {
 	if op.Phase == Done {
 		return Decision{Op: op}
 	}
-	if !op.Deadline.IsZero() && !obs.Time.Before(op.Deadline) && op.Phase != Cleanup {
+	// Cleanup has its own grace; Deploy is a publish to Kafka, retried
+	// like the outbox until it succeeds.
+	if !op.Deadline.IsZero() && !obs.Time.Before(op.Deadline) && op.Phase != Cleanup && op.Phase != Deploy {
 		reason := ReasonTimeout
 		if obs.Outcome.Kind == Unavailable {
 			reason = ReasonUnreachable
@@ -134,6 +142,15 @@ func Next(op Op, obs Observation) Decision {
 		return requested(op, obs)
 	case Triggered:
 		return triggered(op, obs)
+	case Deploy:
+		if obs.Outcome.Kind == Published {
+			op.Phase, op.Result = Done, Completed
+			return Decision{Op: op, Step: &Step{Reason: CompletedReason(op), SavepointPath: op.Location}}
+		}
+		if obs.Outcome.Kind == Refused {
+			return fail(op, failedReason(op), obs.Outcome.Message)
+		}
+		return Decision{Op: op, Action: Redeploy}
 	case Cleanup:
 		switch {
 		case obs.ObjectsLeft == 0:
@@ -168,6 +185,14 @@ func requested(op Op, obs Observation) Decision {
 		return fail(op, ReasonJobEnded, "the job became "+string(obs.JobState)+" before the savepoint was taken")
 	}
 	switch obs.Outcome.Kind {
+	case Published:
+		if op.Operation == messages.OpResume {
+			return done(op)
+		}
+	case Refused:
+		if op.Operation == messages.OpResume {
+			return fail(op, failedReason(op), obs.Outcome.Message)
+		}
 	case Accepted, InProgress:
 		switch {
 		case op.Operation == messages.OpResume:
@@ -228,7 +253,9 @@ func jobEndedFirst(op Op, obs Observation) bool {
 // afterFlink moves an operation Flink finished (or that needs nothing of
 // Flink) to cleanup, or done when there is nothing to clean.
 func afterFlink(op Op, obs Observation, location string) Decision {
-	op.Location = location
+	if location != "" || op.Operation != messages.OpUpgrade {
+		op.Location = location // an upgrade keeps the restore point chosen when it was recorded
+	}
 	if op.cleansUp() && obs.ObjectsLeft != 0 {
 		op.Phase = Cleanup
 		d := Decision{Op: op, Action: Clean}
@@ -241,6 +268,10 @@ func afterFlink(op Op, obs Observation, location string) Decision {
 }
 
 func done(op Op) Decision {
+	if op.Operation == messages.OpUpgrade && op.Phase != Deploy {
+		op.Phase = Deploy // the old cluster is gone: deploy the new run
+		return Decision{Op: op, Action: Redeploy}
+	}
 	op.Phase, op.Result = Done, Completed
 	return Decision{Op: op, Step: &Step{Reason: CompletedReason(op), SavepointPath: op.Location}}
 }
@@ -265,6 +296,8 @@ func CompletedReason(op Op) string {
 		return "savepoint_disposed"
 	case messages.OpResume:
 		return "resumed"
+	case messages.OpUpgrade:
+		return "upgraded"
 	}
 	return "completed"
 }
@@ -283,6 +316,8 @@ func failedReason(op Op) string {
 		return "dispose_failed"
 	case messages.OpResume:
 		return "resume_failed"
+	case messages.OpUpgrade:
+		return "upgrade_failed"
 	}
 	return "operation_failed"
 }

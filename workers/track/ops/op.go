@@ -17,6 +17,9 @@ const (
 	// Cleanup: final in Flink; the application cluster's Kubernetes
 	// objects (Deployment, HA ConfigMaps) are being removed.
 	Cleanup Phase = "cleanup"
+	// Deploy: an upgrade's old cluster is gone; the new run is handed to
+	// the submit worker.
+	Deploy Phase = "deploy"
 	// Done: nothing is left to do; Result says how it ended.
 	Done Phase = "done"
 )
@@ -46,6 +49,12 @@ type Op struct {
 	// savepoint's directory, format and drain, the restore options, the
 	// savepoint to dispose); nil when not recorded.
 	Request *messages.ControlRequested
+	// Upgrade is the new run an upgrade deploys once the old one is gone
+	// (its image built event); nil for the other operations. Offline: the
+	// job was not running when the upgrade was recorded, so nothing is
+	// asked of Flink (its cluster is removed, the new run deployed).
+	Upgrade *messages.ImageBuilt
+	Offline bool
 	// Operation is what was asked; Mode the job's mode.
 	Operation messages.Operation
 	Mode      messages.Mode
@@ -69,6 +78,8 @@ func (o Op) Flink() bool {
 	switch o.Operation {
 	case messages.OpResume:
 		return false
+	case messages.OpUpgrade:
+		return !o.Offline
 	case messages.OpDelete:
 		return o.Mode == messages.ModeSession
 	}
@@ -84,19 +95,35 @@ func (o Op) cleansUp() bool {
 		return o.Mode == messages.ModeApplication
 	case messages.OpDelete:
 		return o.Mode != messages.ModeSession
+	case messages.OpUpgrade:
+		return true
 	}
 	return false
+}
+
+// UpgradeMode is an upgrade's mode (its new request's upgrade.mode,
+// savepoint by default); "" for the other operations.
+func (o Op) UpgradeMode() messages.UpgradeMode {
+	if o.Operation != messages.OpUpgrade {
+		return ""
+	}
+	if u := o.Upgrade; u != nil && u.Request.Upgrade != nil && u.Request.Upgrade.Mode != "" {
+		return u.Request.Upgrade.Mode
+	}
+	return messages.UpgradeSavepoint
 }
 
 // cancels reports whether the operation cancels the job in Flink: cancel,
 // and delete of a session job.
 func (o Op) cancels() bool {
-	return o.Operation == messages.OpCancel || (o.Operation == messages.OpDelete && o.Mode == messages.ModeSession)
+	return o.Operation == messages.OpCancel || (o.Operation == messages.OpDelete && o.Mode == messages.ModeSession) ||
+		(o.Operation == messages.OpUpgrade && o.UpgradeMode() != messages.UpgradeSavepoint)
 }
 
 // savepoint reports whether the operation takes a savepoint.
 func (o Op) savepoint() bool {
-	return o.Operation == messages.OpSuspend || o.Operation == messages.OpSavepoint
+	return o.Operation == messages.OpSuspend || o.Operation == messages.OpSavepoint ||
+		(o.Operation == messages.OpUpgrade && o.UpgradeMode() == messages.UpgradeSavepoint && !o.Offline)
 }
 
 // JobState is the state a job shows while the operation is in flight, or
@@ -124,6 +151,8 @@ func (o Op) JobState(underlying messages.JobState) messages.JobState {
 		return StateSavepointing
 	case messages.OpDelete:
 		return StateDeleting
+	case messages.OpUpgrade:
+		return StateUpgrading
 	}
 	return underlying
 }
@@ -134,4 +163,5 @@ const (
 	StateSuspending   = messages.StateSuspending
 	StateSavepointing = messages.StateSavepointing
 	StateDeleting     = messages.StateDeleting
+	StateUpgrading    = messages.StateUpgrading
 )

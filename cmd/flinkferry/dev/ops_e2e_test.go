@@ -351,3 +351,35 @@ func TestUpgrade(t *testing.T) {
 		t.Fatalf("a stateless upgrade took a savepoint: %+v", sps)
 	}
 }
+
+// TestUpgradeSavepointFails: the savepoint of a savepoint upgrade fails in
+// Flink; the old job stays RUNNING in its cluster, untouched, the failure
+// reported with Flink's cause, and nothing of the new request is deployed.
+func TestUpgradeSavepointFails(t *testing.T) {
+	env, kube, store := startAllWith(t, Options{}, KubeOptions{})
+	ctx := context.Background()
+	const id = "upf"
+	key := submitDemo(t, env, id)
+	j := waitJob(t, store, key, 45*time.Second, "RUNNING", func(j *jobstore.Job) bool { return j.State == messages.StateRunning })
+	old, err := kube.Client.AppsV1().Deployments(Namespace).Get(ctx, id, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cause = "java.io.IOException: the savepoint storage is full"
+	kube.Sim.Cluster(id+"-rest").Job(j.FlinkJobID).SetSavepointOutcome(true, cause)
+	v2 := strings.Replace(string(DemoRequest(id, env.JarURL())), `"dev-demo-`+id+`"`, `"dev-demo-`+id+`-v2"`, 1)
+	produce(t, env, TopicPrefix+"submit", Namespace+"/"+id, []byte(v2))
+	j = waitJob(t, store, key, 45*time.Second, "the upgrade failed", func(j *jobstore.Job) bool {
+		return j.Op != nil && j.Op.Operation == messages.OpUpgrade && j.Op.Phase == ops.Done && j.State == messages.StateRunning
+	})
+	if j.Op.Result != ops.Failed || !strings.Contains(j.Op.Message, cause) || j.RequestID != "dev-demo-"+id {
+		t.Fatalf("operation %+v on run %s, want the upgrade failed with Flink's cause, the old run kept", *j.Op, j.RequestID)
+	}
+	d, err := kube.Client.AppsV1().Deployments(Namespace).Get(ctx, id, metav1.GetOptions{})
+	if err != nil || d.UID != old.UID || d.Annotations["flinkferry.io/request-id"] != "dev-demo-"+id || d.Generation != old.Generation {
+		t.Fatalf("the old cluster was touched: %v", err)
+	}
+	if fj := kube.Sim.Cluster(id + "-rest").Job(j.FlinkJobID); fj == nil || fj.State() != "RUNNING" {
+		t.Fatal("the old job does not run any more")
+	}
+}

@@ -2,9 +2,6 @@ package submit
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -24,12 +21,8 @@ const AnnotationRequestHash = "flinkferry.io/request-hash"
 // RequestHash is the content hash of a submit request: sha256 of its JSON
 // encoding (the decoded request, so field order and spacing do not count).
 func RequestHash(r *messages.SubmitRequested) string {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return ""
-	}
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	h, _ := messages.ContentHash(r)
+	return h
 }
 
 // checkRequestConflict refuses ev when the job's cluster runs a request

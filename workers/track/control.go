@@ -2,9 +2,6 @@ package track
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -278,15 +275,9 @@ func (h *ControlHandler) refuse(ctx context.Context, req *messages.ControlReques
 	return failure.Permanentf(reason, "control request %s (%s of %s) refused: %s", req.RequestID, req.Operation, req.JobKey(), msg)
 }
 
-// contentHash is the request's content hash: sha256 of its JSON encoding
-// (the decoded request, so field order and spacing do not count).
+// contentHash is the request's content hash (messages.ContentHash).
 func contentHash(req *messages.ControlRequested) (string, error) {
-	b, err := json.Marshal(req)
-	if err != nil {
-		return "", fmt.Errorf("hashing control request %s: %w", req.RequestID, err)
-	}
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:]), nil
+	return messages.ContentHash(req)
 }
 
 // HandleAny dispatches the control topic's event types: control requests
@@ -332,12 +323,11 @@ func (h *ControlHandler) HandleUpgrade(ctx context.Context, u *messages.UpgradeR
 			return nil, h.refuse(ctx, req, now, messages.RefusedNotAllowed, msg)
 		}
 	}
-	b, err := json.Marshal(&u.Image.Request)
+	hash, err := messages.ContentHash(&u.Image.Request)
 	if err != nil {
 		return nil, failure.Permanent(bus.ReasonInvalidOutput, err)
 	}
-	sum := sha256.Sum256(b)
-	res, err := h.Store.RecordOp(ctx, key, op, "sha256:"+hex.EncodeToString(sum[:]))
+	res, err := h.Store.RecordOp(ctx, key, op, hash)
 	if err != nil {
 		return nil, err
 	}

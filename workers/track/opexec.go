@@ -265,13 +265,8 @@ func (t *Tracker) redeploy(ctx context.Context, j *jobstore.Job, op ops.Op) (ops
 		return ops.Outcome{Kind: ops.Refused, Message: "the job's deployed request is not stored"}, nil
 	}
 	if run.Mode == messages.ModeApplication {
-		// An ended application cluster may still be there (kept after a
-		// failure, FINISHED_CLUSTER_RETENTION): the new run gets a cluster
-		// of its own, never the old one's objects and TaskManagers.
-		if _, left, err := t.cleanOp(ctx, j); err != nil {
-			return ops.Outcome{}, err
-		} else if left > 0 {
-			return ops.Outcome{Kind: ops.Unavailable, Message: fmt.Sprintf("waiting for the old cluster's %d objects to be removed", left)}, nil
+		if wait, err := t.awaitOldCluster(ctx, j); wait != nil || err != nil {
+			return *wait, err
 		}
 	}
 	req := *run.Request
@@ -330,6 +325,22 @@ func (noOpFlink) Checkpoints(context.Context, string, string) (*flinkrest.Checkp
 	return nil, errNoOpFlink
 }
 
+// awaitOldCluster removes what is left of j's application cluster (an
+// ended cluster kept after a failure or for FINISHED_CLUSTER_RETENTION, an
+// upgraded one): a new run gets a cluster of its own, never the old one's
+// objects and TaskManagers. It returns the outcome to report while objects
+// remain, nil once none does.
+func (t *Tracker) awaitOldCluster(ctx context.Context, j *jobstore.Job) (*ops.Outcome, error) {
+	_, left, err := t.cleanOp(ctx, j)
+	switch {
+	case err != nil:
+		return &ops.Outcome{}, err
+	case left > 0:
+		return &ops.Outcome{Kind: ops.Unavailable, Message: fmt.Sprintf("waiting for the old cluster's %d objects to be removed", left)}, nil
+	}
+	return nil, nil
+}
+
 // deployUpgrade hands an upgrade's new run to the submit worker once the
 // old cluster is gone: its image built event with upgrade_of set and, unless
 // the request names a savepoint itself, the restore point the upgrade chose.
@@ -337,10 +348,8 @@ func (t *Tracker) deployUpgrade(ctx context.Context, j *jobstore.Job, op ops.Op)
 	if op.Upgrade == nil {
 		return ops.Outcome{Kind: ops.Refused, Message: "the upgrade's request is not stored"}, nil
 	}
-	if _, left, err := t.cleanOp(ctx, j); err != nil {
-		return ops.Outcome{}, err
-	} else if left > 0 {
-		return ops.Outcome{Kind: ops.Unavailable, Message: fmt.Sprintf("waiting for the old cluster's %d objects to be removed", left)}, nil
+	if wait, err := t.awaitOldCluster(ctx, j); wait != nil || err != nil {
+		return *wait, err
 	}
 	ev := *op.Upgrade
 	ev.UpgradeOf, ev.Time = op.Run, t.now().UTC()

@@ -6,8 +6,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,6 +24,13 @@ type Config struct {
 	InsecureSkipVerify bool          `envconfig:"TLS_INSECURE_SKIP_VERIFY" default:"false" desc:"do not verify the server certificate (testing only)"`
 	Timeout            time.Duration `envconfig:"TIMEOUT" default:"3s" desc:"dial, read and write timeout of one command"`
 	PoolSize           int           `envconfig:"POOL_SIZE" default:"0" desc:"connections per client (0: 10 per CPU)"`
+	// Sentinel: with SENTINEL_MASTER set, URL names only the database,
+	// credentials and TLS of the master; the master's address comes from
+	// the Sentinels, and a failover is followed without a restart.
+	SentinelMaster   string   `envconfig:"SENTINEL_MASTER" desc:"Redis Sentinel: name of the monitored master (empty: connect to URL's host directly)"`
+	SentinelAddrs    []string `envconfig:"SENTINEL_ADDRS" desc:"Redis Sentinel: comma-separated host:port of the Sentinels (required with SENTINEL_MASTER)"`
+	SentinelUsername string   `envconfig:"SENTINEL_USERNAME" desc:"Redis Sentinel: ACL user of the Sentinels"`
+	SentinelPassword string   `envconfig:"SENTINEL_PASSWORD" desc:"Redis Sentinel: password of the Sentinels (secret)"`
 }
 
 // Validate reports every problem at once; it never echoes the password.
@@ -32,6 +41,17 @@ func (c Config) Validate() error {
 	}
 	if c.Timeout <= 0 {
 		errs = append(errs, errors.New("redis: TIMEOUT must be > 0"))
+	}
+	switch {
+	case c.SentinelMaster == "" && len(c.SentinelAddrs) > 0:
+		errs = append(errs, errors.New("redis: SENTINEL_ADDRS is set but SENTINEL_MASTER is not"))
+	case c.SentinelMaster != "" && len(c.SentinelAddrs) == 0:
+		errs = append(errs, errors.New("redis: SENTINEL_MASTER needs SENTINEL_ADDRS (host:port of the Sentinels)"))
+	}
+	for _, a := range c.SentinelAddrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf("redis: SENTINEL_ADDRS: %q is not host:port", a))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -75,16 +95,43 @@ func (c Config) options() (*redis.Options, error) {
 	return opts, nil
 }
 
-// New returns a client and checks that the server answers.
+// New returns a client and checks that the server answers. With
+// SentinelMaster set it is a failover client: it asks the Sentinels for the
+// master and follows a failover (a *redis.Client all the same, so callers
+// do not change).
 func New(ctx context.Context, c Config) (*redis.Client, error) {
 	opts, err := c.options()
 	if err != nil {
 		return nil, err
 	}
-	client := redis.NewClient(opts)
+	client, where := redis.NewClient(opts), opts.Addr
+	if c.SentinelMaster != "" {
+		client = redis.NewFailoverClient(c.failoverOptions(opts))
+		where = fmt.Sprintf("master %q of sentinels %s", c.SentinelMaster, strings.Join(c.SentinelAddrs, ","))
+	}
 	if err := client.Ping(ctx).Err(); err != nil {
 		client.Close()
-		return nil, fmt.Errorf("connecting to redis at %s: %w", opts.Addr, err)
+		return nil, fmt.Errorf("connecting to redis at %s: %w", where, err)
 	}
 	return client, nil
+}
+
+// failoverOptions carries opts (from URL and the other fields) over to a
+// Sentinel-backed client of master SentinelMaster.
+func (c Config) failoverOptions(opts *redis.Options) *redis.FailoverOptions {
+	return &redis.FailoverOptions{
+		MasterName:            c.SentinelMaster,
+		SentinelAddrs:         c.SentinelAddrs,
+		SentinelUsername:      c.SentinelUsername,
+		SentinelPassword:      c.SentinelPassword,
+		Username:              opts.Username,
+		Password:              opts.Password,
+		DB:                    opts.DB,
+		TLSConfig:             opts.TLSConfig,
+		DialTimeout:           opts.DialTimeout,
+		ReadTimeout:           opts.ReadTimeout,
+		WriteTimeout:          opts.WriteTimeout,
+		ContextTimeoutEnabled: opts.ContextTimeoutEnabled,
+		PoolSize:              opts.PoolSize,
+	}
 }

@@ -83,7 +83,7 @@ func (r *RedisProcess) Stop() {
 	os.RemoveAll(r.dir)
 }
 
-func startRedisProcess(bin string) (*RedisProcess, error) {
+func startRedisProcess(bin string, extra ...string) (*RedisProcess, error) {
 	dir, err := os.MkdirTemp("", "flinkferry-redis-")
 	if err != nil {
 		return nil, err
@@ -97,8 +97,9 @@ func startRedisProcess(bin string) (*RedisProcess, error) {
 		port := l.Addr().(*net.TCPAddr).Port
 		l.Close()
 		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		p, err := startProcess(bin, "--bind", "127.0.0.1", "--port", itoa(port), "--save", "", "--appendonly", "no",
-			"--dir", dir, "--databases", itoa(redisDatabases), "--protected-mode", "no", "--loglevel", "warning")
+		args := []string{"--bind", "127.0.0.1", "--port", itoa(port), "--save", "", "--appendonly", "no",
+			"--dir", dir, "--databases", itoa(redisDatabases), "--protected-mode", "no", "--loglevel", "warning"}
+		p, err := startProcess(bin, append(args, extra...)...)
 		if err != nil {
 			return nil, err
 		}

@@ -3,8 +3,8 @@ package messages
 import "slices"
 
 // ControlRequested asks flinkferry to act on a job it runs: cancel it,
-// suspend it with a savepoint, resume it, take a savepoint, delete its
-// cluster, or dispose a savepoint of its history. Upstream producers (and
+// suspend it with a savepoint, resume it, restart it, take a savepoint,
+// delete its cluster, or dispose a savepoint of its history. Upstream producers (and
 // `flinkferry cancel|suspend|...`) write it to the Control topic keyed by
 // the job's key, like submit requests, so one job's operations stay in
 // order; the track worker consumes it. It is decoded strictly: unknown
@@ -17,14 +17,17 @@ type ControlRequested struct {
 	// Job names the job (or session cluster) to act on, as its submit
 	// request did.
 	Job JobRef `json:"job"`
-	// Operation is what to do: cancel, suspend, resume, savepoint, delete
-	// or dispose.
+	// Operation is what to do: cancel, suspend, resume, restart,
+	// savepoint, delete or dispose.
 	Operation Operation `json:"operation"`
 	// Savepoint sets the savepoint of operations suspend and savepoint;
 	// not allowed with the others.
 	Savepoint *SavepointOptions `json:"savepoint,omitempty"`
-	// Restore says where operation resume restores from; not allowed with
-	// the others. Absent means from the savepoint the last suspend took.
+	// Restore says where operations resume and restart restore from; not
+	// allowed with the others. Absent means from a savepoint: for resume
+	// the one the last suspend took; for restart of a RUNNING job a new one
+	// it takes first, of a job that no longer runs the latest of its
+	// history.
 	Restore *RestoreOptions `json:"restore,omitempty"`
 	// Force lets operation delete remove a session cluster that still runs
 	// jobs (they are cancelled); not allowed with the other operations.
@@ -53,6 +56,13 @@ const (
 	// OpResume deploys a suspended (or cancelled, failed, finished) job
 	// again from its request, restoring as Restore says.
 	OpResume Operation = "resume"
+	// OpRestart deploys the job's current request again (a nonce, as the
+	// Flink Kubernetes Operator's restartNonce): the running job is stopped
+	// (with a savepoint when it restores from one, else cancelled), an
+	// application cluster removed, and the request deployed again under the
+	// restart's request id, restoring as Restore says. A job that no longer
+	// runs (FAILED, CANCELED...) is deployed again the same way.
+	OpRestart Operation = "restart"
 	// OpSavepoint takes a savepoint of a running job (POST
 	// /jobs/{id}/savepoints); the job keeps running.
 	OpSavepoint Operation = "savepoint"
@@ -68,9 +78,15 @@ const (
 )
 
 // Operations returns every Operation, in documentation order: those of a
-// ControlRequested, then upgrade.
+// ControlRequested (ControlOperations), then upgrade.
 func Operations() []Operation {
-	return []Operation{OpCancel, OpSuspend, OpResume, OpSavepoint, OpDelete, OpDispose, OpUpgrade}
+	return append(ControlOperations(), OpUpgrade)
+}
+
+// ControlOperations returns the operations a ControlRequested may ask for:
+// every Operation but upgrade (a user upgrades by submitting a request).
+func ControlOperations() []Operation {
+	return []Operation{OpCancel, OpSuspend, OpResume, OpRestart, OpSavepoint, OpDelete, OpDispose}
 }
 
 // IsKnown reports whether o is one of Operations.
@@ -100,10 +116,12 @@ const (
 	FormatNative    SavepointFormat = "NATIVE"
 )
 
-// RestoreOptions say where a resumed job restores from.
+// RestoreOptions say where a resumed or restarted job restores from.
 type RestoreOptions struct {
-	// From is savepoint (the savepoint the last suspend took, else the
-	// latest completed savepoint of the history; the default), checkpoint
+	// From is savepoint (the default: for resume the savepoint the last
+	// suspend took, else the latest completed savepoint of the history; for
+	// restart of a RUNNING job a savepoint it takes, of a job that does not
+	// run the latest of the history), checkpoint
 	// (the latest completed checkpoint the track worker recorded), path
 	// (Path) or none (start without state).
 	From RestoreFrom `json:"from,omitempty"`
@@ -147,31 +165,32 @@ func (r *ControlRequested) Validate() error {
 	checkRequestID(&v, "request_id", r.RequestID)
 	r.Job.validate(&v, "job")
 	op := r.Operation
+	known := slices.Contains(ControlOperations(), op)
 	switch {
 	case op == "":
 		v.addf("operation", "required")
-	case !op.IsKnown() || op == OpUpgrade:
-		v.addf("operation", "must be one of cancel, suspend, resume, savepoint, delete, dispose, got %q (an upgrade is a submit request for the job)", clip(string(op)))
+	case !known:
+		v.addf("operation", "must be one of cancel, suspend, resume, restart, savepoint, delete, dispose, got %q (an upgrade is a submit request for the job)", clip(string(op)))
 	}
 	if r.Savepoint != nil {
-		if op != OpSuspend && op != OpSavepoint && op.IsKnown() {
+		if op != OpSuspend && op != OpSavepoint && known {
 			v.addf("savepoint", "only with operation suspend or savepoint")
 		}
-		r.Savepoint.validate(&v, "savepoint", op)
+		r.Savepoint.validate(&v, "savepoint", op, known)
 	}
 	if r.Restore != nil {
-		if op != OpResume && op.IsKnown() {
-			v.addf("restore", "only with operation resume")
+		if op != OpResume && op != OpRestart && known {
+			v.addf("restore", "only with operation resume or restart")
 		}
 		r.Restore.validate(&v, "restore")
 	}
-	if r.Force && op != OpDelete && op.IsKnown() {
+	if r.Force && op != OpDelete && known {
 		v.addf("force", "only with operation delete")
 	}
 	switch {
 	case op == OpDispose && r.SavepointPath == "":
 		v.addf("savepoint_path", "required with operation dispose")
-	case op != OpDispose && r.SavepointPath != "" && op.IsKnown():
+	case op != OpDispose && r.SavepointPath != "" && known:
 		v.addf("savepoint_path", "only with operation dispose")
 	case r.SavepointPath != "":
 		checkStatePath(&v, "savepoint_path", r.SavepointPath)
@@ -179,13 +198,13 @@ func (r *ControlRequested) Validate() error {
 	switch {
 	case r.TimeoutSeconds < 0 || r.TimeoutSeconds > maxControlTimeout:
 		v.addf("timeout_seconds", "must be between 1 and %d, or 0 for the default, got %d", maxControlTimeout, r.TimeoutSeconds)
-	case r.TimeoutSeconds != 0 && op != OpSuspend && op != OpSavepoint && op.IsKnown():
+	case r.TimeoutSeconds != 0 && op != OpSuspend && op != OpSavepoint && known:
 		v.addf("timeout_seconds", "only with operation suspend or savepoint")
 	}
 	return v.result()
 }
 
-func (s *SavepointOptions) validate(v *validator, p string, op Operation) {
+func (s *SavepointOptions) validate(v *validator, p string, op Operation, known bool) {
 	if s.Directory != "" {
 		checkStatePath(v, at(p, "directory"), s.Directory)
 	}
@@ -194,7 +213,7 @@ func (s *SavepointOptions) validate(v *validator, p string, op Operation) {
 	default:
 		v.addf(at(p, "format"), "must be CANONICAL or NATIVE, got %q", clip(string(s.Format)))
 	}
-	if s.Drain && op != OpSuspend && op.IsKnown() {
+	if s.Drain && op != OpSuspend && known {
 		v.addf(at(p, "drain"), "only with operation suspend")
 	}
 }

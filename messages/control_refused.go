@@ -51,7 +51,7 @@ func (e *ControlRefused) Validate() error {
 	checkRequestID(&v, "request_id", e.RequestID)
 	e.Job.validate(&v, "job")
 	if !e.Operation.IsKnown() {
-		v.addf("operation", "must be one of cancel, suspend, resume, savepoint, delete, dispose, got %q", clip(string(e.Operation)))
+		v.addf("operation", "must be one of cancel, suspend, resume, restart, savepoint, delete, dispose, upgrade, got %q", clip(string(e.Operation)))
 	}
 	checkReasonCode(&v, "reason", e.Reason, true)
 	checkMessage(&v, "message", e.Message, false)

@@ -44,8 +44,19 @@ func TestControlRequestedValidate(t *testing.T) {
 		{"dispose without a path", control(messages.OpDispose, nil), fe("savepoint_path", "required with operation dispose")},
 		{"dispose a path with a NUL", control(messages.OpDispose, func(r *messages.ControlRequested) { r.SavepointPath = "s3://b/\x00" }),
 			fe("savepoint_path", "must not contain control characters")},
-		{"unknown operation", control("restart", nil), fe("operation", `must be one of cancel, suspend, resume, savepoint, delete, dispose, got "restart" (an upgrade is a submit request for the job)`)},
-		{"upgrade is not a control operation", control("upgrade", nil), fe("operation", `must be one of cancel, suspend, resume, savepoint, delete, dispose, got "upgrade" (an upgrade is a submit request for the job)`)},
+		{"unknown operation", control("reboot", nil), fe("operation", `must be one of cancel, suspend, resume, restart, savepoint, delete, dispose, got "reboot" (an upgrade is a submit request for the job)`)},
+		{"upgrade is not a control operation", control("upgrade", nil), fe("operation", `must be one of cancel, suspend, resume, restart, savepoint, delete, dispose, got "upgrade" (an upgrade is a submit request for the job)`)},
+		{"restart", control(messages.OpRestart, nil), nil},
+		{"restart from a checkpoint, claimed, non-restored state allowed", control(messages.OpRestart, func(r *messages.ControlRequested) {
+			r.Restore = &messages.RestoreOptions{From: messages.RestoreFromCheckpoint, AllowNonRestoredState: true, RestoreMode: messages.RestoreClaim}
+		}), nil},
+		{"restart takes no savepoint options", control(messages.OpRestart, func(r *messages.ControlRequested) {
+			r.Savepoint = &messages.SavepointOptions{Directory: "s3://b/sp"}
+			r.TimeoutSeconds = 60
+		}), fe("savepoint", "only with operation suspend or savepoint", "timeout_seconds", "only with operation suspend or savepoint")},
+		{"restore only with resume or restart", control(messages.OpCancel, func(r *messages.ControlRequested) {
+			r.Restore = &messages.RestoreOptions{From: messages.RestoreFromNone}
+		}), fe("restore", "only with operation resume or restart")},
 		{"missing everything", &messages.ControlRequested{}, fe(
 			"job.cluster_id", "required", "job.namespace", "required", "operation", "required", "request_id", "required")},
 		{"timeout on cancel", control(messages.OpCancel, func(r *messages.ControlRequested) { r.TimeoutSeconds = 60 }),

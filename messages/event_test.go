@@ -120,7 +120,7 @@ func TestJobState(t *testing.T) {
 			}
 		})
 	}
-	if got, want := len(messages.JobStates()), 21; got != want {
+	if got, want := len(messages.JobStates()), 22; got != want {
 		t.Fatalf("len(JobStates()) = %d, want %d", got, want)
 	}
 	if messages.JobState("SCALING").IsKnown() || messages.JobState("SCALING").IsTerminal() {

@@ -70,6 +70,12 @@ const (
 	// (stopped with a savepoint or cancelled, its cluster removed, the new
 	// one deployed); the new run then starts as any other.
 	StateUpgrading JobState = "UPGRADING"
+	// StateRedeploying: a restart is in flight: the job's run is stopped
+	// (with a savepoint or cancelled), an application cluster removed, and
+	// the same request deployed again under the restart's request id; the
+	// new run then starts as any other. (Flink's RESTARTING is a job
+	// restarting in its cluster after a failure.)
+	StateRedeploying JobState = "REDEPLOYING"
 )
 
 // jobStatePattern is the form every state, known or future, must have.
@@ -83,7 +89,7 @@ func JobStates() []JobState {
 		StateSuspended, StateReconciling,
 		StateStarting, StateK8sInitializing, StateSilent, StateLost,
 		StateTerminated, StateDeployFailed,
-		StateSuspending, StateSavepointing, StateDeleting, StateUpgrading,
+		StateSuspending, StateSavepointing, StateDeleting, StateUpgrading, StateRedeploying,
 	}
 }
 

@@ -41,6 +41,11 @@ type SubmitRequested struct {
 	// Savepoints asks the track worker for periodic savepoints of the job
 	// while it runs (modes application and session); absent: none.
 	Savepoints *SavepointPolicy `json:"savepoints,omitempty"`
+	// RestartPolicy asks the track worker to restart the job on its own
+	// (modes application and session; absent: never): from its latest
+	// completed checkpoint when Flink restarted it too often, or when no
+	// checkpoint completed for too long while it runs.
+	RestartPolicy *RestartPolicy `json:"restart_policy,omitempty"`
 	// Upgrade says how this request replaces a run of the same job that
 	// exists (application mode): absent means mode savepoint.
 	Upgrade *UpgradeOptions `json:"upgrade,omitempty"`
@@ -246,6 +251,50 @@ func (s *SavepointPolicy) validate(v *validator, p string, mode Mode) {
 	case "", FormatCanonical, FormatNative:
 	default:
 		v.addf(at(p, "format"), "must be CANONICAL or NATIVE, got %q", clip(string(s.Format)))
+	}
+}
+
+// RestartPolicy is when the track worker restarts a job on its own
+// (docs/upgrades.md): a restart operation restoring from the latest
+// completed checkpoint it recorded (else the latest savepoint of the
+// job's history; never without state), with an automatic-restart reason
+// in its status events. At least one trigger is required. A run that an
+// automatic restart started is not restarted automatically again before
+// the trigger's window (restarts) or age (checkpoints) has passed.
+type RestartPolicy struct {
+	// MaxRestarts and WindowSeconds go together: restart when Flink
+	// restarted the job (its restart strategy, after a failure) more than
+	// MaxRestarts times within WindowSeconds. The restarts are counted in
+	// Flink's exception history, which keeps 16 entries by default
+	// (web.exception-history-size), so MaxRestarts is 1 to 15;
+	// WindowSeconds is 60 to 86400.
+	MaxRestarts   int `json:"max_restarts,omitempty" jsonschema:"minimum=1,maximum=15"`
+	WindowSeconds int `json:"window_seconds,omitempty" jsonschema:"minimum=60,maximum=86400"`
+	// CheckpointAgeSeconds: restart when the job is RUNNING and no
+	// checkpoint completed for this long (counted from the later of its
+	// last completed checkpoint and the time it became RUNNING); 60 to
+	// 604800 (7 days). Only for jobs that checkpoint.
+	CheckpointAgeSeconds int `json:"checkpoint_age_seconds,omitempty" jsonschema:"minimum=60,maximum=604800"`
+}
+
+func (r *RestartPolicy) validate(v *validator, p string, mode Mode) {
+	if mode == ModeSessionCluster {
+		v.addf(p, "not allowed in mode session-cluster: a session cluster runs no job of its own")
+	}
+	switch {
+	case r.MaxRestarts == 0 && r.WindowSeconds == 0 && r.CheckpointAgeSeconds == 0:
+		v.addf(p, "needs max_restarts with window_seconds, or checkpoint_age_seconds")
+	case (r.MaxRestarts == 0) != (r.WindowSeconds == 0):
+		v.addf(p, "max_restarts and window_seconds go together")
+	}
+	if r.MaxRestarts != 0 && (r.MaxRestarts < 1 || r.MaxRestarts > 15) {
+		v.addf(at(p, "max_restarts"), "must be between 1 and 15 (Flink's exception history keeps 16 restarts by default), got %d", r.MaxRestarts)
+	}
+	if r.WindowSeconds != 0 && (r.WindowSeconds < 60 || r.WindowSeconds > 86400) {
+		v.addf(at(p, "window_seconds"), "must be between 60 and 86400 (one day), got %d", r.WindowSeconds)
+	}
+	if r.CheckpointAgeSeconds != 0 && (r.CheckpointAgeSeconds < 60 || r.CheckpointAgeSeconds > 604800) {
+		v.addf(at(p, "checkpoint_age_seconds"), "must be between 60 and 604800 (7 days), got %d", r.CheckpointAgeSeconds)
 	}
 }
 

@@ -71,6 +71,9 @@ func (r *SubmitRequested) validate(v *validator, p string) {
 	if r.Savepoints != nil {
 		r.Savepoints.validate(v, at(p, "savepoints"), r.Mode)
 	}
+	if r.RestartPolicy != nil {
+		r.RestartPolicy.validate(v, at(p, "restart_policy"), r.Mode)
+	}
 	if r.Upgrade != nil {
 		r.Upgrade.validate(v, at(p, "upgrade"), r.Mode)
 	}

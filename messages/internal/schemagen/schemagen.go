@@ -134,9 +134,18 @@ func addRules(s *jsonschema.Schema, root string) {
 		}
 	}
 	if c := def("ControlRequested"); c != nil {
+		// Operation is shared with the events that report operations,
+		// upgrade included; a control request cannot ask for one.
+		if p, ok := c.Properties.Get("operation"); ok {
+			p.Enum = enum(messages.ControlOperations()).Enum
+		}
 		c.AllOf = []*jsonschema.Schema{ifOperation("dispose",
 			&jsonschema.Schema{Required: []string{"savepoint_path"}},
 			&jsonschema.Schema{Not: &jsonschema.Schema{Required: []string{"savepoint_path"}}})}
+	}
+	if rp := def("RestartPolicy"); rp != nil {
+		rp.MinProperties = ptr(1)
+		rp.DependentRequired = map[string][]string{"max_restarts": {"window_seconds"}, "window_seconds": {"max_restarts"}}
 	}
 	if j := def("Jar"); j != nil {
 		j.OneOf = []*jsonschema.Schema{{Required: []string{"url"}}, {Required: []string{"maven"}}}

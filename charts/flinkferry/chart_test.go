@@ -90,9 +90,9 @@ func TestChartAppliesToARealAPIServer(t *testing.T) {
 	ctx := context.Background()
 	cs := cp.Clientset()
 	kinds := applyManifests(t, cp, out, "flinkferry")
-	if kinds["Deployment"] != 3 || kinds["ServiceAccount"] != 3 || kinds["Service"] != 3 || kinds["ConfigMap"] != 1 ||
-		kinds["Role"] != 2 || kinds["RoleBinding"] != 2 || kinds["ClusterRole"] != 1 {
-		t.Errorf("rendered kinds = %v, want 3 Deployments, ServiceAccounts and Services, 1 ConfigMap, Roles and RoleBindings for submit and track in flink-jobs, 1 ClusterRole", kinds)
+	if kinds["Deployment"] != 3 || kinds["ServiceAccount"] != 4 || kinds["Service"] != 3 || kinds["ConfigMap"] != 1 ||
+		kinds["Role"] != 3 || kinds["RoleBinding"] != 3 || kinds["ClusterRole"] != 1 {
+		t.Errorf("rendered kinds = %v, want 3 Deployments and Services, 4 ServiceAccounts (the workers', the JobManager's), 1 ConfigMap, Roles and RoleBindings for submit, track and the JobManager in flink-jobs, 1 ClusterRole", kinds)
 	}
 
 	// The workers' service accounts may do their job in flink-jobs and
@@ -172,6 +172,7 @@ func applyManifests(t *testing.T, cp *kubetest.ControlPlane, manifests []byte, r
 	if err != nil {
 		t.Fatal(err)
 	}
+	installCRDs(t, cp)
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
 	ensureNamespace(t, cp, releaseNS)
 

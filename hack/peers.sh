@@ -4,7 +4,9 @@
 #   - Debian packages: redis-server, docker-registry, htpasswd (apache2-utils)
 #     and kcat, with apt-get (as root, or through sudo);
 #   - kube-apiserver, kube-controller-manager and etcd (hack/k8s-testbin);
-#   - the pinned helm (hack/tools) in ~/.cache/flinkferry/tools.
+#   - the pinned helm (hack/tools) in ~/.cache/flinkferry/tools;
+#   - Alertmanager and mailpit (alert worker tests), from the Go module
+#     proxy, in the same directory.
 #
 #   bash hack/peers.sh            # install/build what is missing
 #   bash hack/peers.sh --update   # always apt-get update + install (CI)
@@ -45,4 +47,46 @@ if [ ! -x "$helm_bin" ] || [ "$(cat "$helm_bin.version" 2>/dev/null)" != "$helm_
 	echo "$helm_version" >"$helm_bin.version"
 else
 	echo "helm $helm_version already built"
+fi
+
+# The alert worker's peers (issue 17), built from the Go module proxy into
+# ~/.cache/flinkferry/tools and stamped with their version.
+tools="$HOME/.cache/flinkferry/tools"
+alertmanager_version=v0.35.0
+mailpit_version=v1.33.1
+
+echo "== Alertmanager $alertmanager_version for the alert worker tests (cached)"
+if [ ! -x "$tools/alertmanager" ] || [ "$(cat "$tools/alertmanager.version" 2>/dev/null)" != "$alertmanager_version" ]; then
+	mkdir -p "$tools"
+	# The module does not ship its web UI's built assets (ui/app/dist, which
+	# ui/web.go embeds), so `go install` fails: build a copy of the module
+	# with a placeholder page; the API the tests use is unaffected.
+	src=$(go mod download -json "github.com/prometheus/alertmanager@$alertmanager_version" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	if [ -z "$src" ] || [ ! -d "$src" ]; then
+		echo "peers.sh: could not download github.com/prometheus/alertmanager@$alertmanager_version" >&2
+		exit 1
+	fi
+	work=$(mktemp -d)
+	trap 'rm -rf "$work"' EXIT
+	cp -r "$src/." "$work/"
+	chmod -R u+w "$work"
+	mkdir -p "$work/ui/app/dist/elm" "$work/ui/app/dist/mantine"
+	for d in elm mantine; do
+		echo '<!doctype html><title>Alertmanager</title><p>UI not built (flinkferry test peer)</p>' >"$work/ui/app/dist/$d/index.html"
+	done
+	(cd "$work" && GOFLAGS=-mod=mod go build -trimpath -o "$tools/alertmanager" ./cmd/alertmanager)
+	rm -rf "$work"
+	trap - EXIT
+	echo "$alertmanager_version" >"$tools/alertmanager.version"
+else
+	echo "alertmanager $alertmanager_version already built"
+fi
+
+echo "== mailpit $mailpit_version (SMTP server) for the alert worker tests (cached)"
+if [ ! -x "$tools/mailpit" ] || [ "$(cat "$tools/mailpit.version" 2>/dev/null)" != "$mailpit_version" ]; then
+	mkdir -p "$tools"
+	GOBIN="$tools" go install -trimpath "github.com/axllent/mailpit@$mailpit_version"
+	echo "$mailpit_version" >"$tools/mailpit.version"
+else
+	echo "mailpit $mailpit_version already built"
 fi

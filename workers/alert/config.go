@@ -28,6 +28,10 @@ type AlertConfig struct {
 	RetryMultiplier      float64       `envconfig:"RETRY_MULTIPLIER" default:"2" desc:"growth of the wait between webhook retries"`
 	RetryBudget          time.Duration `envconfig:"RETRY_BUDGET" default:"30s" desc:"longest one delivery may take, retries included, before the status event is dead-lettered (alert_undeliverable)"`
 
+	ResendInterval   time.Duration `envconfig:"RESEND_INTERVAL" default:"1m" desc:"how often firing alerts are posted again to Alertmanager channels (their endsAt is 4 intervals ahead, so keep it well under Alertmanager's resolve_timeout)"`
+	EvaluateInterval time.Duration `envconfig:"EVALUATE_INTERVAL" default:"15s" desc:"how often the time-window conditions (restarts, checkpoint age, failed checkpoints, not running after submit) are evaluated"`
+	TrackRedisPrefix string        `envconfig:"TRACK_REDIS_PREFIX" default:"ff:" desc:"prefix of the track worker's Redis keys (the job records the time-window conditions read)"`
+
 	MaxBodyBytes      int           `envconfig:"MAX_BODY_BYTES" default:"65536" desc:"largest rendered webhook body"`
 	HistoryMax        int           `envconfig:"HISTORY_MAX" default:"1000" desc:"notices kept in Redis for flinkferry alerts"`
 	ResolvedRetention time.Duration `envconfig:"RESOLVED_RETENTION" default:"168h" desc:"how long a resolved alert's state stays in Redis"`
@@ -46,9 +50,13 @@ func (c Config) Validate() error {
 	if a.RedisPrefix == "" {
 		errs = append(errs, errors.New("alert: REDIS_PREFIX must not be empty"))
 	}
+	if a.TrackRedisPrefix == "" {
+		errs = append(errs, errors.New("alert: TRACK_REDIS_PREFIX must not be empty"))
+	}
 	for name, d := range map[string]time.Duration{
 		"REQUEST_TIMEOUT": a.RequestTimeout, "RETRY_INITIAL_INTERVAL": a.RetryInitialInterval,
 		"RETRY_BUDGET": a.RetryBudget, "RESOLVED_RETENTION": a.ResolvedRetention,
+		"RESEND_INTERVAL": a.ResendInterval, "EVALUATE_INTERVAL": a.EvaluateInterval,
 	} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("alert: %s must be > 0", name))

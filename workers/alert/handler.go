@@ -3,7 +3,6 @@ package alert
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -50,6 +49,8 @@ func (h *Handler) m() *metrics {
 
 // pendingNotice is one alert to notify for the event being handled.
 type pendingNotice struct {
+	// id is the event (or condition evaluation) the notice is for.
+	id      string
 	notice  *Notice
 	pending []string
 	errs    []error
@@ -71,64 +72,55 @@ func (h *Handler) Handle(ctx context.Context, ev messages.Event) ([]bus.Out, err
 		now = h.Now
 	}
 	id := eventID(js)
+	if js.To == messages.StateRestarting {
+		if keep := h.restartWindow(); keep > 0 {
+			if err := h.Store.AddRestart(ctx, js.JobKey(), id, js.Time, keep); err != nil {
+				return nil, err
+			}
+		}
+	}
 	var due []*pendingNotice
 	for _, r := range h.Rules {
-		matches := r.Match.Matches(js)
-		status := StatusResolved
-		if matches {
-			status = StatusFiring
+		var a Action
+		var n *Notice
+		var err error
+		applied := id
+		switch {
+		case r.Condition == nil:
+			matches := r.Match.Matches(js)
+			status := StatusResolved
+			if matches {
+				status = StatusFiring
+			}
+			n = newNotice(status, r, js, js.Time)
+			a, err = h.Store.Apply(ctx, id, matches, n, r.Channels, now())
+		case r.Condition.Restarts != nil && r.Match.Selects(js.Job, js.Labels, js.Mode):
+			// Restarts fire on the event itself; the evaluator resolves
+			// them when the window has moved on.
+			a, n, applied, err = h.applyRestarts(ctx, r, js, now())
+		default:
+			continue // evaluated periodically (Evaluate)
 		}
-		n := newNotice(status, r, js, js.Time)
-		a, err := h.Store.Apply(ctx, id, matches, n, r.Channels, now())
 		if err != nil {
 			return nil, err
 		}
 		switch a.Kind {
 		case "notify":
 			n.Status, n.StartsAt = a.Status, a.Since
-			due = append(due, &pendingNotice{notice: n, pending: a.Pending, errs: make([]error, len(a.Pending))})
+			due = append(due, &pendingNotice{id: applied, notice: n, pending: a.Pending, errs: make([]error, len(a.Pending))})
 		case "suppressed":
 			h.m().suppressed.WithLabelValues(r.Name).Inc()
 			log.Info("alert suppressed by the job's minimum interval", "rule", r.Name, "fingerprint", n.Fingerprint)
-			h.history(ctx, id, n, "suppressed", nil)
+			h.history(ctx, applied, n, "suppressed", nil)
 		}
 	}
-	var wg sync.WaitGroup
-	for _, d := range due {
-		for i, name := range d.pending {
-			ch := h.Channels[name]
-			if ch == nil {
-				continue // removed from the rules file since: nothing to send to
-			}
-			wg.Go(func() { d.errs[i] = ch.Deliver(ctx, d.notice) })
-		}
+	err := h.send(ctx, due)
+	var se *storeError
+	if errors.As(err, &se) {
+		return nil, se.err
 	}
-	wg.Wait()
-	var failed []error
-	for _, d := range due {
-		n := d.notice
-		var errs []error
-		for i, name := range d.pending {
-			if err := d.errs[i]; err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			if err := h.Store.Done(ctx, n.Fingerprint, id, name); err != nil {
-				// Retried: the channels already done are sent again (at least once).
-				return nil, err
-			}
-		}
-		h.history(ctx, id, n, n.Status, d)
-		if len(errs) > 0 {
-			err := fmt.Errorf("rule %s, %s notice of %s: %w", n.Rule, n.Status, n.Key, errors.Join(errs...))
-			log.Warn("alert not delivered", "rule", n.Rule, "fingerprint", n.Fingerprint, "error", err)
-			failed = append(failed, err)
-			continue
-		}
-		log.Info("alert sent", "rule", n.Rule, "status", n.Status, "fingerprint", n.Fingerprint, "channels", d.pending)
-	}
-	if len(failed) > 0 {
-		return nil, failure.Permanent(ReasonUndeliverable, errors.Join(failed...))
+	if err != nil {
+		return nil, failure.Permanent(ReasonUndeliverable, err)
 	}
 	return nil, nil
 }

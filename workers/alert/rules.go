@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/mail"
 	"os"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"text/template"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -22,9 +25,9 @@ var severities = []string{"critical", "warning", "info"}
 // Rule turns matching status events into alerts. Each (rule, job) pair is
 // one alert with a stable fingerprint.
 //
-// Conditions over time (restarted N times within a window, no checkpoint
-// for a duration) will be a further field next to Match, evaluated
-// against state kept per fingerprint; Match stays the stateless part.
+// A rule either matches status events (Match.To, Match.OperationFailed)
+// or holds a Condition over time, evaluated periodically (and on status
+// events for restarts); Match's other fields select jobs in both.
 type Rule struct {
 	// Name identifies the rule (part of the fingerprint).
 	Name string
@@ -33,6 +36,9 @@ type Rule struct {
 	// Match says which events fire the alert; any other event of the job
 	// resolves it.
 	Match Match
+	// Condition, when set, makes the rule a condition over time: Match
+	// then only selects the jobs (labels, cluster, namespace, mode).
+	Condition *Condition
 	// Channels are the names of the channels notified.
 	Channels []string
 }
@@ -61,24 +67,27 @@ type Match struct {
 func (m Match) Matches(ev *messages.JobStatusChanged) bool {
 	fires := slices.Contains(m.To, ev.To) ||
 		(m.OperationFailed && ev.Operation != nil && ev.Operation.Status == messages.OperationFailed)
-	if !fires {
-		return false
-	}
+	return fires && m.Selects(ev.Job, ev.Labels, ev.Mode)
+}
+
+// Selects reports whether the job (identity, labels, mode) passes the
+// labels, kube cluster, namespace and mode filters.
+func (m Match) Selects(job messages.JobRef, labels map[string]string, mode messages.Mode) bool {
 	for k, v := range m.Labels {
-		if got, ok := ev.Labels[k]; !ok || got != v {
+		if got, ok := labels[k]; !ok || got != v {
 			return false
 		}
 	}
 	if len(m.KubeClusters) > 0 {
-		kc := ev.Job.KubeCluster
+		kc := job.KubeCluster
 		if !slices.Contains(m.KubeClusters, kc) && !(kc == "" && slices.Contains(m.KubeClusters, "default")) {
 			return false
 		}
 	}
-	if len(m.Namespaces) > 0 && !slices.Contains(m.Namespaces, ev.Job.Namespace) {
+	if len(m.Namespaces) > 0 && !slices.Contains(m.Namespaces, job.Namespace) {
 		return false
 	}
-	if len(m.Modes) > 0 && !slices.Contains(m.Modes, ev.Mode) {
+	if len(m.Modes) > 0 && !slices.Contains(m.Modes, mode) {
 		return false
 	}
 	return true
@@ -88,9 +97,10 @@ func (m Match) Matches(ev *messages.JobStatusChanged) bool {
 type ChannelSpec struct {
 	// Name is how rules refer to the channel.
 	Name string
-	// Type is webhook (the only type so far).
+	// Type is webhook, alertmanager or email.
 	Type string
-	// URL receives the POST. It may carry a token: it is never logged.
+	// URL receives the POST (webhook), or is the Alertmanager's base URL
+	// (alertmanager). It may carry a token: it is never logged.
 	URL string
 	// Template is a shipped template (slack, teams, dingtalk, wecom, lark,
 	// json), or "" when Body is set.
@@ -104,6 +114,8 @@ type ChannelSpec struct {
 	// SecretEnv or SecretFile hold the HMAC-SHA256 key; neither means
 	// unsigned requests.
 	SecretEnv, SecretFile string
+	// SMTP is an email channel's server, sender and recipients.
+	SMTP SMTPSpec
 }
 
 // Rules is a loaded rules file.
@@ -324,26 +336,75 @@ func (w *walker) name(path string, v any) string {
 	return n
 }
 
+// Channel types.
+const (
+	TypeWebhook      = "webhook"
+	TypeAlertmanager = "alertmanager"
+	TypeEmail        = "email"
+)
+
+// channelFields are the fields each channel type may set besides name and
+// type.
+var channelFields = map[string][]string{
+	TypeWebhook:      {"url", "template", "body", "content_type", "headers", "hmac"},
+	TypeAlertmanager: {"url", "headers"},
+	TypeEmail:        {"smtp", "from", "to", "subject"},
+}
+
 func (w *walker) channel(path string, v any) ChannelSpec {
-	m := w.object(path, v, "name", "type", "url", "template", "body", "content_type", "headers", "hmac")
+	m := w.object(path, v, "name", "type", "url", "template", "body", "content_type", "headers", "hmac", "smtp", "from", "to", "subject")
 	if m == nil {
 		return ChannelSpec{}
 	}
 	c := ChannelSpec{
-		Name:        w.name(join(path, "name"), m["name"]),
-		Type:        w.str(join(path, "type"), m["type"], false),
-		URL:         w.str(join(path, "url"), m["url"], true),
-		Template:    w.str(join(path, "template"), m["template"], false),
-		Body:        w.str(join(path, "body"), m["body"], false),
-		ContentType: w.str(join(path, "content_type"), m["content_type"], false),
-		Headers:     w.strMap(join(path, "headers"), m["headers"]),
+		Name: w.name(join(path, "name"), m["name"]),
+		Type: w.str(join(path, "type"), m["type"], false),
 	}
 	if c.Type == "" {
-		c.Type = "webhook"
+		c.Type = TypeWebhook
 	}
-	if c.Type != "webhook" {
-		w.addf(join(path, "type"), "must be webhook (alertmanager and email are not built yet), got %q", clip(c.Type))
+	allowed, ok := channelFields[c.Type]
+	if !ok {
+		w.addf(join(path, "type"), "must be webhook, alertmanager or email, got %q", clip(c.Type))
+		return c
 	}
+	for _, k := range []string{"url", "template", "body", "content_type", "headers", "hmac", "smtp", "from", "to", "subject"} {
+		if _, set := m[k]; set && !slices.Contains(allowed, k) {
+			w.addf(join(path, k), "not a field of %s channels (theirs: %s)", c.Type, strings.Join(allowed, ", "))
+			delete(m, k)
+		}
+	}
+	switch c.Type {
+	case TypeWebhook:
+		w.webhook(path, m, &c)
+	case TypeAlertmanager:
+		c.URL = w.str(join(path, "url"), m["url"], true)
+		if c.URL != "" {
+			if err := checkWebhookURL(c.URL); err != nil {
+				w.addf(join(path, "url"), "%v", err)
+			}
+		}
+		w.headers(path, m, &c)
+	case TypeEmail:
+		w.email(path, m, &c)
+	}
+	return c
+}
+
+func (w *walker) headers(path string, m map[string]any, c *ChannelSpec) {
+	c.Headers = w.strMap(join(path, "headers"), m["headers"])
+	for k := range c.Headers {
+		if !validHeaderName(k) {
+			w.addf(join(join(path, "headers"), k), "not a valid HTTP header name")
+		}
+	}
+}
+
+func (w *walker) webhook(path string, m map[string]any, c *ChannelSpec) {
+	c.URL = w.str(join(path, "url"), m["url"], true)
+	c.Template = w.str(join(path, "template"), m["template"], false)
+	c.Body = w.str(join(path, "body"), m["body"], false)
+	c.ContentType = w.str(join(path, "content_type"), m["content_type"], false)
 	if c.URL != "" {
 		if err := checkWebhookURL(c.URL); err != nil {
 			w.addf(join(path, "url"), "%v", err)
@@ -367,33 +428,101 @@ func (w *walker) channel(path string, v any) ChannelSpec {
 	if c.ContentType == "" {
 		c.ContentType = "application/json"
 	}
-	for k := range c.Headers {
-		if !validHeaderName(k) {
-			w.addf(join(join(path, "headers"), k), "not a valid HTTP header name")
-		}
-	}
+	w.headers(path, m, c)
 	if h := m["hmac"]; h != nil {
 		hp := join(path, "hmac")
 		hm := w.object(hp, h, "secret_env", "secret_file")
 		if hm != nil {
 			c.SecretEnv = w.str(join(hp, "secret_env"), hm["secret_env"], false)
 			c.SecretFile = w.str(join(hp, "secret_file"), hm["secret_file"], false)
-			switch {
-			case (c.SecretEnv == "") == (c.SecretFile == ""):
+			if (c.SecretEnv == "") == (c.SecretFile == "") {
 				w.addf(hp, "set exactly one of secret_env and secret_file")
-			case c.SecretEnv != "" && !envNamePattern.MatchString(c.SecretEnv):
-				w.addf(join(hp, "secret_env"), "not an environment variable name")
-			case strings.HasPrefix(c.SecretEnv, "FLINKFERRY_"):
-				// Unknown FLINKFERRY_* variables stop every worker (typo check).
-				w.addf(join(hp, "secret_env"), "must not start with FLINKFERRY_ (workers refuse FLINKFERRY_ variables they do not declare)")
+			} else {
+				w.secretEnv(join(hp, "secret_env"), c.SecretEnv)
 			}
 		}
 	}
-	return c
+}
+
+// secretEnv checks the name of a variable holding a secret.
+func (w *walker) secretEnv(path, name string) {
+	switch {
+	case name == "":
+	case !envNamePattern.MatchString(name):
+		w.addf(path, "not an environment variable name")
+	case strings.HasPrefix(name, "FLINKFERRY_"):
+		// Unknown FLINKFERRY_* variables stop every worker (typo check).
+		w.addf(path, "must not start with FLINKFERRY_ (workers refuse FLINKFERRY_ variables they do not declare)")
+	}
+}
+
+func (w *walker) email(path string, m map[string]any, c *ChannelSpec) {
+	sp := join(path, "smtp")
+	s := SMTPSpec{
+		From:    w.str(join(path, "from"), m["from"], true),
+		To:      w.strList(join(path, "to"), m["to"]),
+		Subject: w.str(join(path, "subject"), m["subject"], false),
+	}
+	if m["to"] == nil {
+		w.addf(join(path, "to"), "required")
+	}
+	if s.From != "" {
+		if _, err := mail.ParseAddress(s.From); err != nil {
+			w.addf(join(path, "from"), "not an email address: %v", err)
+		}
+	}
+	for i, r := range s.To {
+		if _, err := mail.ParseAddress(r); r != "" && err != nil {
+			w.addf(fmt.Sprintf("%s.to[%d]", path, i), "not an email address: %v", err)
+		}
+	}
+	if s.Subject != "" {
+		if _, err := parseBody(c.Name, s.Subject); err != nil {
+			w.addf(join(path, "subject"), "%v", err)
+		}
+	}
+	if m["smtp"] == nil {
+		w.addf(sp, "required")
+	} else if sm := w.object(sp, m["smtp"], "address", "starttls", "username", "password_env", "password_file", "ca_file", "insecure_skip_verify"); sm != nil {
+		s.Address = w.str(join(sp, "address"), sm["address"], true)
+		s.StartTLS = w.str(join(sp, "starttls"), sm["starttls"], false)
+		s.Username = w.str(join(sp, "username"), sm["username"], false)
+		s.PasswordEnv = w.str(join(sp, "password_env"), sm["password_env"], false)
+		s.PasswordFile = w.str(join(sp, "password_file"), sm["password_file"], false)
+		s.CAFile = w.str(join(sp, "ca_file"), sm["ca_file"], false)
+		if v := sm["insecure_skip_verify"]; v != nil {
+			b, ok := v.(bool)
+			if !ok {
+				w.addf(join(sp, "insecure_skip_verify"), "must be a boolean, got %s", kind(v))
+			}
+			s.InsecureSkipVerify = b
+		}
+		if s.Address != "" {
+			if _, port, err := net.SplitHostPort(s.Address); err != nil || port == "" {
+				w.addf(join(sp, "address"), "must be host:port")
+			}
+		}
+		if s.StartTLS == "" {
+			s.StartTLS = StartTLSRequired
+		}
+		if !slices.Contains([]string{StartTLSRequired, StartTLSOpportunistic, StartTLSOff}, s.StartTLS) {
+			w.addf(join(sp, "starttls"), "must be required, opportunistic or off, got %q", clip(s.StartTLS))
+		}
+		switch {
+		case s.PasswordEnv != "" && s.PasswordFile != "":
+			w.addf(sp, "set at most one of password_env and password_file")
+		case s.Username == "" && (s.PasswordEnv != "" || s.PasswordFile != ""):
+			w.addf(join(sp, "username"), "required with a password")
+		case s.Username != "" && s.PasswordEnv == "" && s.PasswordFile == "":
+			w.addf(sp, "username needs password_env or password_file")
+		}
+		w.secretEnv(join(sp, "password_env"), s.PasswordEnv)
+	}
+	c.SMTP = s
 }
 
 func (w *walker) rule(path string, v any, channels map[string]int) Rule {
-	m := w.object(path, v, "name", "severity", "match", "channels")
+	m := w.object(path, v, "name", "severity", "match", "condition", "channels")
 	if m == nil {
 		return Rule{}
 	}
@@ -407,8 +536,17 @@ func (w *walker) rule(path string, v any, channels map[string]int) Rule {
 	if !slices.Contains(severities, r.Severity) {
 		w.addf(join(path, "severity"), "must be one of %s, got %q", strings.Join(severities, ", "), clip(r.Severity))
 	}
+	if c := m["condition"]; c != nil {
+		r.Condition = w.condition(join(path, "condition"), c)
+	}
 	mp := join(path, "match")
-	if mm := w.object(mp, m["match"], "to", "operation_failed", "labels", "kube_cluster", "namespace", "mode"); mm != nil {
+	var mm map[string]any
+	if r.Condition != nil && m["match"] == nil {
+		mm = map[string]any{} // a condition over every job
+	} else {
+		mm = w.object(mp, m["match"], "to", "operation_failed", "labels", "kube_cluster", "namespace", "mode")
+	}
+	if mm != nil {
 		for i, s := range w.strList(join(mp, "to"), mm["to"]) {
 			st := messages.JobState(s)
 			if !st.IsKnown() {
@@ -423,8 +561,11 @@ func (w *walker) rule(path string, v any, channels map[string]int) Rule {
 			}
 			r.Match.OperationFailed = b
 		}
-		if len(r.Match.To) == 0 && !r.Match.OperationFailed {
-			w.addf(mp, "set to (states) or operation_failed: true")
+		switch {
+		case r.Condition != nil && (len(r.Match.To) > 0 || r.Match.OperationFailed):
+			w.addf(mp, "a rule with a condition selects jobs by labels, kube_cluster, namespace and mode only (not to or operation_failed)")
+		case r.Condition == nil && len(r.Match.To) == 0 && !r.Match.OperationFailed:
+			w.addf(mp, "set to (states) or operation_failed: true, or give the rule a condition")
 		}
 		r.Match.Labels = w.strMap(join(mp, "labels"), mm["labels"])
 		r.Match.KubeClusters = w.strList(join(mp, "kube_cluster"), mm["kube_cluster"])
@@ -464,4 +605,72 @@ func clip(s string) string { return truncate(s, 64) }
 // parseBody parses a custom body template.
 func parseBody(name, body string) (*template.Template, error) {
 	return template.New(name).Funcs(funcs).Option("missingkey=error").Parse(body)
+}
+
+// maxConditionWindow bounds a condition's window or duration.
+const maxConditionWindow = 30 * 24 * time.Hour
+
+func (w *walker) condition(path string, v any) *Condition {
+	m := w.object(path, v, "restarts", "failed_checkpoints", "no_checkpoint_for", "not_running_after")
+	if m == nil {
+		return nil
+	}
+	c := &Condition{}
+	set := 0
+	if v := m["restarts"]; v != nil {
+		set++
+		c.Restarts = w.countWindow(join(path, "restarts"), v, "more_than", 0)
+	}
+	if v := m["failed_checkpoints"]; v != nil {
+		set++
+		c.FailedCheckpoints = w.countWindow(join(path, "failed_checkpoints"), v, "at_least", 1)
+	}
+	if v := m["no_checkpoint_for"]; v != nil {
+		set++
+		c.NoCheckpointFor = w.duration(join(path, "no_checkpoint_for"), v)
+	}
+	if v := m["not_running_after"]; v != nil {
+		set++
+		c.NotRunningAfter = w.duration(join(path, "not_running_after"), v)
+	}
+	if set != 1 {
+		w.addf(path, "set exactly one of restarts, failed_checkpoints, no_checkpoint_for, not_running_after")
+	}
+	return c
+}
+
+// countWindow reads {<countKey>: N, window: D}; N must be >= minCount.
+func (w *walker) countWindow(path string, v any, countKey string, minCount int) *CountWindow {
+	m := w.object(path, v, countKey, "window")
+	if m == nil {
+		return &CountWindow{}
+	}
+	cw := &CountWindow{Window: w.duration(join(path, "window"), m["window"])}
+	switch n := m[countKey].(type) {
+	case nil:
+		w.addf(join(path, countKey), "required")
+	case float64:
+		if n != float64(int(n)) || int(n) < minCount || n > 1e6 {
+			w.addf(join(path, countKey), "must be a whole number from %d to 1000000, got %v", minCount, n)
+		}
+		cw.Count = int(n)
+	default:
+		w.addf(join(path, countKey), "must be a number, got %s", kind(n))
+	}
+	return cw
+}
+
+// duration reads a Go duration ("10m", "1h30m"), positive and at most 30
+// days.
+func (w *walker) duration(path string, v any) time.Duration {
+	s := w.str(path, v, true)
+	if s == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 || d > maxConditionWindow {
+		w.addf(path, "must be a duration such as 90s, 10m or 2h, above 0 and at most 720h, got %q", clip(s))
+		return 0
+	}
+	return d
 }

@@ -68,7 +68,7 @@ func TestParseRulesNamesTheFieldPath(t *testing.T) {
 		{"channel problems", `
 channels:
   - {name: Bad Name, url: "ftp://x", template: pager, typo: 1}
-  - {url: "http://x", type: email}
+  - {url: "http://x", type: pager}
   - {name: both, url: "http://x", template: slack, body: "x"}
   - {name: tmpl, url: "http://x", body: "{{.Nope"}
   - {name: h, url: "http://x", headers: {"bad header": v}, hmac: {secret_env: A, secret_file: /f}}
@@ -77,7 +77,7 @@ rules: [{name: r, match: {to: [FAILED]}, channels: [f]}]
 `, []string{
 			`channels[0].name: must be 1 to 63`, `channels[0].url: must be an absolute http:// or https:// URL`,
 			`channels[0].template: must be one of dingtalk, json, lark, slack, teams, wecom, got "pager"`,
-			`channels[0].typo: unknown field`, `channels[1].name: required`, `channels[1].type: must be webhook`,
+			`channels[0].typo: unknown field`, `channels[1].name: required`, `channels[1].type: must be webhook, alertmanager or email, got "pager"`,
 			`channels[2].body: set template or body, not both`, `channels[3].body: template: tmpl:1: unclosed action`,
 			`channels[4].headers.bad header: not a valid HTTP header name`, `channels[4].hmac: set exactly one of secret_env and secret_file`,
 			`channels[5].hmac.secret_env: must not start with FLINKFERRY_`,

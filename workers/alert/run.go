@@ -16,6 +16,7 @@ import (
 	"github.com/flinkferry/flinkferry/internal/redisclient"
 	"github.com/flinkferry/flinkferry/internal/worker"
 	"github.com/flinkferry/flinkferry/messages"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 )
 
 // Run runs the alert worker until ctx ends.
@@ -26,8 +27,10 @@ func Run(ctx context.Context, cfg Config) error {
 // Overrides replace what the worker would build from its configuration
 // (tests, dev mode).
 type Overrides struct {
-	// HTTPClient sends the webhook requests.
+	// HTTPClient sends the webhook and Alertmanager requests.
 	HTTPClient *http.Client
+	// Now is the clock of the rules (time.Now when nil).
+	Now func() time.Time
 }
 
 // Spec returns the worker specification.
@@ -51,13 +54,19 @@ func Spec(cfg Config, o Overrides) worker.Spec {
 				return nil, err
 			}
 			d.Ops.AddReadinessCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
-			h := &Handler{Rules: rules.Rules, Channels: channels, Store: NewStore(rdb, a.storeOptions()), metrics: m}
+			h := &Handler{Rules: rules.Rules, Channels: channels, Store: NewStore(rdb, a.storeOptions()), metrics: m, Now: o.Now}
 			if err := bus.Handle[messages.Event](d.Router, "alert", d.Topics.Status, h.Handle); err != nil {
 				rdb.Close()
 				return nil, err
 			}
+			jobs, err := jobstore.New(rdb, jobstore.Options{Prefix: a.TrackRedisPrefix})
+			if err != nil {
+				rdb.Close()
+				return nil, err
+			}
+			loops := &Loops{Handler: h, Jobs: jobs, EvaluateInterval: a.EvaluateInterval, ResendInterval: a.ResendInterval, Log: d.Log}
 			d.Log.Info("alert rules loaded", "rules", len(rules.Rules), "channels", len(channels))
-			return []func(context.Context) error{func(ctx context.Context) error {
+			return []func(context.Context) error{loops.Run, func(ctx context.Context) error {
 				<-ctx.Done()
 				return rdb.Close()
 			}}, nil
@@ -77,12 +86,21 @@ func NewChannels(specs []ChannelSpec, a AlertConfig, client *http.Client, m *met
 	out := make(map[string]Channel, len(specs))
 	var errs []error
 	for i, s := range specs {
-		wh, err := newWebhook(s, a, client, m)
+		var ch Channel
+		var err error
+		switch s.Type {
+		case TypeAlertmanager:
+			ch = newAlertmanager(s, a, client, m)
+		case TypeEmail:
+			ch, err = newEmail(s, a, m)
+		default:
+			ch, err = newWebhook(s, a, client, m)
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("channels[%d] (%s): %w", i, s.Name, err))
 			continue
 		}
-		out[s.Name] = wh
+		out[s.Name] = ch
 	}
 	return out, errors.Join(errs...)
 }

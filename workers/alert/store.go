@@ -23,6 +23,11 @@ const DefaultPrefix = "ff:alert:"
 //	<prefix>rate:<job key>       time of the job's last firing notice (rate limit)
 //	<prefix>firing               set of firing fingerprints
 //	<prefix>history              sorted set of notices (Record JSON) by time
+//	<prefix>restarts:<job key>   sorted set: the job's RESTARTING events by time
+//	<prefix>cpfailed:<job key>   sorted set: samples of the job's failed
+//	                             checkpoint count ("<ms>:<count>") by time
+//	<prefix>tick:<loop>          taken for one interval by the replica that
+//	                             runs the loop (evaluate, resend) this time
 type Store struct {
 	rdb         redis.UniversalClient
 	prefix      string
@@ -137,8 +142,18 @@ return 1
 `)
 
 // Apply applies event id (matching the rule or not) to the alert of
-// notice n, at now.
+// notice n, at now, within the job's minimum interval.
 func (s *Store) Apply(ctx context.Context, id string, matches bool, n *Notice, channels []string, now time.Time) (Action, error) {
+	return s.apply(ctx, id, matches, n, channels, now, s.minInterval)
+}
+
+// ApplyUnlimited is Apply without the job's minimum interval (conditions
+// over time, whose windows already keep them from flapping).
+func (s *Store) ApplyUnlimited(ctx context.Context, id string, matches bool, n *Notice, channels []string, now time.Time) (Action, error) {
+	return s.apply(ctx, id, matches, n, channels, now, 0)
+}
+
+func (s *Store) apply(ctx context.Context, id string, matches bool, n *Notice, channels []string, now time.Time, minInterval time.Duration) (Action, error) {
 	nj, err := json.Marshal(n)
 	if err != nil {
 		return Action{}, err
@@ -149,7 +164,7 @@ func (s *Store) Apply(ctx context.Context, id string, matches bool, n *Notice, c
 	}
 	res, err := transitionScript.Run(ctx, s.rdb,
 		[]string{s.prefix + "state:" + n.Fingerprint, s.prefix + "rate:" + n.Key, s.prefix + "firing"},
-		id, m, now.UnixMilli(), s.minInterval.Milliseconds(), strings.Join(channels, ","),
+		id, m, now.UnixMilli(), minInterval.Milliseconds(), strings.Join(channels, ","),
 		int64(s.retention.Seconds()), nj, n.Time.UnixMilli(), n.Fingerprint).StringSlice()
 	if err != nil {
 		return Action{}, fmt.Errorf("applying event to alert %s: %w", n.Fingerprint, err)
@@ -258,4 +273,75 @@ func (s *Store) Firing(ctx context.Context) ([]Notice, error) {
 	}
 	sortNotices(out)
 	return out, nil
+}
+
+// AddRestart records that the job entered RESTARTING at at (event id is
+// the member, so a redelivered event counts once) and forgets restarts
+// older than keep.
+func (s *Store) AddRestart(ctx context.Context, key, id string, at time.Time, keep time.Duration) error {
+	k := s.prefix + "restarts:" + key
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZAdd(ctx, k, redis.Z{Score: float64(at.UnixMilli()), Member: id})
+		p.ZRemRangeByScore(ctx, k, "-inf", "("+strconv.FormatInt(at.Add(-keep).UnixMilli(), 10))
+		p.ZRemRangeByRank(ctx, k, 0, -maxRestartsKept-1)
+		p.PExpire(ctx, k, keep)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("recording a restart of %s: %w", key, err)
+	}
+	return nil
+}
+
+// maxRestartsKept bounds the restarts kept per job.
+const maxRestartsKept = 10000
+
+// Restarts counts the job's restarts since since.
+func (s *Store) Restarts(ctx context.Context, key string, since time.Time) (int, error) {
+	n, err := s.rdb.ZCount(ctx, s.prefix+"restarts:"+key, strconv.FormatInt(since.UnixMilli(), 10), "+inf").Result()
+	if err != nil {
+		return 0, fmt.Errorf("counting restarts of %s: %w", key, err)
+	}
+	return int(n), nil
+}
+
+// SampleFailedCheckpoints records the job's failed checkpoint count at
+// at, forgets samples older than keep, and returns those kept, oldest
+// first.
+func (s *Store) SampleFailedCheckpoints(ctx context.Context, key string, at time.Time, count int64, keep time.Duration) ([]countSample, error) {
+	k := s.prefix + "cpfailed:" + key
+	ms := at.UnixMilli()
+	var rng *redis.ZSliceCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZAdd(ctx, k, redis.Z{Score: float64(ms), Member: strconv.FormatInt(ms, 10) + ":" + strconv.FormatInt(count, 10)})
+		p.ZRemRangeByScore(ctx, k, "-inf", "("+strconv.FormatInt(at.Add(-keep).UnixMilli(), 10))
+		p.ZRemRangeByRank(ctx, k, 0, -maxRestartsKept-1)
+		p.PExpire(ctx, k, keep)
+		rng = p.ZRangeWithScores(ctx, k, 0, -1)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sampling failed checkpoints of %s: %w", key, err)
+	}
+	var out []countSample
+	for _, z := range rng.Val() {
+		m, _ := z.Member.(string)
+		_, c, ok := strings.Cut(m, ":")
+		n, err := strconv.ParseInt(c, 10, 64)
+		if !ok || err != nil {
+			continue
+		}
+		out = append(out, countSample{At: time.UnixMilli(int64(z.Score)).UTC(), Count: n})
+	}
+	return out, nil
+}
+
+// Tick reports whether this replica takes loop's turn for the next
+// interval (SET NX PX): one replica evaluates and resends per interval.
+func (s *Store) Tick(ctx context.Context, loop string, interval time.Duration) (bool, error) {
+	ok, err := s.rdb.SetNX(ctx, s.prefix+"tick:"+loop, "1", interval).Result()
+	if err != nil {
+		return false, fmt.Errorf("taking the %s turn: %w", loop, err)
+	}
+	return ok, nil
 }

@@ -41,19 +41,6 @@ func Sign(secret []byte, ts string, body []byte) string {
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
-// Retry bounds the attempts of one delivery.
-type Retry struct {
-	// InitialInterval is the first wait; each next one is Multiplier
-	// times longer, at most MaxInterval.
-	InitialInterval, MaxInterval time.Duration
-	Multiplier                   float64
-	// Budget bounds the whole delivery, attempts and waits included, so a
-	// slow receiver never holds the partition for long.
-	Budget time.Duration
-	// RequestTimeout bounds one attempt (cut to what is left of Budget).
-	RequestTimeout time.Duration
-}
-
 // Webhook posts rendered notices to a URL.
 type Webhook struct {
 	name        string
@@ -73,70 +60,18 @@ type Webhook struct {
 // Name returns the channel's name.
 func (w *Webhook) Name() string { return w.name }
 
-// DeliveryError is a notice that could not be delivered: the receiver
-// refused it (4xx), or the retry budget ran out.
-type DeliveryError struct {
-	Channel  string
-	Attempts int
-	Elapsed  time.Duration
-	Err      error
-}
-
-func (e *DeliveryError) Error() string {
-	return fmt.Sprintf("channel %s: not delivered after %d attempt(s) in %s: %v",
-		e.Channel, e.Attempts, e.Elapsed.Round(time.Millisecond), e.Err)
-}
-
-func (e *DeliveryError) Unwrap() error { return e.Err }
-
-// errRefused marks an answer that retrying will not change.
-type refusedError struct{ err error }
-
-func (e refusedError) Error() string { return e.err.Error() }
-func (e refusedError) Unwrap() error { return e.err }
-
 // Deliver renders n and posts it, retrying 5xx, 408, 429 and network
 // errors with exponential backoff within the retry budget. The URL never
 // appears in errors (it may carry a token).
 func (w *Webhook) Deliver(ctx context.Context, n *Notice) error {
-	start := w.now()
 	body, err := render(w.tmpl, n, w.maxBody)
 	if err != nil {
 		w.metrics.failed.WithLabelValues(w.name).Inc()
 		return &DeliveryError{Channel: w.name, Err: err}
 	}
-	deadline := start.Add(w.retry.Budget)
-	wait := w.retry.InitialInterval
-	attempts := 0
-	for {
-		attempts++
-		left := deadline.Sub(w.now())
-		timeout := min(w.retry.RequestTimeout, left)
-		err = w.post(ctx, body, timeout)
-		if err == nil {
-			w.metrics.sent.WithLabelValues(w.name, n.Status).Inc()
-			w.metrics.latency.WithLabelValues(w.name).Observe(w.now().Sub(start).Seconds())
-			return nil
-		}
-		var refused refusedError
-		if errors.As(err, &refused) || ctx.Err() != nil {
-			break
-		}
-		left = deadline.Sub(w.now())
-		if left <= 0 {
-			break
-		}
-		if err := w.sleep(ctx, min(wait, left)); err != nil {
-			break
-		}
-		if w.now().After(deadline) {
-			break
-		}
-		w.metrics.retried.WithLabelValues(w.name).Inc()
-		wait = min(time.Duration(float64(wait)*w.retry.Multiplier), w.retry.MaxInterval)
-	}
-	w.metrics.failed.WithLabelValues(w.name).Inc()
-	return &DeliveryError{Channel: w.name, Attempts: attempts, Elapsed: w.now().Sub(start), Err: err}
+	return deliver(ctx, w.name, n.Status, w.retry, w.metrics, w.now, w.sleep, func(ctx context.Context, timeout time.Duration) error {
+		return w.post(ctx, body, timeout)
+	})
 }
 
 // post sends body once.
@@ -167,12 +102,7 @@ func (w *Webhook) post(ctx context.Context, body []byte, timeout time.Duration) 
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
-	e := fmt.Errorf("HTTP %d: %s", resp.StatusCode, printable(string(snippet)))
-	switch {
-	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
-		return e
-	}
-	return refusedError{e}
+	return classifyStatus(resp.StatusCode, snippet)
 }
 
 // stripURL drops the URL from a client error (url.Error repeats it, with
@@ -197,18 +127,6 @@ func printable(s string) string {
 		return r
 	}, s)
 	return logging.Truncate(strings.TrimSpace(s), maxErrorBodyBytes)
-}
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // checkWebhookURL accepts absolute http and https URLs. The error never

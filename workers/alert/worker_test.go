@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -98,6 +99,7 @@ type alertEnv struct {
 	topics messages.Topics
 	prod   *bus.Producer
 	store  *Store
+	rdb    *redis.Client
 }
 
 const testSecret = "hmac-test-secret"
@@ -105,6 +107,13 @@ const testSecret = "hmac-test-secret"
 // startAlert writes rules to a file and runs the alert worker on fresh
 // peers, with a 1 s retry budget and no rate limit unless edit says so.
 func startAlert(t *testing.T, rules string, edit func(*AlertConfig)) *alertEnv {
+	t.Helper()
+	return startAlertWith(t, rules, edit, Overrides{}, nil)
+}
+
+// startAlertWith is startAlert with overrides and the worker's logs
+// written to logs (discarded when nil).
+func startAlertWith(t *testing.T, rules string, edit func(*AlertConfig), o Overrides, logs io.Writer) *alertEnv {
 	t.Helper()
 	t.Setenv("ALERT_TEST_SECRET", testSecret)
 	k := testenv.Kafka(t)
@@ -120,6 +129,7 @@ func startAlert(t *testing.T, rules string, edit func(*AlertConfig)) *alertEnv {
 			RulesFile: path, RedisPrefix: DefaultPrefix, RequestTimeout: time.Second,
 			RetryInitialInterval: 50 * time.Millisecond, RetryMaxInterval: 200 * time.Millisecond, RetryMultiplier: 2,
 			RetryBudget: 2 * time.Second, MaxBodyBytes: 65536, HistoryMax: 100, ResolvedRetention: time.Hour,
+			ResendInterval: time.Minute, EvaluateInterval: time.Minute, TrackRedisPrefix: "ff:",
 		},
 	}
 	if edit != nil {
@@ -128,7 +138,11 @@ func startAlert(t *testing.T, rules string, edit func(*AlertConfig)) *alertEnv {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	testenv.RunWorker(t, Spec(cfg, Overrides{}))
+	spec := Spec(cfg, o)
+	if logs != nil {
+		spec.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	testenv.RunWorker(t, spec)
 	prod, err := bus.NewProducer(k.BusConfig(), "flinkferry/test", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +151,7 @@ func startAlert(t *testing.T, rules string, edit func(*AlertConfig)) *alertEnv {
 	opts, _ := redis.ParseURL(r.URL())
 	rdb := redis.NewClient(opts)
 	t.Cleanup(func() { rdb.Close() })
-	return &alertEnv{kafka: k, topics: k.BusConfig().Topics(), prod: prod, store: NewStore(rdb, StoreOptions{})}
+	return &alertEnv{kafka: k, topics: k.BusConfig().Topics(), prod: prod, store: NewStore(rdb, StoreOptions{}), rdb: rdb}
 }
 
 // send publishes ev to the status topic with ce_id id.

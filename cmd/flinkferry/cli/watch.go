@@ -169,65 +169,13 @@ func (w *statusWatcher) until(ctx context.Context, requestID string, timeout tim
 	}
 }
 
-// follow prints the events about req until a final one or the timeout.
+// follow prints the events about req until a final one or the timeout
+// (submitFollow says what each means; an upgrade's steps are shown as
+// they come).
 func (w *statusWatcher) follow(ctx context.Context, req *messages.SubmitRequested, timeout time.Duration, p progress) error {
-	stage := "building image"
-	if req.Mode == messages.ModeSession {
-		stage = "uploading jar"
-	}
-	state := ""
-	still := func() string {
-		if state != "" {
-			return state
-		}
-		return stage
-	}
-	p.start(stage)
+	f := newSubmitFollow(req, w.jobs, p)
 	defer p.stop()
-	return w.until(ctx, req.RequestID, timeout, p, still, func(ctx context.Context, ev messages.Event, _ []byte) (bool, error) {
-		switch e := ev.(type) {
-		case *messages.ImageBuilt:
-			if e.RequestID != req.RequestID {
-				return false, nil
-			}
-			p.done(describeImageBuilt(e))
-			stage = "applying objects"
-			p.start(stage)
-		case *messages.BuildFailed, *messages.DeployFailed:
-			line, err := runFailed(ev, req.RequestID)
-			if err == nil {
-				return false, nil
-			}
-			p.fail(line)
-			return true, err
-		case *messages.Deployed:
-			if e.RequestID != req.RequestID {
-				return false, nil
-			}
-			p.done(describeDeployed(e))
-			stage = "starting"
-			// A request sent again (same request_id) changes nothing:
-			// a job already RUNNING or FINISHED stays so and no status
-			// event comes. Its state is read from Redis instead.
-			if j := w.jobs.get(ctx, req.JobKey()); j != nil && j.RequestID == req.RequestID &&
-				(j.State == messages.StateRunning || j.State == messages.StateFinished) {
-				state = string(j.State)
-				return w.onState(req.RequestID, &messages.JobStatusChanged{To: j.State, Reason: j.Reason, Message: j.Message, WebUIURL: j.WebUIURL}, p)
-			}
-			p.start(stage)
-		case *messages.JobStatusChanged:
-			if e.RequestID != req.RequestID && e.JobKey() != req.JobKey() {
-				return false, nil
-			}
-			state = string(e.To)
-			finished, err := w.onState(req.RequestID, e, p)
-			if !finished {
-				p.start(state)
-			}
-			return finished, err
-		}
-		return false, nil
-	})
+	return w.until(ctx, req.RequestID, timeout, p, func() string { return f.stage }, f.handle)
 }
 
 // jobEndedStates are the states in which a job stops before what a wait
@@ -235,22 +183,6 @@ func (w *statusWatcher) follow(ctx context.Context, req *messages.SubmitRequeste
 // day-2 commands that expect another state.
 var jobEndedStates = []messages.JobState{
 	messages.StateFailed, messages.StateCanceled, messages.StateDeployFailed, messages.StateLost, messages.StateTerminated,
-}
-
-// onState prints a state change of run requestID and says whether it
-// ends the wait, and how (runState).
-func (w *statusWatcher) onState(requestID string, e *messages.JobStatusChanged, p progress) (bool, error) {
-	line, v, err := runState(requestID, e)
-	switch v {
-	case succeeded:
-		p.done(line)
-		return true, nil
-	case failed:
-		p.fail(line)
-		return true, err
-	}
-	p.done(line)
-	return false, nil
 }
 
 // runState judges a state change of run requestID (a submission, or the

@@ -27,9 +27,12 @@ import (
 	"k8s.io/client-go/restmapper"
 
 	"github.com/flinkferry/flinkferry/internal/kubetest"
+	"github.com/flinkferry/flinkferry/internal/testenv"
 )
 
-func TestMain(m *testing.M) { kubetest.Main(m) }
+func TestMain(m *testing.M) {
+	testenv.MainFunc(func() int { return kubetest.Run(m, kubetest.Options{}) })
+}
 
 // helmBuild is the command that builds the pinned helm (hack/tools).
 const helmBuild = "go build -C hack/tools -o ~/.cache/flinkferry/tools/helm helm.sh/helm/v3/cmd/helm"

@@ -165,9 +165,9 @@ func TestChartRBACIsEnoughAndNoMore(t *testing.T) {
 	submitKube := clientAs(t, cp, ns, submitSA)
 	trackKube := clientAs(t, cp, ns, trackSA)
 	for _, c := range []struct {
-		who  string
-		user string
-		do   func(ns string) error
+		who                   string
+		user                  string
+		do                    func(ns string) error
 		verb, group, resource string
 	}{
 		{"submit", serviceAccountUser(ns, submitSA), func(ns string) error {

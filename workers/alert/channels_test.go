@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flinkferry/flinkferry/internal/testenv"
 	"github.com/flinkferry/flinkferry/messages"
 )
 
@@ -198,5 +199,85 @@ rules:
 	recs, err := env.store.Recent(context.Background(), 2)
 	if err != nil || len(recs) != 2 || len(recs[0].Channels) != 2+len(names) {
 		t.Errorf("history = %+v, %v", recs, err)
+	}
+}
+
+// TestAlertmanagerAlertIsResentWhileFiring: a firing alert's endsAt is
+// four resend intervals ahead; the worker posting it again keeps it
+// active in Alertmanager long after that.
+func TestAlertmanagerAlertIsResentWhileFiring(t *testing.T) {
+	amHook := newAMReceiver(t)
+	am := startAlertmanager(t, amHook.URL)
+	env := startAlert(t, fmt.Sprintf(`
+channels: [{name: am, type: alertmanager, url: %q}]
+rules: [{name: job-failed, match: {to: [FAILED]}, channels: [am]}]
+`, am+"/"), func(a *AlertConfig) { a.ResendInterval = 250 * time.Millisecond })
+	env.send(t, statusEvent(messages.StateRunning, messages.StateFailed, 0), "ev-1")
+	first := waitAM(t, am, 1)[0]
+	if d := time.Until(first.EndsAt); d > 1100*time.Millisecond {
+		t.Errorf("endsAt %s ahead, want about 4 × 250ms", d)
+	}
+	time.Sleep(3 * time.Second) // 3x the first endsAt
+	got := waitAM(t, am, 1)[0]
+	if got.Status.State != "active" || !got.EndsAt.After(first.EndsAt.Add(time.Second)) {
+		t.Errorf("after 3 s: state %s, endsAt %s (first %s); want active and extended", got.Status.State, got.EndsAt, first.EndsAt)
+	}
+	if !got.StartsAt.Equal(first.StartsAt) || got.Fingerprint != first.Fingerprint {
+		t.Errorf("resent alert changed identity: %+v vs %+v", got, first)
+	}
+}
+
+// TestEmailWithAWrongPasswordIsDeadLetteredWithoutThePassword: the SMTP
+// server refuses the login (535), the status event is dead-lettered at
+// once with the SMTP reply, and the password is in neither the dead
+// letter nor the logs.
+func TestEmailWithAWrongPasswordIsDeadLetteredWithoutThePassword(t *testing.T) {
+	mp := startMailpit(t)
+	wrong := "wrong-" + mp.Password
+	t.Setenv("ALERT_TEST_SMTP_PASSWORD", wrong)
+	var logs lockedBuffer
+	env := startAlertWith(t, fmt.Sprintf(`
+channels:
+  - {name: mail, type: email, from: a@example.com, to: [b@example.com], smtp: {address: %q, username: %s, password_env: ALERT_TEST_SMTP_PASSWORD, ca_file: %q}}
+rules: [{name: job-failed, match: {to: [FAILED]}, channels: [mail]}]
+`, mp.SMTPAddr, mp.Username, mp.CAFile), nil, Overrides{}, &logs)
+	env.send(t, statusEvent(messages.StateRunning, messages.StateFailed, 0), "ev-1")
+	dl := env.kafka.Consume(t, env.topics.DeadLetter, 1, 30*time.Second)
+	if len(dl) != 1 {
+		t.Fatalf("dead letters = %d, want 1", len(dl))
+	}
+	text := testenv.Header(dl[0], "reason_poisoned")
+	if !strings.Contains(text, "channel mail: not delivered after 1 attempt(s)") || !strings.Contains(text, "AUTH: 535") {
+		t.Errorf("dead-letter error = %s", text)
+	}
+	for what, s := range map[string]string{"dead letter": text, "logs": logs.String()} {
+		if strings.Contains(s, wrong) {
+			t.Errorf("the SMTP password is in the %s", what)
+		}
+	}
+	if n := len(mp.messages(t)); n != 0 {
+		t.Errorf("mailpit got %d messages", n)
+	}
+}
+
+// TestEmailRefusesAServerWithoutSTARTTLS: with starttls required (the
+// default) a server that does not offer it gets nothing, the password
+// least of all.
+func TestEmailRefusesAServerWithoutSTARTTLS(t *testing.T) {
+	bin := toolPath(t, "mailpit")
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	api := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	startPeer(t, addr, bin, "--smtp", addr, "--listen", api, "--database", t.TempDir()+"/m.db", "--smtp-auth-accept-any",
+		"--smtp-auth-allow-insecure", "--disable-version-check", "--quiet")
+	t.Setenv("ALERT_TEST_SMTP_PASSWORD", "p")
+	chs, err := NewChannels([]ChannelSpec{{Name: "mail", Type: TypeEmail, SMTP: SMTPSpec{Address: addr, Username: "u",
+		PasswordEnv: "ALERT_TEST_SMTP_PASSWORD", From: "a@example.com", To: []string{"b@example.com"}}}},
+		AlertConfig{RequestTimeout: 5 * time.Second, RetryBudget: 5 * time.Second, RetryInitialInterval: time.Second, RetryMaxInterval: time.Second, RetryMultiplier: 1}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chs["mail"].Deliver(context.Background(), sampleNotice())
+	if err == nil || !strings.Contains(err.Error(), "does not offer STARTTLS") || !strings.Contains(err.Error(), "after 1 attempt(s)") {
+		t.Errorf("Deliver() = %v, want a refusal naming STARTTLS", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/flinkferry/flinkferry/internal/logging"
 	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 )
 
@@ -27,6 +28,7 @@ type Loops struct {
 
 // Run runs the loops until ctx ends.
 func (l *Loops) Run(ctx context.Context) error {
+	ctx = logging.WithLogger(ctx, l.Log.With("loop", "alert"))
 	hasConditions, hasAM := false, false
 	for _, r := range l.Handler.Rules {
 		if r.Condition != nil {

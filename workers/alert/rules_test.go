@@ -100,6 +100,38 @@ rules:
 			`rules[2].match.to: must be a list, got a string`, `rules[2].match.operation_failed: must be a boolean, got a string`,
 			`rules[2].when: unknown field`,
 		}},
+		{"alertmanager and email channels", `
+channels:
+  - {name: am, type: alertmanager, url: "am:9093", template: slack}
+  - {name: m1, type: email, url: "http://x", smtp: {address: smtp.example.com, starttls: maybe, password_env: FLINKFERRY_SMTP}, from: "not an address", to: [ok@example.com, "bad"]}
+  - {name: m2, type: email, from: a@example.com, to: [b@example.com], smtp: {address: "s:587", username: u}}
+rules: [{name: r, match: {to: [FAILED]}, channels: [am]}]
+`, []string{
+			`channels[0].template: not a field of alertmanager channels (theirs: url, headers)`,
+			`channels[0].url: must be an absolute http:// or https:// URL`,
+			`channels[1].url: not a field of email channels`, `channels[1].from: not an email address`,
+			`channels[1].to[1]: not an email address`, `channels[1].smtp.address: must be host:port`,
+			`channels[1].smtp.starttls: must be required, opportunistic or off, got "maybe"`,
+			`channels[1].smtp.username: required with a password`, `channels[1].smtp.password_env: must not start with FLINKFERRY_`,
+			`channels[2].smtp: username needs password_env or password_file`,
+		}},
+		{"conditions", `
+channels: [{name: a, url: "http://x"}]
+rules:
+  - {name: c1, condition: {restarts: {more_than: -1, window: 10}}, channels: [a]}
+  - {name: c2, condition: {no_checkpoint_for: 10m, not_running_after: 5m}, channels: [a]}
+  - {name: c3, condition: {failed_checkpoints: {at_least: 0, window: 1000h}}, match: {to: [FAILED]}, channels: [a]}
+  - {name: c4, condition: {no_checkpoint_for: soon}, channels: [a]}
+  - {name: c5, condition: {not_running_after: 5m}, match: {namespace: [x]}, channels: [a]}
+`, []string{
+			`rules[0].condition.restarts.more_than: must be a whole number from 0 to 1000000, got -1`,
+			`rules[0].condition.restarts.window: must be a string, got a number`,
+			`rules[1].condition: set exactly one of restarts, failed_checkpoints, no_checkpoint_for, not_running_after`,
+			`rules[2].condition.failed_checkpoints.at_least: must be a whole number from 1`,
+			`rules[2].condition.failed_checkpoints.window: must be a duration such as 90s, 10m or 2h, above 0 and at most 720h, got "1000h"`,
+			`rules[2].match: a rule with a condition selects jobs by labels, kube_cluster, namespace and mode only`,
+			`rules[3].condition.no_checkpoint_for: must be a duration`,
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseRules([]byte(tc.yaml))

@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
+	"github.com/flinkferry/flinkferry/internal/redisclient"
 	"github.com/flinkferry/flinkferry/internal/worker"
 )
 
@@ -15,6 +17,8 @@ import (
 type Config struct {
 	worker.Common
 	Build BuildConfig `envconfig:"BUILD"`
+	// Redis holds the request hashes when Build.RequestHashes is on.
+	Redis redisclient.Config `envconfig:"REDIS"`
 }
 
 // BuildConfig holds FLINKFERRY_BUILD_* variables: the seed's Docker register
@@ -41,6 +45,10 @@ type BuildConfig struct {
 	ArtifactMaxBytes     int64    `envconfig:"ARTIFACT_MAX_BYTES" default:"1073741824" desc:"largest jar accepted, in bytes"`
 	MavenRepository      string   `envconfig:"MAVEN_REPOSITORY" default:"https://repo1.maven.org/maven2" desc:"Maven repository for jar coordinates (its host must be allowed)"`
 	WorkDir              string   `envconfig:"WORK_DIR" desc:"directory for downloaded jars (default: the system temp dir)"`
+
+	RequestHashes          bool          `envconfig:"REQUEST_HASHES" default:"false" desc:"remember each built request id's content hash in Redis (FLINKFERRY_REDIS_*) and refuse the same request id with other content before anything is fetched (request_id_conflict, dead-lettered)"`
+	RequestHashRetention   time.Duration `envconfig:"REQUEST_HASH_RETENTION" default:"720h" desc:"how long a request id's content hash is remembered"`
+	RequestHashRedisPrefix string        `envconfig:"REQUEST_HASH_REDIS_PREFIX" default:"ff:build:" desc:"prefix of the build worker's Redis keys"`
 }
 
 // Validate reports every problem at once. Secrets never appear in errors.
@@ -66,6 +74,17 @@ func (c Config) Validate() error {
 	}
 	if b.ArtifactMaxBytes <= 0 {
 		errs = append(errs, errors.New("build: ARTIFACT_MAX_BYTES must be > 0"))
+	}
+	if b.RequestHashes {
+		if err := c.Redis.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+		if b.RequestHashRetention <= 0 {
+			errs = append(errs, errors.New("build: REQUEST_HASH_RETENTION must be > 0"))
+		}
+		if b.RequestHashRedisPrefix == "" {
+			errs = append(errs, errors.New("build: REQUEST_HASH_REDIS_PREFIX must not be empty"))
+		}
 	}
 	if !strings.Contains(b.DefaultBaseImage, "{version}") && b.DefaultBaseImage == "" {
 		errs = append(errs, errors.New("build: DEFAULT_BASE_IMAGE is empty"))

@@ -24,6 +24,20 @@ type Handler struct {
 	Topics           messages.Topics
 	DefaultBaseImage string
 	MavenRepository  string
+	// Requests, when set, remembers the content hash each request id was
+	// built with: the same request id with other content is refused
+	// (request_id_conflict) before anything is fetched, built or pushed.
+	Requests RequestHashes
+	// Refusals, when set, publishes the build failed event of a request
+	// refused as a conflict, which is then dead-lettered with the reason;
+	// nil: the build failed event is the handler's output, as for the
+	// other refusals.
+	Refusals Publisher
+}
+
+// Publisher sends an event with a chosen CloudEvents id (bus.Producer).
+type Publisher interface {
+	SendWithID(ctx context.Context, ev messages.Event, id string, topics ...string) error
 }
 
 // Handle builds the image of one submit request, once admitted (package
@@ -31,8 +45,17 @@ type Handler struct {
 // checksum, refused credentials...) become a build failed
 // event on the status topic and the request is done; transient ones are
 // returned so the bus retries them.
+//
+// A request id built before with other content (Requests) is refused
+// request_id_conflict, naming both hashes, before the jar is fetched; with
+// Refusals set its build failed event is published and the request
+// dead-lettered with that reason.
 func (h *Handler) Handle(ctx context.Context, req *messages.SubmitRequested) ([]bus.Out, error) {
 	err := h.Admitter.Admit(req)
+	var hash string
+	if err == nil {
+		hash, err = checkRequestID(ctx, h.Requests, req)
+	}
 	var breq Request
 	if err == nil {
 		breq, err = h.request(ctx, req)
@@ -41,6 +64,9 @@ func (h *Handler) Handle(ctx context.Context, req *messages.SubmitRequested) ([]
 		var res *Result
 		res, err = h.Builder.Build(ctx, breq)
 		if err == nil {
+			err = remember(ctx, h.Requests, req, hash)
+		}
+		if err == nil {
 			return []bus.Out{{Event: imageBuilt(req, res), Topics: []string{h.Topics.ImageBuilt, h.Topics.Status}}}, nil
 		}
 	}
@@ -48,10 +74,17 @@ func (h *Handler) Handle(ctx context.Context, req *messages.SubmitRequested) ([]
 		return nil, err
 	}
 	err = nameJarField(req, err)
-	return []bus.Out{{Event: &messages.BuildFailed{
+	failed := &messages.BuildFailed{
 		RequestID: req.RequestID, Job: req.Job, Mode: req.Mode, Labels: req.Labels,
 		Reason: failure.Reason(err), Message: err.Error(), Time: time.Now().UTC(),
-	}, Topics: []string{h.Topics.Status}}}, nil
+	}
+	if failed.Reason == ReasonRequestIDConflict && h.Refusals != nil {
+		if perr := h.Refusals.SendWithID(ctx, failed, req.JobKey()+".build-refused."+req.RequestID+"."+hash, h.Topics.Status); perr != nil {
+			return nil, fmt.Errorf("publishing the refusal of request %s: %w", req.RequestID, perr)
+		}
+		return nil, err
+	}
+	return []bus.Out{{Event: failed, Topics: []string{h.Topics.Status}}}, nil
 }
 
 // request maps a submit request to a build request.

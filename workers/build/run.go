@@ -2,6 +2,7 @@ package build
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/oci"
+	"github.com/flinkferry/flinkferry/internal/redisclient"
 	"github.com/flinkferry/flinkferry/internal/worker"
 )
 
@@ -37,7 +39,25 @@ func Spec(cfg Config) worker.Spec {
 				return nil, err
 			}
 			h := &Handler{Builder: b, Admitter: adm, Topics: d.Topics, DefaultBaseImage: cfg.Build.DefaultBaseImage, MavenRepository: cfg.Build.MavenRepository}
-			return nil, bus.Handle(d.Router, "build", d.Topics.Submit, h.Handle)
+			var loops []func(context.Context) error
+			if cfg.Build.RequestHashes {
+				rdb, err := redisclient.New(ctx, cfg.Redis)
+				if err != nil {
+					return nil, err
+				}
+				prod, err := bus.NewProducer(cfg.Kafka, "flinkferry/build", d.Log)
+				if err != nil {
+					return nil, errors.Join(err, rdb.Close())
+				}
+				h.Requests = &RedisRequestHashes{Client: rdb, Prefix: cfg.Build.RequestHashRedisPrefix, TTL: cfg.Build.RequestHashRetention}
+				h.Refusals = prod
+				d.Ops.AddReadinessCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
+				loops = append(loops, func(ctx context.Context) error {
+					<-ctx.Done()
+					return errors.Join(prod.Close(), rdb.Close())
+				})
+			}
+			return loops, bus.Handle(d.Router, "build", d.Topics.Submit, h.Handle)
 		},
 	}
 }

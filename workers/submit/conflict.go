@@ -18,6 +18,14 @@ import (
 // with other content is refused rather than silently applied.
 const AnnotationRequestHash = "flinkferry.io/request-hash"
 
+// AnnotationUpgradeOf and AnnotationRestoredFrom mark a Deployment an
+// upgrade deployed (the track worker's hand-back): the run it replaced
+// and the restore point the request was deployed with.
+const (
+	AnnotationUpgradeOf    = "flinkferry.io/upgrade-of"
+	AnnotationRestoredFrom = "flinkferry.io/restored-from"
+)
+
 // RequestHash is the content hash of a submit request: sha256 of its JSON
 // encoding (the decoded request, so field order and spacing do not count).
 func RequestHash(r *messages.SubmitRequested) string {
@@ -46,6 +54,9 @@ func checkRequestConflict(ctx context.Context, cs kubernetes.Interface, ev *mess
 		return "", classify(fmt.Errorf("reading Deployment %s/%s: %w", ev.Job.Namespace, ev.Job.ClusterID, err))
 	}
 	running := d.Annotations[AnnotationRequest]
+	if running == ev.RequestID {
+		adoptUpgrade(ev, d.Annotations)
+	}
 	stored, want := d.Annotations[AnnotationRequestHash], RequestHash(&ev.Request)
 	if running != ev.RequestID || stored == "" || stored == want {
 		return running, nil
@@ -71,4 +82,24 @@ func upgradeOf(ev *messages.ImageBuilt, running string) (*messages.UpgradeReques
 	img := *ev
 	img.UpgradeOf = ""
 	return &messages.UpgradeRequested{RequestID: ev.RequestID, Job: ev.Job, Running: running, Image: img, Time: time.Now().UTC()}, nil
+}
+
+// adoptUpgrade makes ev, a request the job's cluster runs because an
+// upgrade deployed it, the event the upgrade deployed: a redelivery of the
+// request as it was sent (no restore point, no upgrade_of) would otherwise
+// differ from what runs (a content conflict) or, applied, remove the
+// restore point from the running cluster's configuration. The request's
+// own savepoint, if it named one, is what the upgrade kept.
+func adoptUpgrade(ev *messages.ImageBuilt, annotations map[string]string) {
+	of := annotations[AnnotationUpgradeOf]
+	if of == "" || ev.UpgradeOf != "" {
+		return
+	}
+	ev.UpgradeOf = of
+	path := annotations[AnnotationRestoredFrom]
+	if p := ev.Request.Program; p != nil && p.Savepoint == nil && path != "" {
+		cp := *p
+		cp.Savepoint = &messages.Savepoint{Path: path}
+		ev.Request.Program = &cp
+	}
 }

@@ -78,3 +78,83 @@ func TestRequestIDConflict(t *testing.T) {
 		t.Fatalf("hand-back with the old cluster there: %v, want a transient error", err)
 	}
 }
+
+// TestUpgradedRequestRedelivered on the real API server: the cluster an
+// upgrade deployed (the track worker's hand-back: upgrade_of set, the
+// restore point in program.savepoint) receives the request as it was sent
+// again (a redelivery from the build worker: no restore point). It is the
+// request that runs, not a conflict, and applying it keeps the restore
+// point in the cluster's configuration; other content under its id is
+// still refused.
+func TestUpgradedRequestRedelivered(t *testing.T) {
+	cp := kubetest.Shared(t)
+	cs := cp.Clientset()
+	const ns, sp = "upgraded", "s3://state/wc/savepoints/savepoint-ab12cd-0123456789ab"
+	kubetest.CreateNamespace(t, cs, ns)
+	clusters := &kubeclusters.Set{}
+	clusters.Add(kubeclusters.Config{Name: "default", Default: true, AllowedNamespaces: []string{ns}}, cs)
+	h := &Handler{Clusters: clusters, Topics: messages.DefaultTopics("flinkferry.")}
+	ctx := context.Background()
+	event := func(parallelism int) *messages.ImageBuilt {
+		ev := imageBuilt(messages.ModeApplication, func(r *messages.SubmitRequested) {
+			r.RequestID, r.Job = "wc-2", messages.JobRef{Namespace: ns, ClusterID: "wc"}
+			r.Flink.Parallelism = parallelism
+		})
+		ev.RequestID, ev.Job = "wc-2", ev.Request.Job
+		return ev
+	}
+	back := event(4)
+	back.UpgradeOf = "wc-1"
+	p := *back.Request.Program
+	p.Savepoint = &messages.Savepoint{Path: sp}
+	back.Request.Program = &p
+	outs, err := h.Handle(ctx, back)
+	if err != nil || len(outs) != 1 {
+		t.Fatalf("hand-back: %v %v", outs, err)
+	}
+	conf := func() string {
+		t.Helper()
+		cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "flink-config-wc", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cm.Data["config.yaml"] + cm.Data["flink-conf.yaml"]
+	}
+	if !strings.Contains(conf(), "execution.savepoint.path: "+sp) {
+		t.Fatalf("the upgraded run does not restore from %s:\n%s", sp, conf())
+	}
+	before, err := cs.AppsV1().Deployments(ns).Get(ctx, "wc", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	outs, err = h.Handle(ctx, event(4))
+	if err != nil || len(outs) != 1 {
+		t.Fatalf("redelivered request: %v %v", outs, err)
+	}
+	dep, ok := outs[0].Event.(*messages.Deployed)
+	if !ok {
+		t.Fatalf("redelivered request: %#v, want deployed (it is the request that runs)", outs[0].Event)
+	}
+	if dep.Request == nil || dep.Request.Program.Savepoint == nil || dep.Request.Program.Savepoint.Path != sp {
+		t.Errorf("deployed event of the redelivery: request %+v, want the restore point %s", dep.Request, sp)
+	}
+	if !strings.Contains(conf(), "execution.savepoint.path: "+sp) {
+		t.Errorf("the redelivery removed the restore point:\n%s", conf())
+	}
+	after, err := cs.AppsV1().Deployments(ns).Get(ctx, "wc", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.UID != before.UID || after.Generation != before.Generation {
+		t.Errorf("the redelivery changed the Deployment: generation %d -> %d", before.Generation, after.Generation)
+	}
+
+	outs, err = h.Handle(ctx, event(8))
+	if err != nil || len(outs) != 1 {
+		t.Fatalf("changed request: %v %v", outs, err)
+	}
+	if f, ok := outs[0].Event.(*messages.DeployFailed); !ok || f.Reason != messages.DeployReasonRequestIDConflict {
+		t.Fatalf("other content under the upgraded request's id: %#v, want %s", outs[0].Event, messages.DeployReasonRequestIDConflict)
+	}
+}

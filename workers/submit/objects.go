@@ -209,6 +209,12 @@ func deploymentAnnotations(ev *messages.ImageBuilt) map[string]string {
 	if ev.Job.KubeCluster != "" {
 		a[AnnotationKubeCluster] = ev.Job.KubeCluster
 	}
+	if ev.UpgradeOf != "" {
+		a[AnnotationUpgradeOf] = ev.UpgradeOf
+		if p := ev.Request.Program; p != nil && p.Savepoint != nil && p.Savepoint.Path != "" {
+			a[AnnotationRestoredFrom] = p.Savepoint.Path
+		}
+	}
 	return a
 }
 

@@ -113,3 +113,28 @@ func TestRestartRestoresLatestCheckpoint(t *testing.T) {
 		t.Errorf("exception entries = %d, want %d", got, want)
 	}
 }
+
+// TestServerDefaultCheckpoints: ServerOptions.Checkpoints applies to the
+// jobs of AddCluster that configure none; a job's own spec wins.
+func TestServerDefaultCheckpoints(t *testing.T) {
+	clock := flinksim.NewManualClock(time.Time{})
+	e := &env{t: t, clock: clock, srv: flinksim.New(flinksim.ServerOptions{Clock: clock, Seed: 1,
+		Checkpoints: flinksim.CheckpointSpec{Interval: 2 * time.Second}})}
+	running := flinksim.Script{{State: flinksim.Running}}
+	e.srv.AddCluster("dflt", flinksim.ClusterOptions{Jobs: []flinksim.JobSpec{{ID: jobA, Script: running}}})
+	e.srv.AddCluster("own", flinksim.ClusterOptions{Jobs: []flinksim.JobSpec{{ID: jobA, Script: running,
+		Checkpoints: flinksim.CheckpointSpec{Interval: time.Hour}}}})
+	e.clock.Advance(7 * time.Second)
+	for _, tc := range []struct {
+		cluster string
+		want    any
+	}{
+		{"dflt", "s3://flink/checkpoints/" + jobA + "/chk-3"}, // at 2, 4 and 6 s
+		{"own", nil},
+	} {
+		cp := e.getJSON("/c/"+tc.cluster+"/jobs/"+jobA+"/checkpoints", http.StatusOK)
+		if got := path(cp, "latest", "completed", "external_path"); got != tc.want {
+			t.Errorf("%s: latest completed checkpoint = %v, want %v", tc.cluster, got, tc.want)
+		}
+	}
+}

@@ -28,6 +28,11 @@ type ServerOptions struct {
 	WrongMethodStatus int
 	// Seed makes generated ids reproducible (per cluster name).
 	Seed uint64
+	// Checkpoints are the checkpoints of the jobs AddCluster creates
+	// whose JobSpec configures none (zero Interval): `flinkferry dev`
+	// makes every simulated job complete checkpoints, as a job with
+	// execution.checkpointing.interval set does. Zero: none.
+	Checkpoints CheckpointSpec
 }
 
 // Server hosts many virtual JobManagers. It is an http.Handler; Start
@@ -38,6 +43,7 @@ type Server struct {
 	def         string
 	wrongMethod int
 	seed        uint64
+	checkpoints CheckpointSpec
 	vanish      atomic.Int32
 
 	clusters sync.Map // name -> *Cluster
@@ -53,7 +59,7 @@ type Server struct {
 func New(opts ServerOptions) *Server {
 	s := &Server{
 		clock: opts.Clock, hostRouting: opts.HostRouting, def: opts.Default,
-		wrongMethod: opts.WrongMethodStatus, seed: opts.Seed, done: make(chan struct{}),
+		wrongMethod: opts.WrongMethodStatus, seed: opts.Seed, checkpoints: opts.Checkpoints, done: make(chan struct{}),
 	}
 	if s.clock == nil {
 		s.clock = RealClock()
@@ -78,6 +84,14 @@ func NewSingle(opts ClusterOptions) (*Server, *Cluster) {
 func (s *Server) AddCluster(name string, opts ClusterOptions) *Cluster {
 	if !validName(name) {
 		panic(fmt.Sprintf("flinksim: invalid cluster name %q", name))
+	}
+	if s.checkpoints.Interval > 0 {
+		opts.Jobs = append([]JobSpec(nil), opts.Jobs...)
+		for i := range opts.Jobs {
+			if opts.Jobs[i].Checkpoints.Interval == 0 {
+				opts.Jobs[i].Checkpoints = s.checkpoints
+			}
+		}
 	}
 	c := newCluster(s, name, opts)
 	if _, loaded := s.clusters.Swap(name, c); !loaded {

@@ -49,6 +49,10 @@ type KubeOptions struct {
 	StartDelay time.Duration
 	// Logger receives the simulation's warnings (default: discard).
 	Logger *slog.Logger
+	// CheckpointInterval is how often the simulated jobs complete a
+	// checkpoint (default 3s), so that last-state upgrades and restores
+	// have one; negative: no checkpoints.
+	CheckpointInterval time.Duration
 }
 
 // Kube is the Kubernetes target of the dev environment.
@@ -116,7 +120,10 @@ func StartKube(ctx context.Context, o KubeOptions) (_ *Kube, err error) {
 	if err := ensureNamespace(ctx, k.Client); err != nil {
 		return nil, err
 	}
-	k.Sim = flinksim.New(flinksim.ServerOptions{HostRouting: true})
+	if o.CheckpointInterval == 0 {
+		o.CheckpointInterval = 3 * time.Second
+	}
+	k.Sim = flinksim.New(flinksim.ServerOptions{HostRouting: true, Checkpoints: flinksim.CheckpointSpec{Interval: max(o.CheckpointInterval, 0)}})
 	base, err := k.Sim.Start()
 	if err != nil {
 		return nil, fmt.Errorf("starting the Flink REST simulator: %w", err)

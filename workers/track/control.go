@@ -166,6 +166,8 @@ func (h *ControlHandler) check(ctx context.Context, j *jobstore.Job, req *messag
 		}
 	case messages.OpResume:
 		return h.checkResume(ctx, j, req, op)
+	case messages.OpRestart:
+		return checkRestart(ctx, h.Store, j, req, op)
 	}
 	return "", nil
 }
@@ -180,7 +182,16 @@ func (h *ControlHandler) checkResume(ctx context.Context, j *jobstore.Job, req *
 	if !j.State.IsTerminal() && j.State != messages.StateSuspended && j.State != messages.StateLost {
 		return fmt.Sprintf("the job is %s: suspend or cancel it before resuming it", j.State), nil
 	}
-	run, err := h.Store.Run(ctx, j.Key)
+	if msg, err := checkStoredRun(ctx, h.Store, j); msg != "" || err != nil {
+		return msg, err
+	}
+	return restorePoint(ctx, h.Store, j, op)
+}
+
+// checkStoredRun returns why j's stored run cannot be deployed again
+// (resume, restart), "" when it can.
+func checkStoredRun(ctx context.Context, store ControlStore, j *jobstore.Job) (string, error) {
+	run, err := store.Run(ctx, j.Key)
 	if err != nil {
 		return "", err
 	}
@@ -199,13 +210,18 @@ func (h *ControlHandler) checkResume(ctx context.Context, j *jobstore.Job, req *
 	if len(lost) > 0 {
 		return "the stored request lost secrets flinkferry does not keep (" + strings.Join(lost[:min(len(lost), 8)], ", ") + "): submit it again", nil
 	}
-	from := messages.RestoreFromSavepoint
-	if req.Restore != nil && req.Restore.From != "" {
-		from = req.Restore.From
-	}
-	switch from {
+	return "", nil
+}
+
+// restorePoint chooses where op (a resume, or a restart of a job that
+// does not run, or from a checkpoint or path) restores from, in
+// op.Location: the latest completed savepoint of the history, the latest
+// completed checkpoint recorded, the request's path, or nothing. It
+// returns why there is none to choose.
+func restorePoint(ctx context.Context, store ControlStore, j *jobstore.Job, op *ops.Op) (string, error) {
+	switch op.RestoreFrom() {
 	case messages.RestoreFromSavepoint:
-		sps, err := h.Store.Savepoints(ctx, j.Key, 100)
+		sps, err := store.Savepoints(ctx, j.Key, 100)
 		if err != nil {
 			return "", err
 		}
@@ -222,9 +238,35 @@ func (h *ControlHandler) checkResume(ctx context.Context, j *jobstore.Job, req *
 		}
 		op.Location = j.Checkpoints.LastCompletedPath
 	case messages.RestoreFromPath:
-		op.Location = req.Restore.Path
+		op.Location = op.Request.Restore.Path
 	}
 	return "", nil
+}
+
+// checkRestart allows a restart of an application or session job whose
+// request is stored. A running job restoring from a savepoint is stopped
+// with a new one (the Flink Kubernetes Operator's restartNonce with
+// upgradeMode savepoint); any other restore point is chosen now, and a
+// running job is then cancelled. A job that does not run any more
+// (op.Offline) is deployed again once its cluster is removed.
+func checkRestart(ctx context.Context, store ControlStore, j *jobstore.Job, req *messages.ControlRequested, op *ops.Op) (string, error) {
+	if j.Mode == messages.ModeSessionCluster {
+		return "a session cluster is not restarted: restart its jobs, or delete it and submit it again", nil
+	}
+	if msg, err := checkStoredRun(ctx, store, j); msg != "" || err != nil {
+		return msg, err
+	}
+	op.Offline = !restartLive(j)
+	if !op.Offline && op.RestoreFrom() == messages.RestoreFromSavepoint {
+		return "", nil // the savepoint the restart takes
+	}
+	return restorePoint(ctx, store, j, op)
+}
+
+// restartLive reports whether a restart of j stops its job in Flink first
+// (it runs, or may), rather than only deploying it again.
+func restartLive(j *jobstore.Job) bool {
+	return !j.State.IsTerminal() && j.State != messages.StateSuspended && j.State != messages.StateLost && !settled(j)
 }
 
 // checkPaths refuses a savepoint directory or restore path outside the

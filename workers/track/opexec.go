@@ -93,8 +93,8 @@ func (t *Tracker) trigger(ctx context.Context, j *jobstore.Job, op ops.Op) (ops.
 		sp = *op.Request.Savepoint
 	}
 	switch op.Operation {
-	case messages.OpUpgrade:
-		if op.UpgradeMode() == messages.UpgradeSavepoint {
+	case messages.OpUpgrade, messages.OpRestart:
+		if op.StopsWithSavepoint() {
 			_, err := t.opFlink.StopWithSavepoint(ctx, j.RestEndpoint, j.FlinkJobID, flinkrest.StopRequest{TriggerID: op.TriggerID})
 			return ops.Outcome{Kind: ops.Accepted}, "", err
 		}
@@ -127,9 +127,9 @@ func (t *Tracker) trigger(ctx context.Context, j *jobstore.Job, op ops.Op) (ops.
 // pollOp reads the status of op in Flink.
 func (t *Tracker) pollOp(ctx context.Context, j *jobstore.Job, op ops.Op) (ops.Outcome, messages.JobState, error) {
 	operation := op.Operation
-	if operation == messages.OpUpgrade { // polled as the suspend or the cancel it starts with
+	if op.Redeploys() { // polled as the suspend or the cancel it starts with
 		operation = messages.OpCancel
-		if op.UpgradeMode() == messages.UpgradeSavepoint {
+		if op.StopsWithSavepoint() {
 			operation = messages.OpSuspend
 		}
 	}
@@ -249,7 +249,7 @@ func (t *Tracker) cleanOp(ctx context.Context, j *jobstore.Job) (ops.Outcome, in
 
 // redeploy hands the job's stored run to the submit worker again,
 // restoring from op.Location: an *image built* event under the resume's
-// request id, which becomes the new run's.
+// (restart's) request id, which becomes the new run's.
 func (t *Tracker) redeploy(ctx context.Context, j *jobstore.Job, op ops.Op) (ops.Outcome, error) {
 	if t.redeployer == nil {
 		return ops.Outcome{Kind: ops.Refused, Message: "this track worker cannot publish to the image-built topic"}, nil
@@ -292,7 +292,7 @@ func (t *Tracker) redeploy(ctx context.Context, j *jobstore.Job, op ops.Op) (ops
 	if err := ev.Validate(); err != nil {
 		return ops.Outcome{Kind: ops.Refused, Message: truncate("the stored run cannot be deployed again: "+err.Error(), 4096)}, nil
 	}
-	if err := t.redeployer.Redeploy(ctx, ev, j.Key+".resume."+op.RequestID); err != nil {
+	if err := t.redeployer.Redeploy(ctx, ev, j.Key+"."+string(op.Operation)+"."+op.RequestID); err != nil {
 		return ops.Outcome{}, err
 	}
 	return ops.Outcome{Kind: ops.Published}, nil

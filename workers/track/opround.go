@@ -262,8 +262,7 @@ func carried(j *jobstore.Job, op ops.Op) bool {
 // the savepoints it dropped.
 func (t *Tracker) recordSavepoint(ctx context.Context, j *jobstore.Job, d ops.Decision) {
 	op := d.Op
-	upgrade := op.Operation == messages.OpUpgrade && op.UpgradeMode() == messages.UpgradeSavepoint && !op.Offline
-	if op.Operation != messages.OpSuspend && op.Operation != messages.OpSavepoint && !upgrade {
+	if !op.StopsWithSavepoint() && op.Operation != messages.OpSavepoint {
 		return
 	}
 	e := jobstore.SavepointEntry{Time: t.now(), Trigger: jobstore.TriggerManual, RequestID: op.RequestID, Format: messages.FormatCanonical}
@@ -272,8 +271,10 @@ func (t *Tracker) recordSavepoint(ctx context.Context, j *jobstore.Job, d ops.De
 		e.Trigger = jobstore.TriggerSuspend
 	case isPeriodic(op):
 		e.Trigger = jobstore.TriggerPeriodic
-	case upgrade:
+	case op.Operation == messages.OpUpgrade:
 		e.Trigger = jobstore.TriggerUpgrade
+	case op.Operation == messages.OpRestart:
+		e.Trigger = jobstore.TriggerRestart
 	}
 	if r := op.Request; r != nil && r.Savepoint != nil && r.Savepoint.Format != "" {
 		e.Format = r.Savepoint.Format

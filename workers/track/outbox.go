@@ -117,8 +117,8 @@ func stepStatus(op messages.Operation, reason string) messages.OperationStatus {
 	case strings.HasSuffix(reason, "_failed"), reason == ops.ReasonTimeout, reason == ops.ReasonJobEnded,
 		reason == ops.ReasonUnreachable, reason == jobstore.ReasonSuperseded:
 		return messages.OperationFailed
-	case reason == "savepoint_completed" && op == messages.OpSuspend:
-		return messages.OperationInProgress // the cluster is removed next
+	case reason == "savepoint_completed" && op != messages.OpSavepoint:
+		return messages.OperationInProgress // suspend, upgrade, restart: the cluster is removed next
 	}
 	return messages.OperationCompleted
 }

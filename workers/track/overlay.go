@@ -16,7 +16,8 @@ import (
 //     new run is registered; the new run is then decided as any other.
 //  3. While an operation is in flight the job shows SUSPENDING,
 //     CANCELLING, SAVEPOINTING or DELETING; Flink's FAILED still wins (the
-//     operation then fails, job_ended).
+//     operation then fails, job_ended). An upgrade or a restart shows
+//     UPGRADING or REDEPLOYING until its new run is registered.
 //  4. A completed suspend, cancel or delete makes the job SUSPENDED,
 //     CANCELED or TERMINATED whatever Flink and Kubernetes say next (the
 //     cluster is deleted on purpose).
@@ -35,7 +36,7 @@ type opStep struct {
 // inFlightStates are the states only an operation in flight shows.
 func inFlightState(s messages.JobState) bool {
 	switch s {
-	case messages.StateSuspending, messages.StateSavepointing, messages.StateDeleting, messages.StateUpgrading:
+	case messages.StateSuspending, messages.StateSavepointing, messages.StateDeleting, messages.StateUpgrading, messages.StateRedeploying:
 		return true
 	}
 	return false
@@ -59,25 +60,29 @@ func overlay(j *jobstore.Job, d state.Decision) (state.Decision, *opStep) {
 		return d, nil
 	}
 	step := &opStep{requestID: op.RequestID, operation: op.Operation}
-	if op.Operation == messages.OpUpgrade {
+	if op.Redeploys() {
+		inflight := *op
+		inflight.Phase = ops.Requested
+		shown := inflight.JobState("") // UPGRADING or REDEPLOYING, also once handed over
 		switch {
 		case j.RequestID == op.RequestID: // the new run is registered
 			return d, nil
 		case op.Run != j.RequestID:
 			return d, nil
 		case op.Phase == ops.Done && op.Result != ops.Completed:
-			if j.State == messages.StateUpgrading {
+			if j.State == shown {
 				d.Reason, d.Message = op.Reason, op.Message
 				return d, step
 			}
 			return d, nil
 		}
-		// In flight, or handed to the submit worker: UPGRADING until the
-		// new run is registered (Flink's FAILED still wins while in flight).
-		if op.Phase != ops.Done && d.State == messages.StateFailed {
+		// In flight, or handed to the submit worker: UPGRADING or
+		// REDEPLOYING until the new run is registered (Flink's FAILED still
+		// wins while the job runs; a job that had ended is redeployed).
+		if op.Phase != ops.Done && d.State == messages.StateFailed && !op.Offline {
 			return d, nil
 		}
-		d.State, d.Reason, d.Message = messages.StateUpgrading, "upgrade_requested", ""
+		d.State, d.Reason, d.Message = shown, string(op.Operation)+"_requested", ""
 		d.StopPolling, d.Final = false, false
 		return d, step
 	}

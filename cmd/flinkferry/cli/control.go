@@ -55,10 +55,13 @@ type controlOptions struct {
 	format         string
 	drain          bool
 	timeoutSeconds int
-	// from is resume's; fromSet says it was given (an empty value is an
-	// empty path).
+	// from is resume's and restart's; fromSet says it was given (an empty
+	// value is an empty path).
 	from    string
 	fromSet bool
+	// allowNonRestored and restoreMode are restart's.
+	allowNonRestored bool
+	restoreMode      string
 	// force is delete's.
 	force   bool
 	wait    bool
@@ -142,6 +145,13 @@ func controlRequest(op messages.Operation, o *controlOptions, args []string, now
 		default: // anything else is a path, an empty one too (Validate refuses it)
 			req.Restore = &messages.RestoreOptions{From: messages.RestoreFromPath, Path: o.from}
 		}
+	}
+	if o.allowNonRestored || o.restoreMode != "" {
+		if req.Restore == nil {
+			req.Restore = &messages.RestoreOptions{}
+		}
+		req.Restore.AllowNonRestoredState = o.allowNonRestored
+		req.Restore.RestoreMode = messages.RestoreMode(strings.ToUpper(o.restoreMode))
 	}
 	if len(args) > 1 {
 		req.SavepointPath = args[1]

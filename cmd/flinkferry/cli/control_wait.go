@@ -48,6 +48,7 @@ var outcomes = map[messages.Operation]outcome{
 	messages.OpCancel:    {waiting: "cancelling", jobEnds: true, target: messages.StateCanceled},
 	messages.OpSuspend:   {waiting: "suspending", jobEnds: true, target: messages.StateSuspended},
 	messages.OpResume:    {waiting: "resuming", newRun: true},
+	messages.OpRestart:   {waiting: "restarting", newRun: true},
 	messages.OpSavepoint: {waiting: "taking a savepoint", jobEnds: true},
 	messages.OpDelete:    {waiting: "deleting"},
 	messages.OpDispose:   {waiting: "disposing the savepoint"},

@@ -11,6 +11,6 @@ func New() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newVersionCmd(), newWorkerCmd(), newSubmitCmd(), newStatusCmd(), newEventsCmd(), newDevCmd(),
-		newCancelCmd(), newSuspendCmd(), newResumeCmd(), newSavepointCmd(), newDeleteCmd(), newDisposeCmd(), newSavepointsCmd(), newTopicsCmd(), newAlertsCmd())
+		newCancelCmd(), newSuspendCmd(), newResumeCmd(), newRestartCmd(), newSavepointCmd(), newDeleteCmd(), newDisposeCmd(), newSavepointsCmd(), newTopicsCmd(), newAlertsCmd())
 	return root
 }

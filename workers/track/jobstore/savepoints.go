@@ -26,6 +26,8 @@ const (
 	TriggerSuspend SavepointTrigger = "suspend"
 	// TriggerUpgrade: the savepoint of an upgrade.
 	TriggerUpgrade SavepointTrigger = "upgrade"
+	// TriggerRestart: the savepoint a restart of a running job took.
+	TriggerRestart SavepointTrigger = "restart"
 )
 
 // SavepointEntry is one savepoint of a job's history, stored as JSON.
@@ -95,7 +97,7 @@ func checkSavepoint(key string, e *SavepointEntry) error {
 		errs = append(errs, errors.New("time is required"))
 	}
 	switch e.Trigger {
-	case TriggerManual, TriggerPeriodic, TriggerSuspend, TriggerUpgrade:
+	case TriggerManual, TriggerPeriodic, TriggerSuspend, TriggerUpgrade, TriggerRestart:
 	default:
 		errs = append(errs, fmt.Errorf("trigger %q is not manual, periodic, suspend or upgrade", e.Trigger))
 	}

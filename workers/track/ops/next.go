@@ -25,7 +25,8 @@ const (
 	// Deployment, its owned objects follow, and the HA ConfigMaps by
 	// label); repeating it is harmless.
 	Clean Action = "clean"
-	// Redeploy: hand the job's request to the submit worker again (resume).
+	// Redeploy: hand the job's request to the submit worker again (resume,
+	// restart), or an upgrade's new request.
 	Redeploy Action = "redeploy"
 )
 
@@ -178,6 +179,9 @@ func first(op Op) Action {
 }
 
 func requested(op Op, obs Observation) Decision {
+	if op.Operation == messages.OpRestart && !op.Flink() && !op.cleansUp() {
+		return done(op) // a session job that ended: nothing to stop, nothing to remove
+	}
 	if op.cancels() && obs.JobState.IsGloballyTerminal() {
 		return afterFlink(op, obs, "") // nothing left to cancel
 	}
@@ -253,8 +257,8 @@ func jobEndedFirst(op Op, obs Observation) bool {
 // afterFlink moves an operation Flink finished (or that needs nothing of
 // Flink) to cleanup, or done when there is nothing to clean.
 func afterFlink(op Op, obs Observation, location string) Decision {
-	if location != "" || op.Operation != messages.OpUpgrade {
-		op.Location = location // an upgrade keeps the restore point chosen when it was recorded
+	if location != "" || !op.Redeploys() {
+		op.Location = location // an upgrade or restart keeps the restore point chosen when it was recorded
 	}
 	if op.cleansUp() && obs.ObjectsLeft != 0 {
 		op.Phase = Cleanup
@@ -268,8 +272,8 @@ func afterFlink(op Op, obs Observation, location string) Decision {
 }
 
 func done(op Op) Decision {
-	if op.Operation == messages.OpUpgrade && op.Phase != Deploy {
-		op.Phase = Deploy // the old cluster is gone: deploy the new run
+	if op.Redeploys() && op.Phase != Deploy {
+		op.Phase = Deploy // the old run is stopped, its cluster gone: deploy the new run
 		return Decision{Op: op, Action: Redeploy}
 	}
 	op.Phase, op.Result = Done, Completed
@@ -298,6 +302,8 @@ func CompletedReason(op Op) string {
 		return "resumed"
 	case messages.OpUpgrade:
 		return "upgraded"
+	case messages.OpRestart:
+		return "restarted"
 	}
 	return "completed"
 }
@@ -318,6 +324,8 @@ func failedReason(op Op) string {
 		return "resume_failed"
 	case messages.OpUpgrade:
 		return "upgrade_failed"
+	case messages.OpRestart:
+		return "restart_failed"
 	}
 	return "operation_failed"
 }

@@ -15,6 +15,15 @@ func newOp(op messages.Operation, mode messages.Mode) Op {
 		Phase: Requested, RequestedAt: t0, Deadline: t0.Add(30 * time.Minute)}
 }
 
+// restartOp is a restart restoring from from; offline: the job did not
+// run when it was recorded; location: the restore point chosen then.
+func restartOp(mode messages.Mode, from messages.RestoreFrom, offline bool, location string) Op {
+	op := newOp(messages.OpRestart, mode)
+	op.Request = &messages.ControlRequested{RequestID: op.RequestID, Operation: messages.OpRestart, Restore: &messages.RestoreOptions{From: from}}
+	op.Offline, op.Location = offline, location
+	return op
+}
+
 // round is one observation and what the decision must be.
 type round struct {
 	after    time.Duration
@@ -136,6 +145,47 @@ func TestScenarios(t *testing.T) {
 			{outcome: Outcome{Kind: Accepted}, phase: Triggered, action: Poll},
 			{outcome: Outcome{Kind: Succeeded}, objects: 3, phase: Done, step: "savepoint_disposed"},
 		}, Completed},
+		{"restart a running application job from a savepoint it takes", newOp(messages.OpRestart, messages.ModeApplication), []round{
+			{objects: -1, job: messages.StateRunning, phase: Requested, action: Trigger},
+			{outcome: Outcome{Kind: Accepted}, job: messages.StateRunning, objects: 3, phase: Triggered, action: Poll},
+			{outcome: Outcome{Kind: Succeeded, Location: sp}, job: messages.StateFinished, objects: 3, phase: Cleanup, action: Clean, step: "savepoint_completed", location: sp},
+			{objects: 0, phase: Deploy, action: Redeploy},
+			{outcome: Outcome{Kind: Unavailable}, phase: Deploy, action: Redeploy},
+			{after: time.Hour, outcome: Outcome{Kind: Published}, phase: Done, step: "restarted", location: sp},
+		}, Completed},
+		{"restart a running application job from its checkpoint cancels it", restartOp(messages.ModeApplication, messages.RestoreFromCheckpoint, false, "s3://cp/chk-7"), []round{
+			{objects: -1, job: messages.StateRunning, phase: Requested, action: Trigger},
+			{outcome: Outcome{Kind: Accepted}, job: messages.StateCancelling, objects: 3, phase: Triggered, action: Poll},
+			{job: messages.StateCanceled, objects: 3, phase: Cleanup, action: Clean},
+			{objects: 0, phase: Deploy, action: Redeploy},
+			{outcome: Outcome{Kind: Published}, phase: Done, step: "restarted", location: "s3://cp/chk-7"},
+		}, Completed},
+		{"restart a failed application job removes its cluster first", restartOp(messages.ModeApplication, messages.RestoreFromSavepoint, true, sp), []round{
+			{objects: -1, job: messages.StateFailed, phase: Requested, action: Clean},
+			{outcome: Outcome{Kind: Succeeded}, objects: 2, phase: Cleanup, action: Clean},
+			{objects: 0, phase: Deploy, action: Redeploy},
+			{outcome: Outcome{Kind: Published}, phase: Done, step: "restarted", location: sp},
+		}, Completed},
+		{"restart an ended session job deploys it at once", restartOp(messages.ModeSession, messages.RestoreFromNone, true, ""), []round{
+			{objects: -1, job: messages.StateCanceled, phase: Deploy, action: Redeploy},
+			{outcome: Outcome{Kind: Published}, phase: Done, step: "restarted"},
+		}, Completed},
+		{"restart a running session job: savepoint, then deploy (nothing to remove)", newOp(messages.OpRestart, messages.ModeSession), []round{
+			{objects: -1, job: messages.StateRunning, phase: Requested, action: Trigger},
+			{outcome: Outcome{Kind: Accepted}, job: messages.StateRunning, phase: Triggered, action: Poll},
+			{outcome: Outcome{Kind: Succeeded, Location: sp}, job: messages.StateFinished, objects: 3, phase: Deploy, action: Redeploy},
+			{outcome: Outcome{Kind: Published}, phase: Done, step: "restarted", location: sp},
+		}, Completed},
+		{"a restart whose savepoint fails leaves the job", newOp(messages.OpRestart, messages.ModeApplication), []round{
+			{objects: -1, job: messages.StateRunning, phase: Requested, action: Trigger},
+			{outcome: Outcome{Kind: Accepted}, job: messages.StateRunning, phase: Triggered, action: Poll},
+			{outcome: Outcome{Kind: FlinkFailed, Message: "disk full"}, job: messages.StateRunning, phase: Done, step: "restart_failed"},
+		}, Failed},
+		{"a restart the stored run cannot redeploy fails", restartOp(messages.ModeApplication, messages.RestoreFromNone, true, ""), []round{
+			{objects: -1, phase: Requested, action: Clean},
+			{outcome: Outcome{Kind: Succeeded}, objects: 0, phase: Deploy, action: Redeploy},
+			{outcome: Outcome{Kind: Refused, Message: "no request"}, phase: Done, step: "restart_failed"},
+		}, Failed},
 		{"resume redeploys", newOp(messages.OpResume, messages.ModeApplication), []round{
 			{objects: -1, phase: Requested, action: Redeploy},
 			{outcome: Outcome{Kind: Accepted}, phase: Done, step: "resumed"},
@@ -211,6 +261,9 @@ func TestJobState(t *testing.T) {
 		{messages.OpCancel, Requested, "", messages.StateCancelling},
 		{messages.OpCancel, Done, Completed, messages.StateCanceled},
 		{messages.OpDelete, Cleanup, "", StateDeleting},
+		{messages.OpRestart, Triggered, "", StateRedeploying},
+		{messages.OpRestart, Deploy, "", StateRedeploying},
+		{messages.OpRestart, Done, Completed, messages.StateRunning},
 	} {
 		op := newOp(tc.op, messages.ModeApplication)
 		op.Phase, op.Result = tc.ph, tc.res

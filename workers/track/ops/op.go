@@ -78,12 +78,39 @@ func (o Op) Flink() bool {
 	switch o.Operation {
 	case messages.OpResume:
 		return false
-	case messages.OpUpgrade:
+	case messages.OpUpgrade, messages.OpRestart:
 		return !o.Offline
 	case messages.OpDelete:
 		return o.Mode == messages.ModeSession
 	}
 	return true
+}
+
+// RestoreFrom is where a restart (or resume) restores from: its
+// request's restore.from, savepoint by default; "" for the other
+// operations.
+func (o Op) RestoreFrom() messages.RestoreFrom {
+	if o.Operation != messages.OpRestart && o.Operation != messages.OpResume {
+		return ""
+	}
+	if r := o.Request; r != nil && r.Restore != nil && r.Restore.From != "" {
+		return r.Restore.From
+	}
+	return messages.RestoreFromSavepoint
+}
+
+// restartSavepoint reports whether o is a restart that stops the running
+// job with a savepoint and restores from it (from savepoint, the job
+// running when it was recorded); any other restart of a running job
+// cancels it.
+func (o Op) restartSavepoint() bool {
+	return o.Operation == messages.OpRestart && !o.Offline && o.RestoreFrom() == messages.RestoreFromSavepoint
+}
+
+// Redeploys reports whether the operation ends by deploying a run of its
+// own (upgrade, restart), in its Deploy phase.
+func (o Op) Redeploys() bool {
+	return o.Operation == messages.OpUpgrade || o.Operation == messages.OpRestart
 }
 
 // cleansUp reports whether the operation ends by removing the cluster's
@@ -97,6 +124,8 @@ func (o Op) cleansUp() bool {
 		return o.Mode != messages.ModeSession
 	case messages.OpUpgrade:
 		return true
+	case messages.OpRestart:
+		return o.Mode == messages.ModeApplication
 	}
 	return false
 }
@@ -114,16 +143,25 @@ func (o Op) UpgradeMode() messages.UpgradeMode {
 }
 
 // cancels reports whether the operation cancels the job in Flink: cancel,
-// and delete of a session job.
+// delete of a session job, an upgrade or restart without a savepoint.
 func (o Op) cancels() bool {
 	return o.Operation == messages.OpCancel || (o.Operation == messages.OpDelete && o.Mode == messages.ModeSession) ||
-		(o.Operation == messages.OpUpgrade && o.UpgradeMode() != messages.UpgradeSavepoint)
+		(o.Operation == messages.OpUpgrade && o.UpgradeMode() != messages.UpgradeSavepoint) ||
+		(o.Operation == messages.OpRestart && !o.Offline && !o.restartSavepoint())
 }
 
 // savepoint reports whether the operation takes a savepoint.
 func (o Op) savepoint() bool {
 	return o.Operation == messages.OpSuspend || o.Operation == messages.OpSavepoint ||
-		(o.Operation == messages.OpUpgrade && o.UpgradeMode() == messages.UpgradeSavepoint && !o.Offline)
+		(o.Operation == messages.OpUpgrade && o.UpgradeMode() == messages.UpgradeSavepoint && !o.Offline) ||
+		o.restartSavepoint()
+}
+
+// StopsWithSavepoint reports whether the operation stops the job with a
+// savepoint (POST /jobs/{id}/stop): suspend, a savepoint upgrade or
+// restart of a running job.
+func (o Op) StopsWithSavepoint() bool {
+	return o.savepoint() && o.Operation != messages.OpSavepoint
 }
 
 // JobState is the state a job shows while the operation is in flight, or
@@ -153,6 +191,8 @@ func (o Op) JobState(underlying messages.JobState) messages.JobState {
 		return StateDeleting
 	case messages.OpUpgrade:
 		return StateUpgrading
+	case messages.OpRestart:
+		return StateRedeploying
 	}
 	return underlying
 }
@@ -164,4 +204,5 @@ const (
 	StateSavepointing = messages.StateSavepointing
 	StateDeleting     = messages.StateDeleting
 	StateUpgrading    = messages.StateUpgrading
+	StateRedeploying  = messages.StateRedeploying
 )

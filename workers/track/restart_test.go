@@ -1,0 +1,384 @@
+package track
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flinkferry/flinkferry/internal/flinkrest"
+	"github.com/flinkferry/flinkferry/internal/flinksim"
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
+	"github.com/flinkferry/flinkferry/messages"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
+	"github.com/flinkferry/flinkferry/workers/track/ops"
+)
+
+// Restarts (issue 15) on the real peers: the control handler called
+// directly, the tracker against redis-server and the Flink REST
+// simulator; the submit worker's part (deploying the image built event)
+// is played by the test, which registers the new run as its deployed
+// event would.
+
+// redeployLog is a Redeployer that keeps what it published, once per id.
+type redeployLog struct {
+	mu  sync.Mutex
+	ids map[string]bool
+	evs []messages.ImageBuilt
+}
+
+func (l *redeployLog) Redeploy(_ context.Context, ev *messages.ImageBuilt, id string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ids == nil {
+		l.ids = map[string]bool{}
+	}
+	if !l.ids[id] {
+		l.ids[id] = true
+		l.evs = append(l.evs, *ev)
+	}
+	return nil
+}
+
+// of returns the events published under request id.
+func (l *redeployLog) of(requestID string) []messages.ImageBuilt {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []messages.ImageBuilt
+	for _, ev := range l.evs {
+		if ev.RequestID == requestID {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// all returns every event published.
+func (l *redeployLog) all() []messages.ImageBuilt {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.evs)
+}
+
+// startRedeploying starts a tracker replica that publishes redeploys to r.
+func (e *opsEnv) startRedeploying(t *testing.T, id string, f *countingFlink, r Redeployer) *replica {
+	t.Helper()
+	return startReplicaWith(t, e.r, e.cfg, id, Deps{Flink: f, Publisher: e.events, Redeployer: r},
+		func(tr *Tracker) { tr.now = e.clock.Now })
+}
+
+// runRequest is an application run's request as the submit worker
+// deployed it (the deployed event carries it), for job of namespace ns.
+func runRequest(requestID string, job messages.JobRef, mode messages.Mode) *messages.SubmitRequested {
+	r := &messages.SubmitRequested{
+		RequestID: requestID, Job: job, Mode: mode,
+		Flink: messages.FlinkOptions{Version: "1.20", Parallelism: 2,
+			DynamicOptions: []string{"-Dstate.checkpoints.dir=s3://bucket/checkpoints"}},
+		Program: &messages.Program{Jar: messages.Jar{URL: "https://artifacts.example.com/jobs/wordcount-1.0.jar"}, MainClass: "org.example.WordCount"},
+	}
+	if mode == messages.ModeSession {
+		r.SessionClusterID = "shared"
+		r.Flink.DynamicOptions = nil
+	}
+	return r
+}
+
+// addRunningJob adds a simulated application JobManager for cluster id
+// running spec and registers the job as deployed with its request (so it
+// can be deployed again). It returns the job's key.
+func (e *opsEnv) addRunningJob(t *testing.T, ns, id string, spec flinksim.JobSpec) (string, *flinksim.Cluster) {
+	t.Helper()
+	jm := e.sim.AddCluster(kubeclusters.RestServiceName(id), flinksim.ClusterOptions{Application: true, Clock: e.clock, Jobs: []flinksim.JobSpec{spec}})
+	ev := deployed(ns, id, spec.ID, restURL(ns, id))
+	ev.Request = runRequest(ev.RequestID, ev.Job, messages.ModeApplication)
+	ev.JarName, ev.JarSHA256 = "wordcount-1.0.jar", strings.Repeat("c", 64)
+	if _, err := e.store.Register(context.Background(), ev, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return ev.Job.Key(), jm
+}
+
+// registerNewRun plays the submit worker: the image built event deployed,
+// its job added to the simulated JobManager, its deployed event
+// registered.
+func (e *opsEnv) registerNewRun(t *testing.T, ib messages.ImageBuilt, jm *flinksim.Cluster, endpoint string) {
+	t.Helper()
+	jobID := ib.Request.FlinkJobID()
+	jm.AddJob(flinksim.JobSpec{ID: jobID, Script: flinksim.Script{{State: flinksim.Running}}})
+	d := &messages.Deployed{
+		RequestID: ib.RequestID, Job: ib.Job, Mode: ib.Mode, FlinkJobID: jobID, Image: ib.Image,
+		SessionClusterID: ib.Request.SessionClusterID, RestEndpoint: endpoint, WebUIURL: endpoint + "/", Time: e.clock.Now().UTC(),
+		Request: &ib.Request, JarName: ib.JarName, JarArtifact: ib.JarArtifact, JarSHA256: ib.JarSHA256,
+	}
+	if _, err := e.store.Register(context.Background(), d, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stepSummary is an event reduced to what a restart's steps are checked on.
+type stepSummary struct {
+	from, to messages.JobState
+	reason   string
+	status   messages.OperationStatus
+	path     string
+}
+
+func summarize(evs []messages.JobStatusChanged) []stepSummary {
+	var out []stepSummary
+	for _, x := range evs {
+		out = append(out, stepSummary{x.From, x.To, x.Reason, x.Operation.Status, x.SavepointPath})
+	}
+	return out
+}
+
+// TestRestartRunningJobFromItsSavepoint: a restart of a RUNNING
+// application job, delivered twice, stops the job with one savepoint
+// (history trigger restart), hands the job's own request back under the
+// restart's request id restoring from exactly that savepoint, and shows
+// REDEPLOYING until the new run is registered, which then runs.
+func TestRestartRunningJobFromItsSavepoint(t *testing.T) {
+	t.Parallel()
+	e := newOpsEnv(t, nil)
+	ctx := context.Background()
+	const ns, id = "flink", "rs1"
+	jobID := jobIDOf(40)
+	key, jm := e.addRunningJob(t, ns, id, flinksim.JobSpec{ID: jobID, Script: flinksim.Script{{State: flinksim.Running}},
+		Savepoints: flinksim.SavepointSpec{Duration: 20 * time.Second}})
+	f, redeploys := e.flink(), &redeployLog{}
+	e.startRedeploying(t, "r1", f, redeploys)
+	waitState(t, e.store, key, messages.StateRunning, 15*time.Second)
+
+	req := messages.ControlRequested{RequestID: "rs1-restart", Job: messages.JobRef{Namespace: ns, ClusterID: id}, Operation: messages.OpRestart}
+	e.handle(t, req)
+	e.handle(t, req) // a redelivery
+	waitJob(t, e.store, key, 10*time.Second, "REDEPLOYING, the savepoint triggered", func(j *jobstore.Job) bool {
+		return j.State == messages.StateRedeploying && j.Op != nil && j.Op.Phase == ops.Triggered
+	})
+	e.clock.Advance(20 * time.Second)
+	j := waitOpDone(t, e.store, key, req.RequestID, 10*time.Second)
+	sps := jm.Savepoints()
+	if j.Op.Result != ops.Completed || len(sps) != 1 || j.Op.Location != sps[0] {
+		t.Fatalf("operation %+v; Flink's savepoints %v, want completed at the one savepoint", *j.Op, sps)
+	}
+	if got := f.n("stop", flinkrest.TriggerID(req.RequestID)); got != 1 {
+		t.Errorf("stop-with-savepoint triggered %d times, want 1", got)
+	}
+	if got := f.n("cancel", jobID); got != 0 {
+		t.Errorf("the job was cancelled %d times, want 0 (stopped with a savepoint)", got)
+	}
+	hist, err := e.store.Savepoints(ctx, key, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 || hist[0].Path != sps[0] || hist[0].Trigger != jobstore.TriggerRestart || hist[0].RequestID != req.RequestID {
+		t.Errorf("savepoint history %+v, want the restart's savepoint", hist)
+	}
+
+	evs := redeploys.all()
+	if len(evs) != 1 {
+		t.Fatalf("%d image built events published, want 1: %+v", len(evs), evs)
+	}
+	ib := evs[0]
+	if ib.RequestID != req.RequestID || ib.Request.RequestID != req.RequestID || ib.Image != j.Image || ib.JarName != "wordcount-1.0.jar" {
+		t.Errorf("image built: request id %s (request %s), image %s, jar %s; want the restart's request id, the run's image and jar",
+			ib.RequestID, ib.Request.RequestID, ib.Image, ib.JarName)
+	}
+	if sp := ib.Request.Program.Savepoint; sp == nil || sp.Path != sps[0] || sp.AllowNonRestoredState || sp.RestoreMode != "" {
+		t.Errorf("image built restores from %+v, want %s", sp, sps[0])
+	}
+	if ib.Request.Program.MainClass != "org.example.WordCount" || ib.Request.Flink.Parallelism != 2 {
+		t.Errorf("image built request %+v is not the run's", ib.Request)
+	}
+	if ib.Request.FlinkJobID() == jobID {
+		t.Errorf("the new run has the old run's Flink job id %s", jobID)
+	}
+	j = waitState(t, e.store, key, messages.StateRedeploying, 5*time.Second)
+	if j.RequestID != "req-"+id {
+		t.Fatalf("run %s before the new one registers, want req-%s", j.RequestID, id)
+	}
+
+	e.registerNewRun(t, ib, jm, restURL(ns, id))
+	j = waitJob(t, e.store, key, 15*time.Second, "the new run RUNNING", func(j *jobstore.Job) bool {
+		return j.RequestID == req.RequestID && j.State == messages.StateRunning
+	})
+	want := []stepSummary{
+		{messages.StateRunning, messages.StateRedeploying, "restart_requested", messages.OperationRequested, ""},
+		{messages.StateRedeploying, messages.StateRedeploying, "savepoint_completed", messages.OperationInProgress, sps[0]},
+		{messages.StateRedeploying, messages.StateRedeploying, "restarted", messages.OperationCompleted, sps[0]},
+	}
+	got := opEvents(e.events, key, req.RequestID)
+	if !slices.Equal(summarize(got), want) {
+		t.Errorf("status events of the restart:%s\nwant %+v\nall: %s", describe(got), want, describe(e.events.of(key, time.Time{})))
+	}
+	var newRun []messages.JobState
+	for _, ev := range e.events.of(key, time.Time{}) {
+		if ev.RequestID == req.RequestID {
+			newRun = append(newRun, ev.To)
+		}
+	}
+	if len(newRun) == 0 || newRun[len(newRun)-1] != messages.StateRunning {
+		t.Errorf("the new run's states %v, want ending RUNNING", newRun)
+	}
+}
+
+// TestRestartFromCheckpoint: a restart from the latest checkpoint, with
+// allow_non_restored_state and restore mode CLAIM, cancels the running job
+// (no savepoint) and restores from the checkpoint the tracker recorded,
+// the options passed through to the new run's request.
+func TestRestartFromCheckpoint(t *testing.T) {
+	t.Parallel()
+	e := newOpsEnv(t, nil)
+	const ns, id = "flink", "rc1"
+	jobID := jobIDOf(41)
+	key, jm := e.addRunningJob(t, ns, id, flinksim.JobSpec{ID: jobID, Script: flinksim.Script{{State: flinksim.Running}},
+		Checkpoints: flinksim.CheckpointSpec{Interval: 10 * time.Second}})
+	f, redeploys := e.flink(), &redeployLog{}
+	e.startRedeploying(t, "r1", f, redeploys)
+	waitState(t, e.store, key, messages.StateRunning, 15*time.Second)
+	e.clock.Advance(35 * time.Second)
+	j := waitJob(t, e.store, key, 10*time.Second, "a completed checkpoint recorded", func(j *jobstore.Job) bool {
+		return j.Checkpoints.LastCompletedPath != ""
+	})
+	cp := j.Checkpoints.LastCompletedPath
+
+	req := messages.ControlRequested{RequestID: "rc1-restart", Job: messages.JobRef{Namespace: ns, ClusterID: id}, Operation: messages.OpRestart,
+		Restore: &messages.RestoreOptions{From: messages.RestoreFromCheckpoint, AllowNonRestoredState: true, RestoreMode: messages.RestoreClaim}}
+	e.handle(t, req)
+	j = waitOpDone(t, e.store, key, req.RequestID, 15*time.Second)
+	if j.Op.Result != ops.Completed || j.Op.Location != cp {
+		t.Fatalf("operation %+v, want completed restoring from %s", *j.Op, cp)
+	}
+	if got := f.n("cancel", jobID); got < 1 {
+		t.Errorf("the job was never cancelled")
+	}
+	if sps := jm.Savepoints(); len(sps) != 0 {
+		t.Errorf("Flink took savepoints %v, want none", sps)
+	}
+	if st := jm.Job(jobID).State(); st != flinksim.Canceled {
+		t.Errorf("the old job is %s, want CANCELED", st)
+	}
+	evs := redeploys.of(req.RequestID)
+	if len(evs) != 1 {
+		t.Fatalf("%d image built events, want 1", len(evs))
+	}
+	sp := evs[0].Request.Program.Savepoint
+	if sp == nil || sp.Path != cp || !sp.AllowNonRestoredState || sp.RestoreMode != messages.RestoreClaim {
+		t.Fatalf("the new run restores from %+v, want %s with allow_non_restored_state and CLAIM", sp, cp)
+	}
+	if hist, _ := e.store.Savepoints(context.Background(), key, 0); len(hist) != 0 {
+		t.Errorf("savepoint history %+v, want none", hist)
+	}
+}
+
+// TestRestartEndedJobs: a job that no longer runs is deployed again
+// without asking Flink anything: an application job that FAILED from a
+// given path, a session job that was CANCELED without state (it gets a
+// new Flink job id on its session cluster).
+func TestRestartEndedJobs(t *testing.T) {
+	t.Parallel()
+	e := newOpsEnv(t, nil)
+	ctx := context.Background()
+	f, redeploys := e.flink(), &redeployLog{}
+
+	const ns, id = "flink", "rf1"
+	jobID := jobIDOf(42)
+	key, jm := e.addRunningJob(t, ns, id, flinksim.JobSpec{ID: jobID, Script: flinksim.Script{{State: flinksim.Running}}})
+
+	const sid = "rsj"
+	sjobID := jobIDOf(43)
+	session := e.sim.AddCluster(kubeclusters.RestServiceName("shared"), flinksim.ClusterOptions{Clock: e.clock,
+		Jobs: []flinksim.JobSpec{{ID: sjobID, Script: flinksim.Script{{State: flinksim.Running}}}}})
+	sd := deployed(ns, sid, sjobID, restURL(ns, "shared"))
+	sd.Mode, sd.SessionClusterID, sd.Image = messages.ModeSession, "shared", ""
+	sd.Request = runRequest(sd.RequestID, sd.Job, messages.ModeSession)
+	sd.JarName, sd.JarArtifact = "wordcount-1.0.jar", "registry.example.com/flinkferry/jars/wordcount@sha256:"+strings.Repeat("b", 64)
+	sd.JarSHA256 = strings.Repeat("c", 64)
+	if _, err := e.store.Register(ctx, sd, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	skey := sd.Job.Key()
+
+	e.startRedeploying(t, "r1", f, redeploys)
+	waitState(t, e.store, key, messages.StateRunning, 15*time.Second)
+	waitState(t, e.store, skey, messages.StateRunning, 15*time.Second)
+	jm.Job(jobID).Fail("java.lang.IllegalStateException: boom")
+	session.Job(sjobID).SetState(flinksim.Canceled)
+	waitState(t, e.store, key, messages.StateFailed, 10*time.Second)
+	waitState(t, e.store, skey, messages.StateCanceled, 10*time.Second)
+
+	const path = "s3://bucket/savepoints/savepoint-given"
+	app := messages.ControlRequested{RequestID: "rf1-restart", Job: messages.JobRef{Namespace: ns, ClusterID: id}, Operation: messages.OpRestart,
+		Restore: &messages.RestoreOptions{From: messages.RestoreFromPath, Path: path, RestoreMode: messages.RestoreNoClaim}}
+	sess := messages.ControlRequested{RequestID: "rsj-restart", Job: messages.JobRef{Namespace: ns, ClusterID: sid}, Operation: messages.OpRestart,
+		Restore: &messages.RestoreOptions{From: messages.RestoreFromNone}}
+	e.handle(t, app)
+	e.handle(t, sess)
+	for _, c := range []struct {
+		key string
+		req messages.ControlRequested
+	}{{key, app}, {skey, sess}} {
+		j := waitOpDone(t, e.store, c.key, c.req.RequestID, 10*time.Second)
+		if j.Op.Result != ops.Completed || !j.Op.Offline {
+			t.Fatalf("%s: operation %+v, want completed offline", c.key, *j.Op)
+		}
+		waitState(t, e.store, c.key, messages.StateRedeploying, 5*time.Second)
+	}
+	if n := f.n("stop", flinkrest.TriggerID(app.RequestID)) + f.n("cancel", jobID) + f.n("cancel", sjobID); n != 0 {
+		t.Errorf("%d Flink calls for jobs that ended, want 0", n)
+	}
+	ib := redeploys.of(app.RequestID)
+	if len(ib) != 1 || ib[0].Request.Program.Savepoint == nil || ib[0].Request.Program.Savepoint.Path != path ||
+		ib[0].Request.Program.Savepoint.RestoreMode != messages.RestoreNoClaim {
+		t.Fatalf("application image built %+v, want one restoring from %s (NO_CLAIM)", ib, path)
+	}
+	sb := redeploys.of(sess.RequestID)
+	if len(sb) != 1 || sb[0].Request.Program.Savepoint != nil || sb[0].Request.Program.FlinkJobID != "" || sb[0].JarArtifact != sd.JarArtifact ||
+		sb[0].Request.FlinkJobID() == sjobID {
+		t.Fatalf("session image built %+v, want one without state, a new Flink job id, the stored jar artifact", sb)
+	}
+	e.registerNewRun(t, sb[0], session, restURL(ns, "shared"))
+	waitJob(t, e.store, skey, 10*time.Second, "the restarted session job RUNNING", func(j *jobstore.Job) bool {
+		return j.RequestID == sess.RequestID && j.State == messages.StateRunning
+	})
+}
+
+// TestRestartRefusals: what cannot be restarted is refused with
+// operation_not_allowed and nothing recorded.
+func TestRestartRefusals(t *testing.T) {
+	t.Parallel()
+	e := newOpsEnv(t, nil)
+	ctx := context.Background()
+	const ns = "flink"
+	bare, _ := e.addJob(t, ns, "rr-bare", jobIDOf(44), flinksim.SavepointSpec{}, 0) // deployed without its request
+	sc := deployed(ns, "rr-session", "", restURL(ns, "rr-session"))
+	sc.Mode = messages.ModeSessionCluster
+	if _, err := e.store.Register(ctx, sc, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, key string
+		req       messages.ControlRequested
+		want      string
+	}{
+		{"no stored request", bare, messages.ControlRequested{RequestID: "rr-1", Job: messages.JobRef{Namespace: ns, ClusterID: "rr-bare"}, Operation: messages.OpRestart},
+			"request is not stored"},
+		{"a session cluster", sc.Job.Key(), messages.ControlRequested{RequestID: "rr-2", Job: sc.Job, Operation: messages.OpRestart},
+			"session cluster is not restarted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.ctl.Handle(ctx, &tc.req)
+			if err == nil {
+				t.Fatal("Handle() = nil, want a refusal")
+			}
+			refused := e.refusals.of(tc.req.RequestID)
+			if len(refused) != 1 || refused[0].Reason != messages.RefusedNotAllowed || !strings.Contains(refused[0].Message, tc.want) {
+				t.Fatalf("refusals %+v, want one operation_not_allowed saying %q", refused, tc.want)
+			}
+			if j, _ := e.store.Get(ctx, tc.key); j.Op != nil {
+				t.Fatalf("operation %+v recorded", *j.Op)
+			}
+		})
+	}
+}

@@ -1,5 +1,7 @@
 package flinksim
 
+import "time"
+
 // SetState moves the job to state now and stops its Script: from then on
 // the job changes state only through further calls, cancel, or stop. A
 // CANCELLING set this way stays until changed.
@@ -34,4 +36,12 @@ func (j *Job) SetSavepointOutcome(fail bool, cause string) {
 	if cause != "" {
 		j.spec.Savepoints.FailureCause = cause
 	}
+}
+
+// SetSavepointDuration changes how long savepoints triggered from now on
+// take (at least 1ms).
+func (j *Job) SetSavepointDuration(d time.Duration) {
+	j.c.mu.Lock()
+	defer j.c.mu.Unlock()
+	j.spec.Savepoints.Duration = max(d, time.Millisecond)
 }

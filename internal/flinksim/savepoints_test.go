@@ -217,3 +217,22 @@ func TestFinishedOperationsExpire(t *testing.T) {
 		t.Fatalf("savepoints = %v, want two: the repeated trigger id started a new one", got)
 	}
 }
+
+// TestSetSavepointDuration: savepoints triggered after the change take
+// the new duration.
+func TestSetSavepointDuration(t *testing.T) {
+	e := newEnv(t)
+	j := runningJob(e, flinksim.JobSpec{})
+	j.SetSavepointDuration(10 * time.Second)
+	id := trigger(e, "/c/c1/jobs/"+jobA+"/savepoints", `{"target-directory":"s3://sp","cancel-job":false}`)
+	status := "/c/c1/jobs/" + jobA + "/savepoints/" + id
+	for _, step := range []struct {
+		advance time.Duration
+		want    string
+	}{{9 * time.Second, "IN_PROGRESS"}, {time.Second, "COMPLETED"}} {
+		e.clock.Advance(step.advance)
+		if got := path(e.getJSON(status, http.StatusOK), "status", "id"); got != step.want {
+			t.Fatalf("after %s more: status.id = %v, want %s", step.advance, got, step.want)
+		}
+	}
+}

@@ -351,7 +351,7 @@ func TestOpInvalidArguments(t *testing.T) {
 	}{
 		{"no request id", func(op *ops.Op) { op.RequestID = "" }, "h"},
 		{"request id with a space", func(op *ops.Op) { op.RequestID = "a b" }, "h"},
-		{"unknown operation", func(op *ops.Op) { op.Operation = "restart" }, "h"},
+		{"unknown operation", func(op *ops.Op) { op.Operation = "reboot" }, "h"},
 		{"unknown phase", func(op *ops.Op) { op.Phase = "" }, "h"},
 		{"unknown result", func(op *ops.Op) { op.Result = "maybe" }, "h"},
 		{"reason not snake_case", func(op *ops.Op) { op.Reason = "Failed" }, "h"},

@@ -80,8 +80,19 @@ func runHelm(bin string, args ...string) ([]byte, error) {
 	return out, nil
 }
 
+// TestChartLints runs helm lint --strict on the defaults and on every
+// values file of testdata/values.
 func TestChartLints(t *testing.T) {
 	helm(t, "lint", "--strict", ".")
+	files, err := filepath.Glob("testdata/values/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata/values/*.yaml: %v", err)
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".yaml"), func(t *testing.T) {
+			helm(t, "lint", "--strict", ".", "--kube-version", kubetest.KubernetesVersion, "-f", f)
+		})
+	}
 }
 
 func TestChartAppliesToARealAPIServer(t *testing.T) {

@@ -1,0 +1,150 @@
+package testenv
+
+import (
+	"fmt"
+	"os/exec"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// procTail bounds the output a Proc keeps (its last bytes).
+const procTail = 64 << 10
+
+// Proc is a program under test run as its own process (a `flinkferry
+// worker` replica): started, SIGKILLed and started again with the same
+// arguments and environment, its output's tail kept for the test log. It
+// dies with the test binary (Pdeathsig) and is killed at cleanup.
+type Proc struct {
+	// Name identifies the process in logs ("track-a").
+	Name string
+
+	bin       string
+	args, env []string
+	dir       string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	done   chan struct{}
+	out    *tailBuffer
+	starts int
+}
+
+// StartProc starts bin with args and env in dir. Its output goes to the
+// test log, when the test failed, at cleanup.
+func StartProc(t testing.TB, name, dir, bin string, env []string, args ...string) *Proc {
+	t.Helper()
+	p := &Proc{Name: name, bin: bin, args: args, env: env, dir: dir, out: &tailBuffer{max: procTail}}
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			t.Logf("process %s (started %d times), last %d KiB of its output:\n%s", name, p.Starts(), procTail>>10, p.out.String())
+		}
+	})
+	return p
+}
+
+// Start starts the process (again); it must not be running.
+func (p *Proc) Start() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil && !p.exitedLocked() {
+		return fmt.Errorf("starting %s: it is running", p.Name)
+	}
+	cmd := exec.Command(p.bin, p.args...)
+	cmd.Dir, cmd.Env = p.dir, p.env
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", p.Name, err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	p.cmd, p.done = cmd, done
+	p.starts++
+	return nil
+}
+
+// Kill SIGKILLs the process, waits until it is dead and returns when. It
+// is an error when the process had already exited on its own.
+func (p *Proc) Kill() (time.Time, error) {
+	p.mu.Lock()
+	exited, cmd := p.exitedLocked(), p.cmd
+	p.mu.Unlock()
+	if exited {
+		state := "never started"
+		if cmd != nil {
+			state = cmd.ProcessState.String()
+		}
+		return time.Time{}, fmt.Errorf("%s exited on its own before the kill (%s)", p.Name, state)
+	}
+	p.kill()
+	return time.Now(), nil
+}
+
+// Exited reports whether the process is not running.
+func (p *Proc) Exited() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.exitedLocked()
+}
+
+// Starts is how many times the process was started.
+func (p *Proc) Starts() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.starts
+}
+
+// Output is the tail of everything the process wrote, over all its starts.
+func (p *Proc) Output() string { return p.out.String() }
+
+func (p *Proc) exitedLocked() bool {
+	if p.done == nil {
+		return true
+	}
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *Proc) kill() {
+	p.mu.Lock()
+	cmd, done := p.cmd, p.done
+	p.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Kill()
+	<-done
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - b.max; over > 0 {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}

@@ -1,0 +1,275 @@
+package faults
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/flinkferry/flinkferry/cmd/flinkferry/dev"
+	"github.com/flinkferry/flinkferry/messages"
+)
+
+// TestCrashes is issue 18's crash profile: application jobs flow through
+// two replicas of each worker (submitted, RUNNING, every second one then
+// suspended with a savepoint) while worker processes are SIGKILLed at
+// random moments and started again. Then, per request: one image pushed,
+// one Deployment created, one savepoint trigger per suspend, one status
+// event per transition in an unbroken chain, nothing dead-lettered, and
+// every job in its final state.
+func TestCrashes(t *testing.T) {
+	p := currentProfile()
+	seed := uint64(time.Now().UnixNano())
+	if v, err := strconv.ParseUint(os.Getenv("FLINKFERRY_FAULTS_SEED"), 10, 64); err == nil {
+		seed = v
+	}
+	t.Logf("profile %s: %d jobs, %d kills, seed %d (FLINKFERRY_FAULTS_SEED reruns it)", p.name, p.jobs, p.kills, seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	s := startStack(t)
+	deployments := watchDeployments(t, s)
+
+	started := time.Now()
+	ch := startChaos(s, rng, p.kills)
+	ids := make([]string, p.jobs)
+	key := func(id string) string { return messages.JobRef{Namespace: dev.Namespace, ClusterID: id}.Key() }
+	suspend := func(i int) bool { return i%2 == 1 }
+	// Each job on its own: submitted, RUNNING, maybe suspended; the
+	// submits spread over the chaos so that every worker is hit busy.
+	var wg sync.WaitGroup
+	errs := make(chan error, p.jobs)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("crash-%03d", i)
+		s.submit(t, ids[i])
+		wg.Add(1)
+		go func(i int, id string) {
+			defer wg.Done()
+			if err := waitJob(s, key(id), messages.StateRunning, 4*time.Minute); err != nil {
+				errs <- err
+				return
+			}
+			if !suspend(i) {
+				return
+			}
+			s.produce(t, s.topics.Control, &messages.ControlRequested{
+				RequestID: "suspend-" + id, Job: messages.JobRef{Namespace: dev.Namespace, ClusterID: id}, Operation: messages.OpSuspend})
+			if err := waitJob(s, key(id), messages.StateSuspended, 4*time.Minute); err != nil {
+				errs <- err
+			}
+		}(i, ids[i])
+		time.Sleep(p.pace/2 + time.Duration(rng.IntN(int(p.pace))))
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	kills := ch.stop(t)
+	t.Logf("%d jobs through, %d processes killed and restarted, in %s", p.jobs, len(kills), time.Since(started).Round(time.Second))
+	for _, k := range kills {
+		t.Logf("  %s killed at +%s, restarted %s later", k.proc, k.at.Sub(started).Round(10*time.Millisecond), k.down.Round(10*time.Millisecond))
+	}
+	if len(kills) < p.kills {
+		t.Errorf("%d kills happened, want %d (the jobs were through before the chaos was)", len(kills), p.kills)
+	}
+	// Room for outboxes and redeliveries to settle before counting.
+	time.Sleep(5 * time.Second)
+
+	c := s.collect(t)
+	var images, deploys, savepoints, events []string
+	for i, id := range ids {
+		if n := s.pushes.get("flinkferry/" + id); n != 1 {
+			images = append(images, fmt.Sprintf("%s: %d manifest pushes", id, n))
+		}
+		if n := deployments.created(id); n != 1 {
+			deploys = append(deploys, fmt.Sprintf("%s: %d Deployments created", id, n))
+		}
+		if suspend(i) {
+			if tr := triggerIDs(s.flink.writes(id+"-rest", "/stop")); len(tr) != 1 {
+				savepoints = append(savepoints, fmt.Sprintf("%s: stop-with-savepoint trigger ids %v", id, tr))
+			}
+		}
+		want := messages.StateRunning
+		if suspend(i) {
+			want = messages.StateSuspended
+		}
+		events = append(events, c.chainProblems(key(id), want)...)
+	}
+	report := func(what string, problems []string) {
+		if len(problems) > 0 {
+			t.Errorf("%s: %d problems:\n  %s", what, len(problems), strings.Join(problems, "\n  "))
+		}
+	}
+	report("images pushed per request (want 1)", images)
+	report("Deployments created per job (want 1)", deploys)
+	report("savepoints triggered per suspend (want 1 trigger id)", savepoints)
+	report("status events per transition (want one, in an unbroken chain)", events)
+	if len(c.deadLetters) > 0 {
+		t.Errorf("%d records dead-lettered: %v", len(c.deadLetters), c.deadLetters)
+	}
+	t.Logf("counted: %d status events (%d distinct ids, %d republished with the same id), %d manifest pushes, %d Deployments, %d dead letters",
+		c.records, len(c.ids), c.republished, s.pushes.total(), deployments.total(), len(c.deadLetters))
+}
+
+// waitJob polls the job store until the job is in state want.
+func waitJob(s *stack, key string, want messages.JobState, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	var last string
+	for time.Now().Before(deadline) {
+		j, err := s.store.Get(context.Background(), key)
+		if err == nil {
+			if j.State == want {
+				return nil
+			}
+			last = fmt.Sprintf("%s (reason %q, message %q)", j.State, j.Reason, j.Message)
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("job %s: not %s within %s; last %s", key, want, within, last)
+}
+
+// kill is one injected crash.
+type kill struct {
+	proc string
+	at   time.Time
+	down time.Duration
+}
+
+// chaos SIGKILLs a random worker process every 1–4 s and starts it again
+// 0.2–1.5 s later, n times.
+type chaos struct {
+	quit chan struct{}
+	done chan struct{}
+	mu   sync.Mutex
+	log  []kill
+	errs []error
+}
+
+func startChaos(s *stack, rng *rand.Rand, n int) *chaos {
+	c := &chaos{quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		for range n {
+			select {
+			case <-c.quit:
+				return
+			case <-time.After(time.Second + time.Duration(rng.IntN(3000))*time.Millisecond):
+			}
+			p := s.procs[rng.IntN(len(s.procs))]
+			at, err := p.Kill()
+			if err == nil {
+				time.Sleep(200*time.Millisecond + time.Duration(rng.IntN(1300))*time.Millisecond)
+				err = p.Start()
+			}
+			c.mu.Lock()
+			if err != nil {
+				c.errs = append(c.errs, err)
+			} else {
+				c.log = append(c.log, kill{proc: p.Name, at: at, down: time.Since(at)})
+			}
+			c.mu.Unlock()
+		}
+	}()
+	return c
+}
+
+// stop waits for the chaos to end (all its kills, or at once when the
+// load is through: it is stopped then) and returns what it did.
+func (c *chaos) stop(t *testing.T) []kill {
+	t.Helper()
+	select {
+	case <-c.done:
+	case <-time.After(2 * time.Minute):
+		close(c.quit)
+		<-c.done
+	}
+	for _, err := range c.errs {
+		t.Error(err)
+	}
+	return c.log
+}
+
+// deploymentLog records the UIDs of the JobManager Deployments seen, per
+// name: a Deployment created twice has two.
+type deploymentLog struct {
+	mu   sync.Mutex
+	uids map[string]map[string]bool
+}
+
+func watchDeployments(t *testing.T, s *stack) *deploymentLog {
+	t.Helper()
+	l := &deploymentLog{uids: map[string]map[string]bool{}}
+	f := informers.NewSharedInformerFactoryWithOptions(s.kube.Client, 0, informers.WithNamespace(dev.Namespace))
+	inf := f.Apps().V1().Deployments().Informer()
+	record := func(obj any) {
+		d, ok := obj.(*appsv1.Deployment)
+		if !ok {
+			return
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if l.uids[d.Name] == nil {
+			l.uids[d.Name] = map[string]bool{}
+		}
+		l.uids[d.Name][string(d.UID)] = true
+	}
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{AddFunc: record, UpdateFunc: func(_, n any) { record(n) }}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() { cancel(); f.Shutdown() })
+	f.Start(ctx.Done())
+	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
+		t.Fatal("Deployment informer did not sync")
+	}
+	return l
+}
+
+func (l *deploymentLog) created(name string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.uids[name])
+}
+
+func (l *deploymentLog) total() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, u := range l.uids {
+		n += len(u)
+	}
+	return n
+}
+
+// triggerIDs returns the distinct triggerId fields of the calls' bodies.
+func triggerIDs(calls []flinkCall) []string {
+	seen := map[string]bool{}
+	for _, c := range calls {
+		var b struct {
+			TriggerID string `json:"triggerId"`
+		}
+		_ = json.Unmarshal([]byte(c.body), &b)
+		seen[b.TriggerID] = true
+	}
+	out := make([]string, 0, len(seen))
+	for id := range seen {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}

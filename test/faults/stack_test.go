@@ -1,0 +1,339 @@
+package faults
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/flinkferry/flinkferry/cmd/flinkferry/dev"
+	"github.com/flinkferry/flinkferry/internal/devproc"
+	"github.com/flinkferry/flinkferry/internal/redisclient"
+	"github.com/flinkferry/flinkferry/internal/testenv"
+	"github.com/flinkferry/flinkferry/messages"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
+)
+
+// shards is FLINKFERRY_TRACK_SHARDS of the track workers and of the store
+// the test reads.
+const shards = 16
+
+// stack is the peers and the worker processes of one run.
+type stack struct {
+	kafka  *testenv.KafkaCluster
+	redis  testenv.RedisServer
+	reg    testenv.Registry
+	kube   *dev.Kube
+	topics messages.Topics
+	store  *jobstore.Store
+	// jarURL is the example jar on the artifact server.
+	jarURL string
+	// pushes counts manifest PUTs per repository, through the registry
+	// proxy the build workers use.
+	pushes *counter
+	// flink records the requests that reached the JobManagers, through
+	// the proxy the workers use (HTTP_PROXY).
+	flink *flinkLog
+	// procs are the worker processes, by name (build-a, track-b, ...).
+	procs []*testenv.Proc
+}
+
+// startStack starts the peers and two replicas of the build, submit and
+// track workers.
+func startStack(t *testing.T) *stack {
+	t.Helper()
+	ctx := context.Background()
+	s := &stack{kafka: testenv.Kafka(t), redis: testenv.Redis(t), reg: testenv.DockerRegistry(t),
+		topics: messages.DefaultTopics("flinkferry."), pushes: newCounter(), flink: &flinkLog{}}
+	kube, err := dev.StartKube(ctx, dev.KubeOptions{StartDelay: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(kube.Close)
+	if kube.Kind != dev.KubeSimulated {
+		t.Fatalf("Kubernetes: %s, want the local kube-apiserver (run `bash hack/peers.sh`)", kube.Kind)
+	}
+	s.kube = kube
+
+	// The registry behind a proxy that counts manifest pushes.
+	regURL, _ := url.Parse("http://" + s.reg.Host)
+	rp := httputil.NewSingleHostReverseProxy(regURL)
+	manifest := regexp.MustCompile(`^/v2/(.+)/manifests/[^/]+$`)
+	regProxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m := manifest.FindStringSubmatch(r.URL.Path); m != nil && r.Method == http.MethodPut {
+			s.pushes.add(m[1])
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(regProxy.Close)
+	regHost := strings.TrimPrefix(regProxy.URL, "http://")
+	auth := remote.WithAuth(&authn.Basic{Username: s.reg.Username, Password: s.reg.Password})
+	base, err := random.Image(1024, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range dev.FlinkVersions {
+		ref, err := name.NewTag(s.reg.Host+"/library/flink:"+v, name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, base, auth); err != nil {
+			t.Fatalf("pushing the base image: %v", err)
+		}
+	}
+
+	// The JobManagers: the workers reach `<id>-rest.<namespace>:8081`
+	// through HTTP_PROXY, this recording proxy in front of the simulator
+	// (which routes by host name).
+	simURL, _ := url.Parse(kube.Sim.URL())
+	sp := httputil.NewSingleHostReverseProxy(simURL)
+	flinkProxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.flink.add(r)
+		sp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(flinkProxy.Close)
+
+	jar := dev.ExampleJar()
+	artifacts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/java-archive")
+		_, _ = w.Write(jar)
+	}))
+	t.Cleanup(artifacts.Close)
+	s.jarURL = artifacts.URL + "/wordcount.jar"
+	artifactHost := strings.TrimPrefix(artifacts.URL, "http://")
+
+	rdb, err := redisclient.New(ctx, redisclient.Config{URL: s.redis.URL(), Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	if s.store, err = jobstore.New(rdb, jobstore.Options{Prefix: "ff:", Shards: shards}); err != nil {
+		t.Fatal(err)
+	}
+
+	common := append(devproc.ScrubbedEnv(),
+		"HTTP_PROXY="+flinkProxy.URL, "NO_PROXY=127.0.0.1,localhost",
+		"FLINKFERRY_KAFKA_BROKERS="+strings.Join(s.kafka.Brokers, ","),
+		"FLINKFERRY_KAFKA_TOPIC_PREFIX=flinkferry.",
+		"FLINKFERRY_KAFKA_CREATE_TOPICS=true",
+		"FLINKFERRY_KAFKA_PARTITIONS="+strconv.Itoa(testenv.Partitions),
+		"FLINKFERRY_KAFKA_REPLICATION_FACTOR=3",
+		"FLINKFERRY_KAFKA_SESSION_TIMEOUT=6s",
+		"FLINKFERRY_KAFKA_HEARTBEAT_INTERVAL=300ms",
+		"FLINKFERRY_KAFKA_REBALANCE_TIMEOUT=10s",
+		"FLINKFERRY_HANDLER_TIMEOUT=30s",
+		"FLINKFERRY_HANDLER_MAX_RETRIES=5",
+		"FLINKFERRY_HANDLER_RETRY_INITIAL_INTERVAL=100ms",
+		"FLINKFERRY_HANDLER_RETRY_MAX_INTERVAL=2s",
+		"FLINKFERRY_HANDLER_RETRY_MAX_ELAPSED=20s",
+		"FLINKFERRY_LOG_LEVEL=info",
+		"FLINKFERRY_LOG_FORMAT=text",
+	)
+	env := map[string][]string{
+		"build": {
+			"FLINKFERRY_BUILD_REGISTRY=" + regHost,
+			"FLINKFERRY_BUILD_REGISTRY_USERNAME=" + s.reg.Username,
+			"FLINKFERRY_BUILD_REGISTRY_PASSWORD=" + s.reg.Password,
+			"FLINKFERRY_BUILD_REGISTRY_INSECURE=true",
+			"FLINKFERRY_BUILD_DEFAULT_BASE_IMAGE=" + regHost + "/library/flink:{version}",
+			"FLINKFERRY_BUILD_ARTIFACT_ALLOWED_HOSTS=" + artifactHost,
+			"FLINKFERRY_BUILD_ALLOWED_NAMESPACES=" + dev.Namespace,
+		},
+		"submit": {
+			"FLINKFERRY_SUBMIT_KUBECONFIG=" + kube.Kubeconfig,
+			"FLINKFERRY_SUBMIT_ALLOWED_NAMESPACES=" + dev.Namespace,
+			"FLINKFERRY_SUBMIT_REGISTRY=" + regHost,
+			"FLINKFERRY_SUBMIT_REGISTRY_USERNAME=" + s.reg.Username,
+			"FLINKFERRY_SUBMIT_REGISTRY_PASSWORD=" + s.reg.Password,
+			"FLINKFERRY_SUBMIT_REGISTRY_INSECURE=true",
+		},
+		"track": {
+			"FLINKFERRY_REDIS_URL=" + s.redis.URL(),
+			"FLINKFERRY_REDIS_TIMEOUT=2s",
+			"FLINKFERRY_TRACK_KUBECONFIG=" + kube.Kubeconfig,
+			"FLINKFERRY_TRACK_NAMESPACES=" + dev.Namespace,
+			"FLINKFERRY_TRACK_SHARDS=" + strconv.Itoa(shards),
+			"FLINKFERRY_TRACK_LEASE_TTL=3s",
+			"FLINKFERRY_TRACK_JOB_STATUS_INTERVAL=500ms",
+			"FLINKFERRY_TRACK_CLUSTER_METRIC_INTERVAL=2s",
+			"FLINKFERRY_TRACK_REQUEST_TIMEOUT=400ms",
+			"FLINKFERRY_TRACK_OPERATION_INTERVAL=300ms",
+			"FLINKFERRY_TRACK_OPERATION_TIMEOUT=2m",
+			"FLINKFERRY_TRACK_RECOVERY_INTERVAL=30s",
+		},
+	}
+	ready := map[*testenv.Proc]string{}
+	for _, w := range []string{"build", "submit", "track"} {
+		for _, r := range []string{"a", "b"} {
+			ops := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
+			e := append(append(append([]string(nil), common...), env[w]...),
+				"FLINKFERRY_OPS_ADDR="+ops, "FLINKFERRY_TRACK_REPLICA_ID="+w+"-"+r)
+			p := testenv.StartProc(t, w+"-"+r, root, binary, e, "worker", w)
+			s.procs = append(s.procs, p)
+			ready[p] = "http://" + ops + "/readyz"
+		}
+	}
+	for p, u := range ready {
+		waitReady(t, p, u, time.Minute)
+	}
+	return s
+}
+
+// waitReady waits until the process answers 200 on its readiness URL,
+// failing t when it exits first or within passes.
+func waitReady(t *testing.T, p *testenv.Proc, u string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if p.Exited() {
+			t.Fatalf("%s exited while starting:\n%s", p.Name, p.Output())
+		}
+		resp, err := http.Get(u)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready within %s (%v)", p.Name, within, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// submit produces the application submit request of job id.
+func (s *stack) submit(t *testing.T, id string) messages.JobRef {
+	t.Helper()
+	ev, err := messages.Decode(messages.TypeSubmitRequested, dev.DemoRequest(id, s.jarURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := ev.(*messages.SubmitRequested)
+	s.produce(t, s.topics.Submit, req)
+	return req.Job
+}
+
+// produce writes ev to topic with its CloudEvents headers, keyed by job.
+func (s *stack) produce(t *testing.T, topic string, ev messages.Event) {
+	t.Helper()
+	key, headers, value, err := messages.Encode(ev, messages.Envelope{Source: "faults-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &kgo.Record{Topic: topic, Key: []byte(key), Value: value}
+	for hk, hv := range headers {
+		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: hk, Value: []byte(hv)})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := s.kafka.Client(t).ProduceSync(ctx, rec).FirstErr(); err != nil {
+		t.Fatalf("producing to %s: %v", topic, err)
+	}
+}
+
+// proc returns the worker process named name.
+func (s *stack) proc(name string) *testenv.Proc {
+	for _, p := range s.procs {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// counter counts by key, safe for concurrent use.
+type counter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func newCounter() *counter { return &counter{n: map[string]int{}} }
+
+func (c *counter) add(k string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[k]++
+}
+
+func (c *counter) total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, v := range c.n {
+		n += v
+	}
+	return n
+}
+
+func (c *counter) get(k string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[k]
+}
+
+// flinkLog records the requests that changed something in Flink: savepoint
+// and stop triggers (with their trigger ids), cancels, jar runs.
+type flinkLog struct {
+	mu    sync.Mutex
+	calls []flinkCall
+}
+
+type flinkCall struct {
+	cluster, method, path, body string
+	at                          time.Time
+}
+
+var flinkWrite = regexp.MustCompile(`/jobs/[0-9a-f]{32}/(savepoints|stop)$|/jars/[^/]+/run$|/jobs/[0-9a-f]{32}$`)
+
+func (f *flinkLog) add(r *http.Request) {
+	if r.Method == http.MethodGet || !flinkWrite.MatchString(r.URL.Path) {
+		return
+	}
+	var body string
+	if r.Body != nil {
+		b, _ := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+		r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		body = string(b)
+	}
+	host := r.Host
+	if i := strings.IndexByte(host, '.'); i > 0 {
+		host = host[:i]
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, flinkCall{cluster: host, method: r.Method, path: r.URL.Path, body: body, at: time.Now()})
+}
+
+// writes returns the recorded calls of cluster (its "-rest" name) whose
+// path ends with suffix.
+func (f *flinkLog) writes(cluster, suffix string) []flinkCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []flinkCall
+	for _, c := range f.calls {
+		if c.cluster == cluster && strings.HasSuffix(c.path, suffix) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (c flinkCall) String() string { return fmt.Sprintf("%s %s %s", c.method, c.path, c.body) }

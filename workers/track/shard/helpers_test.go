@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -213,91 +212,6 @@ func (e *exclusivity) check(t *testing.T) {
 		}
 		t.Logf("exclusivity: %d samples, no shard with two owners", e.samples.Load())
 	})
-}
-
-// proxy forwards TCP connections to a Redis server and can black-hole
-// them: while broken it accepts and reads but forwards nothing, as a
-// network partition looks to a client (commands time out).
-type proxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	broken bool
-	conns  []net.Conn
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{ln: ln, target: target}
-	go p.accept()
-	t.Cleanup(p.close)
-	return p
-}
-
-func (p *proxy) addr() string { return p.ln.Addr().String() }
-
-func (p *proxy) accept() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, c, up)
-		p.mu.Unlock()
-		go p.pipe(up, c)
-		go p.pipe(c, up)
-	}
-}
-
-// pipe copies src to dst, dropping what it reads while the proxy is broken.
-func (p *proxy) pipe(dst, src net.Conn) {
-	defer dst.Close()
-	defer src.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		broken := p.broken
-		p.mu.Unlock()
-		if broken {
-			continue
-		}
-		if _, err := dst.Write(buf[:n]); err != nil {
-			return
-		}
-	}
-}
-
-// setBroken breaks or heals the proxy. Healing closes every connection,
-// whose byte stream lost data, so the client dials fresh ones.
-func (p *proxy) setBroken(broken bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.broken = broken
-	if !broken {
-		for _, c := range p.conns {
-			c.Close()
-		}
-		p.conns = nil
-	}
-}
-
-func (p *proxy) close() {
-	p.ln.Close()
-	p.setBroken(false)
 }
 
 // drain reads every change until the channel is closed.

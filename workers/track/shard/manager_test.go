@@ -178,8 +178,8 @@ func TestJoiningReplicaGetsFairShare(t *testing.T) {
 
 func TestRedisUnreachableStopsOwnershipBeforeLeasesExpire(t *testing.T) {
 	srv := testenv.Redis(t)
-	px := newProxy(t, srv.Addr)
-	a := newReplica(t, newClient(t, px.addr(), srv.DB), "a") // through the proxy
+	px := testenv.NewTCPProxy(t, srv.Addr)
+	a := newReplica(t, newClient(t, px.Addr(), srv.DB), "a") // through the proxy
 	b := newReplica(t, newClient(t, srv.Addr, srv.DB), "b")
 	rs := []*replica{a, b}
 	a.start(t)
@@ -193,7 +193,7 @@ func TestRedisUnreachableStopsOwnershipBeforeLeasesExpire(t *testing.T) {
 	// Under load a may hand a shard over between the split and the break:
 	// what it must report lost is what it owned when cut off.
 	owned := len(a.m.Owned())
-	px.setBroken(true)
+	px.Partition()
 	broken := time.Now()
 	dark := waitFor(t, testTTL, "a owns nothing", func() bool { return len(a.m.Owned()) == 0 })
 	t.Logf("cut off from Redis: a stopped owning its shards after %s (lease TTL %s, local validity %s)", dark, testTTL, testTTL-testTTL/5)
@@ -227,7 +227,7 @@ func TestRedisUnreachableStopsOwnershipBeforeLeasesExpire(t *testing.T) {
 	t.Logf("b took a's shards over %s after the break", time.Since(broken))
 	_ = took
 
-	px.setBroken(false)
+	px.Heal()
 	back := waitFor(t, 6*testTTL, "2 replicas split 64/64 again", func() bool { return split(rs, shards, []int{64, 64}) })
 	t.Logf("after Redis was reachable again a had its share back in %s", back)
 	if back > 3*testTTL {

@@ -35,6 +35,12 @@ type submitFollow struct {
 	// run it replaces, restore the restore point it deploys from.
 	upgrading     bool
 	from, restore string
+	// completed: the upgrade's completed step was seen. Until then the
+	// new run's lines are held: the submit worker may apply the new run
+	// (and the track worker register it) before the track worker's step
+	// saying so is on the topic, and the steps read in their order.
+	completed bool
+	held      []judgement
 }
 
 // newSubmitFollow starts the wait of req, printing to p; jobs (may be
@@ -67,6 +73,40 @@ func (f *submitFollow) handle(ctx context.Context, ev messages.Event, _ []byte) 
 	}
 	if j.line == "" {
 		return false, nil
+	}
+	newRun := false
+	switch e := ev.(type) {
+	case *messages.Deployed:
+		newRun = true
+	case *messages.JobStatusChanged:
+		newRun = e.RequestID == req.RequestID
+	}
+	if newRun && f.upgrading && !f.completed && j.verdict == pending {
+		f.held = append(f.held, j)
+		return false, nil
+	}
+	if f.completed || newRun {
+		// The completed step, or the new run ending the wait: what was
+		// held follows it, or comes first.
+		held := f.held
+		f.held = nil
+		if newRun {
+			for _, h := range held {
+				p.done(h.line)
+			}
+		} else {
+			defer func() {
+				for _, h := range held {
+					p.done(h.line)
+					if h.stage != "" {
+						f.stage = h.stage
+					}
+				}
+				if len(held) > 0 {
+					p.start(f.stage)
+				}
+			}()
+		}
 	}
 	switch j.verdict {
 	case succeeded:
@@ -154,12 +194,15 @@ func (f *submitFollow) upgradeStep(e *messages.JobStatusChanged) judgement {
 			stage: upgradeStages[f.mode()],
 		}
 	case messages.OperationInProgress:
+		if f.completed {
+			return judgement{} // told by the completed step already
+		}
 		if e.SavepointPath != "" {
 			return judgement{line: "savepoint " + e.SavepointPath + "; removing the old cluster…", stage: "removing the old cluster"}
 		}
 		return judgement{line: stateLine(e), stage: "removing the old cluster"}
 	case messages.OperationCompleted:
-		f.restore = e.SavepointPath
+		f.completed, f.restore = true, e.SavepointPath
 		line := "old cluster removed, deploying without state"
 		if f.restore != "" {
 			line = "old cluster removed, deploying from " + f.restore

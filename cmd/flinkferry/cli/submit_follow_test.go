@@ -84,6 +84,21 @@ func TestSubmitWaitShowsTheUpgradesSteps(t *testing.T) {
 				newRun(r, messages.StateStarting, running),
 			}
 		}},
+		// The submit worker applies the new run (and the track worker
+		// registers it) before the track worker's steps are on the topic:
+		// the lines still come in the steps' order.
+		{name: "savepoint-steps-late", events: func(r *messages.SubmitRequested) []messages.Event {
+			return []messages.Event{
+				pushed(r),
+				upgradeStep(r, messages.OperationRequested, running, upgrading, "upgrade_requested", "", ""),
+				handBack(r),
+				deployed(r),
+				newRun(r, upgrading, messages.StateStarting),
+				upgradeStep(r, messages.OperationCompleted, upgrading, upgrading, "upgraded", "", spPath),
+				upgradeStep(r, messages.OperationInProgress, upgrading, upgrading, "savepoint_completed", "", spPath),
+				newRun(r, messages.StateStarting, running),
+			}
+		}},
 		{name: "last-state", mode: messages.UpgradeLastState, events: func(r *messages.SubmitRequested) []messages.Event {
 			return []messages.Event{
 				pushed(r),

@@ -61,8 +61,8 @@ func TestExistingSecrets(t *testing.T) {
 	want := map[string][]string{
 		"build":  {"FLINKFERRY_BUILD_REGISTRY_PASSWORD=registry-login/password", "FLINKFERRY_BUILD_REGISTRY_USERNAME=registry-login/username", "FLINKFERRY_KAFKA_SASL_PASSWORD=kafka-user-flinkferry/sasl.jaas.password", "FLINKFERRY_KAFKA_SASL_USERNAME=kafka-user-flinkferry/user"},
 		"submit": {"FLINKFERRY_KAFKA_SASL_PASSWORD=kafka-user-flinkferry/sasl.jaas.password", "FLINKFERRY_KAFKA_SASL_USERNAME=kafka-user-flinkferry/user", "FLINKFERRY_SUBMIT_REGISTRY_PASSWORD=registry-login/password", "FLINKFERRY_SUBMIT_REGISTRY_USERNAME=registry-login/username"},
-		"track":  {"FLINKFERRY_KAFKA_SASL_PASSWORD=kafka-user-flinkferry/sasl.jaas.password", "FLINKFERRY_KAFKA_SASL_USERNAME=kafka-user-flinkferry/user", "FLINKFERRY_REDIS_PASSWORD=redis-auth/redis-password"},
-		"alert":  {"FLINKFERRY_KAFKA_SASL_PASSWORD=kafka-user-flinkferry/sasl.jaas.password", "FLINKFERRY_KAFKA_SASL_USERNAME=kafka-user-flinkferry/user", "FLINKFERRY_REDIS_PASSWORD=redis-auth/redis-password"},
+		"track":  {"FLINKFERRY_KAFKA_SASL_PASSWORD=kafka-user-flinkferry/sasl.jaas.password", "FLINKFERRY_KAFKA_SASL_USERNAME=kafka-user-flinkferry/user", "FLINKFERRY_REDIS_PASSWORD=redis-auth/redis-password", "FLINKFERRY_REDIS_SENTINEL_PASSWORD=redis-auth/sentinel-password"},
+		"alert":  {"FLINKFERRY_KAFKA_SASL_PASSWORD=kafka-user-flinkferry/sasl.jaas.password", "FLINKFERRY_KAFKA_SASL_USERNAME=kafka-user-flinkferry/user", "FLINKFERRY_REDIS_PASSWORD=redis-auth/redis-password", "FLINKFERRY_REDIS_SENTINEL_PASSWORD=redis-auth/sentinel-password"},
 	}
 	for w, refs := range want {
 		d := deploymentOf(t, objs["Deployment/existing-secrets-flinkferry-"+w].Object)

@@ -97,6 +97,9 @@ worker .name. */}}
 {{- end }}
 {{- if and $v.redis.existingSecret (has .name (list "track" "alert")) }}
 {{- $_ := set $ref "FLINKFERRY_REDIS_PASSWORD" (list $v.redis.existingSecret $v.redis.passwordKey) }}
+{{- if and $v.redis.sentinel.master $v.redis.sentinel.passwordKey }}
+{{- $_ := set $ref "FLINKFERRY_REDIS_SENTINEL_PASSWORD" (list $v.redis.existingSecret $v.redis.sentinel.passwordKey) }}
+{{- end }}
 {{- end }}
 {{- with $v.registryCredentials.existingSecret }}
 {{- $up := upper $.name }}

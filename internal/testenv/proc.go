@@ -86,6 +86,31 @@ func (p *Proc) Kill() (time.Time, error) {
 	return time.Now(), nil
 }
 
+// Stop sends SIGTERM and waits up to grace for the process to exit (then
+// SIGKILLs it); it returns how long the exit took and an error when grace
+// was not enough or the exit status was not 0.
+func (p *Proc) Stop(grace time.Duration) (time.Duration, error) {
+	p.mu.Lock()
+	cmd, done, exited := p.cmd, p.done, p.exitedLocked()
+	p.mu.Unlock()
+	if exited {
+		return 0, fmt.Errorf("%s is not running", p.Name)
+	}
+	start := time.Now()
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(grace):
+		p.kill()
+		return time.Since(start), fmt.Errorf("%s did not exit within %s of SIGTERM", p.Name, grace)
+	}
+	took := time.Since(start)
+	if !cmd.ProcessState.Success() {
+		return took, fmt.Errorf("%s exited with %s after SIGTERM", p.Name, cmd.ProcessState)
+	}
+	return took, nil
+}
+
 // Exited reports whether the process is not running.
 func (p *Proc) Exited() bool {
 	p.mu.Lock()

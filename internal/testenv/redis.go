@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -64,6 +65,7 @@ type RedisProcess struct {
 	Addr string
 	p    *process
 	dir  string
+	args []string // of redis-server, for Restart
 }
 
 // StartRedis starts a redis-server from PATH on a free loopback port
@@ -81,6 +83,32 @@ func StartRedis() (*RedisProcess, error) {
 func (r *RedisProcess) Stop() {
 	r.p.stop()
 	os.RemoveAll(r.dir)
+}
+
+// Kill SIGKILLs the server (no shutdown save); Restart starts it again.
+func (r *RedisProcess) Kill() {
+	_ = syscall.Kill(-r.p.cmd.Process.Pid, syscall.SIGKILL)
+	<-r.p.done
+}
+
+// Restart kills the server if it runs and starts a new, empty one (there
+// is no persistence) on the same port: Redis lost and brought back.
+func (r *RedisProcess) Restart() error {
+	r.Kill()
+	var err error
+	for range 50 { // the port may linger a moment
+		var p *process
+		if p, err = startProcess(r.p.cmd.Path, r.args...); err != nil {
+			return err
+		}
+		if err = waitRedis(p, r.Addr); err == nil {
+			r.p = p
+			return nil
+		}
+		p.stop()
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("restarting redis-server on %s: %w", r.Addr, err)
 }
 
 func startRedisProcess(bin string, extra ...string) (*RedisProcess, error) {
@@ -104,7 +132,7 @@ func startRedisProcess(bin string, extra ...string) (*RedisProcess, error) {
 			return nil, err
 		}
 		if lastErr = waitRedis(p, addr); lastErr == nil {
-			return &RedisProcess{Addr: addr, p: p, dir: dir}, nil
+			return &RedisProcess{Addr: addr, p: p, dir: dir, args: append(args, extra...)}, nil
 		}
 		p.stop()
 	}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -142,8 +141,7 @@ func (g *SentinelGroup) KillMaster(t testing.TB) string {
 	if !ok {
 		t.Fatalf("master %s is not a node of the group", addr)
 	}
-	_ = syscall.Kill(-n.p.cmd.Process.Pid, syscall.SIGKILL)
-	<-n.p.done
+	n.Kill()
 	return addr
 }
 

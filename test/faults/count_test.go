@@ -27,6 +27,8 @@ type collected struct {
 
 type statusEvent struct {
 	id string
+	// at is when the record was produced.
+	at time.Time
 	*messages.JobStatusChanged
 }
 
@@ -52,7 +54,7 @@ func (s *stack) collect(t *testing.T) *collected {
 			continue
 		}
 		if sc, ok := ev.(*messages.JobStatusChanged); ok {
-			c.byJob[sc.Job.Key()] = append(c.byJob[sc.Job.Key()], statusEvent{id: id, JobStatusChanged: sc})
+			c.byJob[sc.Job.Key()] = append(c.byJob[sc.Job.Key()], statusEvent{id: id, at: rec.Timestamp, JobStatusChanged: sc})
 		}
 	}
 	for _, rec := range s.kafka.Consume(t, s.topics.DeadLetter, 1<<30, 2*time.Second) {
@@ -96,4 +98,19 @@ func (c *collected) chainProblems(key string, want messages.JobState) []string {
 		problems = append(problems, fmt.Sprintf("%s: last announced state %q, want %s (chain %s)", key, prev, want, strings.Join(chain, " > ")))
 	}
 	return problems
+}
+
+// since returns job key's events produced after t.
+func (c *collected) since(key string, t time.Time) []statusEvent {
+	var out []statusEvent
+	for _, e := range c.byJob[key] {
+		if e.at.After(t) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (e statusEvent) String() string {
+	return fmt.Sprintf("%s>%s (%s)", e.From, e.To, e.Reason)
 }

@@ -42,7 +42,6 @@ func TestCrashes(t *testing.T) {
 	started := time.Now()
 	ch := startChaos(s, rng, p.kills)
 	ids := make([]string, p.jobs)
-	key := func(id string) string { return messages.JobRef{Namespace: dev.Namespace, ClusterID: id}.Key() }
 	suspend := func(i int) bool { return i%2 == 1 }
 	// Each job on its own: submitted, RUNNING, maybe suspended; the
 	// submits spread over the chaos so that every worker is hit busy.

@@ -3,16 +3,19 @@ package faults
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +24,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/flinkferry/flinkferry/cmd/flinkferry/dev"
 	"github.com/flinkferry/flinkferry/internal/devproc"
@@ -34,14 +39,25 @@ import (
 // the test reads.
 const shards = 16
 
+// recoveryInterval is FLINKFERRY_TRACK_RECOVERY_INTERVAL of the track
+// workers: how often they rebuild the tracked set from Kubernetes.
+const recoveryInterval = 20 * time.Second
+
 // stack is the peers and the worker processes of one run.
 type stack struct {
-	kafka  *testenv.KafkaCluster
-	redis  testenv.RedisServer
-	reg    testenv.Registry
-	kube   *dev.Kube
-	topics messages.Topics
-	store  *jobstore.Store
+	kafka *testenv.KafkaCluster
+	// kafkaDown makes every broker close each connection at its first
+	// request (SetKafkaDown).
+	kafkaDown atomic.Bool
+	// redis is the workers' own redis-server, to kill and restart empty.
+	redis *testenv.RedisProcess
+	// kubeProxy stands between the workers and the kube-apiserver (the
+	// simulated kubelet talks to it directly).
+	kubeProxy *testenv.TCPProxy
+	reg       testenv.Registry
+	kube      *dev.Kube
+	topics    messages.Topics
+	store     *jobstore.Store
 	// jarURL is the example jar on the artifact server.
 	jarURL string
 	// pushes counts manifest PUTs per repository, through the registry
@@ -59,8 +75,22 @@ type stack struct {
 func startStack(t *testing.T) *stack {
 	t.Helper()
 	ctx := context.Background()
-	s := &stack{kafka: testenv.Kafka(t), redis: testenv.Redis(t), reg: testenv.DockerRegistry(t),
+	s := &stack{kafka: testenv.Kafka(t), reg: testenv.DockerRegistry(t),
 		topics: messages.DefaultTopics("flinkferry."), pushes: newCounter(), flink: &flinkLog{}}
+	s.kafka.Control(func(kmsg.Request) (kmsg.Response, error, bool) {
+		s.kafka.KeepControl()
+		if s.kafkaDown.Load() {
+			return nil, errors.New("kafka is down (fault injected)"), true
+		}
+		return nil, nil, false
+	})
+	redis, err := testenv.StartRedis()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(redis.Stop)
+	s.redis = redis
+	redisURL := "redis://" + redis.Addr + "/0"
 	kube, err := dev.StartKube(ctx, dev.KubeOptions{StartDelay: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -70,6 +100,8 @@ func startStack(t *testing.T) *stack {
 		t.Fatalf("Kubernetes: %s, want the local kube-apiserver (run `bash hack/peers.sh`)", kube.Kind)
 	}
 	s.kube = kube
+	var kubeconfig string
+	s.kubeProxy, kubeconfig = proxiedKubeconfig(t, kube.Kubeconfig)
 
 	// The registry behind a proxy that counts manifest pushes.
 	regURL, _ := url.Parse("http://" + s.reg.Host)
@@ -118,7 +150,7 @@ func startStack(t *testing.T) *stack {
 	s.jarURL = artifacts.URL + "/wordcount.jar"
 	artifactHost := strings.TrimPrefix(artifacts.URL, "http://")
 
-	rdb, err := redisclient.New(ctx, redisclient.Config{URL: s.redis.URL(), Timeout: 2 * time.Second})
+	rdb, err := redisclient.New(ctx, redisclient.Config{URL: redisURL, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +188,7 @@ func startStack(t *testing.T) *stack {
 			"FLINKFERRY_BUILD_ALLOWED_NAMESPACES=" + dev.Namespace,
 		},
 		"submit": {
-			"FLINKFERRY_SUBMIT_KUBECONFIG=" + kube.Kubeconfig,
+			"FLINKFERRY_SUBMIT_KUBECONFIG=" + kubeconfig,
 			"FLINKFERRY_SUBMIT_ALLOWED_NAMESPACES=" + dev.Namespace,
 			"FLINKFERRY_SUBMIT_REGISTRY=" + regHost,
 			"FLINKFERRY_SUBMIT_REGISTRY_USERNAME=" + s.reg.Username,
@@ -164,9 +196,9 @@ func startStack(t *testing.T) *stack {
 			"FLINKFERRY_SUBMIT_REGISTRY_INSECURE=true",
 		},
 		"track": {
-			"FLINKFERRY_REDIS_URL=" + s.redis.URL(),
+			"FLINKFERRY_REDIS_URL=" + redisURL,
 			"FLINKFERRY_REDIS_TIMEOUT=2s",
-			"FLINKFERRY_TRACK_KUBECONFIG=" + kube.Kubeconfig,
+			"FLINKFERRY_TRACK_KUBECONFIG=" + kubeconfig,
 			"FLINKFERRY_TRACK_NAMESPACES=" + dev.Namespace,
 			"FLINKFERRY_TRACK_SHARDS=" + strconv.Itoa(shards),
 			"FLINKFERRY_TRACK_LEASE_TTL=3s",
@@ -175,7 +207,7 @@ func startStack(t *testing.T) *stack {
 			"FLINKFERRY_TRACK_REQUEST_TIMEOUT=400ms",
 			"FLINKFERRY_TRACK_OPERATION_INTERVAL=300ms",
 			"FLINKFERRY_TRACK_OPERATION_TIMEOUT=2m",
-			"FLINKFERRY_TRACK_RECOVERY_INTERVAL=30s",
+			"FLINKFERRY_TRACK_RECOVERY_INTERVAL=" + recoveryInterval.String(),
 		},
 	}
 	ready := map[*testenv.Proc]string{}
@@ -216,6 +248,37 @@ func waitReady(t *testing.T, p *testenv.Proc, u string, within time.Duration) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// proxiedKubeconfig starts a TCP proxy to the API server of the
+// kubeconfig at path and writes a copy of it naming the proxy (TLS passes
+// through it).
+func proxiedKubeconfig(t *testing.T, path string) (*testenv.TCPProxy, string) {
+	t.Helper()
+	cfg, err := clientcmd.LoadFromFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var proxy *testenv.TCPProxy
+	for _, c := range cfg.Clusters {
+		u, err := url.Parse(c.Server)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if proxy == nil {
+			proxy = testenv.NewTCPProxy(t, u.Host)
+		}
+		u.Host = proxy.Addr()
+		c.Server = u.String()
+	}
+	if proxy == nil {
+		t.Fatalf("kubeconfig %s names no cluster", path)
+	}
+	out := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, out); err != nil {
+		t.Fatal(err)
+	}
+	return proxy, out
 }
 
 // submit produces the application submit request of job id.
@@ -337,3 +400,33 @@ func (f *flinkLog) writes(cluster, suffix string) []flinkCall {
 }
 
 func (c flinkCall) String() string { return fmt.Sprintf("%s %s %s", c.method, c.path, c.body) }
+
+// key is the job key of cluster id in the dev namespace.
+func key(id string) string { return messages.JobRef{Namespace: dev.Namespace, ClusterID: id}.Key() }
+
+// runJobs submits n application jobs named prefix-NN and waits until all
+// are RUNNING.
+func (s *stack) runJobs(t *testing.T, prefix string, n int) []string {
+	t.Helper()
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s-%02d", prefix, i)
+		s.submit(t, ids[i])
+	}
+	for _, id := range ids {
+		if err := waitJob(s, key(id), messages.StateRunning, 3*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ids
+}
+
+// allRunning fails t when a worker process exited on its own.
+func (s *stack) allRunning(t *testing.T) {
+	t.Helper()
+	for _, p := range s.procs {
+		if p.Exited() {
+			t.Errorf("%s exited on its own:\n%s", p.Name, p.Output())
+		}
+	}
+}

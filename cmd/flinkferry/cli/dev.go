@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,7 +50,7 @@ func newDevCmd() *cobra.Command {
 	var o devOptions
 	cmd := &cobra.Command{
 		Use:   "dev",
-		Short: "Run everything locally: Kafka, Redis, registry, artifact server, the three workers, a (simulated) Kubernetes",
+		Short: "Run everything locally: Kafka, Redis, registry, artifact server, the four workers, a (simulated) Kubernetes",
 		Long: `Starts in one process an embedded Kafka-protocol broker (kfake), Redis (a
 local redis-server without persistence when installed, else an embedded
 miniredis), an in-memory OCI registry with stand-in Flink base images, an
@@ -60,11 +62,17 @@ clientset; a kubelet simulation making JobManagers available after a short
 delay and a Flink REST simulator answering for them). Simulated parts are
 announced as such.
 
+The alert worker runs too, with a webhook printer: every alert and its
+resolution is printed here ("alert: [FIRING] ..."). 'flinkferry dev fail
+<cluster-id>' makes a simulated job fail (FAILED; --restart 10s: RESTARTING,
+then RUNNING again).
+
 Unless --no-demo, the requests in examples/ (else a built-in one) are
 submitted and followed until RUNNING; then one more application job,
 day2-demo, is started, suspended (stop with a savepoint, its cluster
 removed) and resumed from that savepoint, as 'flinkferry suspend' and
-'resume' do.
+'resume' do; last, it is made to fail and Flink restarts it, so the alert
+and its resolution are printed.
 The other commands find this instance through its state file, removed on
 exit (Ctrl-C).
 "` + DevReadyLine + `" is printed once everything is up.`,
@@ -85,7 +93,74 @@ exit (Ctrl-C).
 	f.StringVar(&o.logLevel, "log-level", "warn", "workers' log level on stderr: debug, info, warn, error")
 	f.StringVar(&o.examples, "examples", "examples", "directory of the demo requests")
 	f.DurationVar(&o.kubeletDelay, "kubelet-delay", 2*time.Second, "simulated cluster: delay before a JobManager is available")
+	cmd.AddCommand(newDevFailCmd())
 	return cmd
+}
+
+// newDevFailCmd is `flinkferry dev fail <cluster-id>`: it asks the running
+// dev instance (found through its state file) to make a simulated job
+// fail.
+func newDevFailCmd() *cobra.Command {
+	var cause string
+	var restart time.Duration
+	cmd := &cobra.Command{
+		Use:   "fail <cluster-id>",
+		Short: "Make a simulated job of the running `flinkferry dev` fail, to see the alert and its resolution",
+		Long: `Makes the Flink job of <cluster-id> (an application job of the running
+'flinkferry dev', on its simulated cluster) fail: FAILED for good, with
+--cause as its root exception, or with --restart D RESTARTING for D, then
+RUNNING again. The dev terminal prints the alert, and its resolution once
+the job runs again ('flinkferry resume <cluster-id>' after FAILED).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return devFail(cmd.Context(), cmd.OutOrStdout(), args[0], cause, restart)
+		},
+	}
+	cmd.Flags().StringVar(&cause, "cause", "", "root exception of the failure (default: a RuntimeException)")
+	cmd.Flags().DurationVar(&restart, "restart", 0, "RESTARTING for this long, then RUNNING again (0: FAILED for good)")
+	return cmd
+}
+
+func devFail(ctx context.Context, out io.Writer, id, cause string, restart time.Duration) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	st, err := devstate.Read()
+	if err != nil {
+		return fmt.Errorf("finding the running flinkferry dev: %w", err)
+	}
+	if st == nil || st.ArtifactsURL == "" {
+		return errors.New("no flinkferry dev is running (start it with `flinkferry dev`)")
+	}
+	q := url.Values{}
+	if cause != "" {
+		q.Set("cause", cause)
+	}
+	if restart > 0 {
+		q.Set("restart", restart.String())
+	}
+	u := st.ArtifactsURL + dev.ControlPath + "fail/" + url.PathEscape(id) + "?" + q.Encode()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("asking flinkferry dev: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("flinkferry dev: %s", strings.TrimSpace(string(b)))
+	}
+	if restart > 0 {
+		fmt.Fprintf(out, "%s is RESTARTING for %s: the dev terminal prints the alert, then its resolution\n", id, restart)
+	} else {
+		fmt.Fprintf(out, "%s FAILED: the dev terminal prints the alert; `flinkferry resume %s` runs it again and resolves it\n", id, id)
+	}
+	return nil
 }
 
 func runDev(ctx context.Context, out, errOut io.Writer, o devOptions) error {
@@ -117,10 +192,11 @@ func runDev(ctx context.Context, out, errOut io.Writer, o devOptions) error {
 		return err
 	}
 	defer dev.RemoveState()
-	workers, err := dev.StartWorkers(env, kube, log)
+	workers, err := dev.StartWorkersWith(env, kube, log, dev.WorkerOptions{AlertOut: out})
 	if err != nil {
 		return err
 	}
+	env.SetControl(dev.ControlHandler(kube))
 	defer func() {
 		if err := workers.Stop(); err != nil {
 			log.Error("stopping the workers", "error", err)
@@ -129,7 +205,7 @@ func runDev(ctx context.Context, out, errOut io.Writer, o devOptions) error {
 	printBanner(out, env, kube)
 	fmt.Fprintln(out, DevReadyLine)
 	if !o.noDemo {
-		if err := runDemo(ctx, out, env, o.examples); err != nil && ctx.Err() == nil {
+		if err := runDemo(ctx, out, env, kube, o.examples); err != nil && ctx.Err() == nil {
 			fmt.Fprintf(out, "demo: %v\n", err)
 		}
 	}
@@ -159,6 +235,11 @@ func printBanner(w io.Writer, env *dev.Env, kube *dev.Kube) {
 		}
 		fmt.Fprintf(w, "  Simulated    %s\n", strings.Join(sim, "; "))
 	}
+	fmt.Fprint(w, "  Alerts       printed here (alert worker, webhook printer); `flinkferry alerts` lists them")
+	if kube.Sim != nil {
+		fmt.Fprint(w, "; `flinkferry dev fail <cluster-id>` makes a job fail")
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "  Other shells (flinkferry submit/status/events find this instance without them):")
 	fmt.Fprintf(w, "    export FLINKFERRY_KAFKA_BROKERS=%s\n", strings.Join(env.KafkaBrokers, ","))
@@ -176,7 +257,7 @@ var demoFiles = []string{"application/wordcount.yaml", "session/cluster.yaml", "
 // runDemo submits the examples (or the built-in request when dir has
 // none) and prints their state changes until each is RUNNING, then runs
 // the built-in request as job day2DemoID, suspends it and resumes it.
-func runDemo(ctx context.Context, out io.Writer, env *dev.Env, dir string) error {
+func runDemo(ctx context.Context, out io.Writer, env *dev.Env, kube *dev.Kube, dir string) error {
 	var reqs []*messages.SubmitRequested
 	for _, f := range demoFiles {
 		data, err := os.ReadFile(filepath.Join(dir, f))
@@ -235,6 +316,12 @@ func runDemo(ctx context.Context, out io.Writer, env *dev.Env, dir string) error
 	if err := suspendResume(ctx, out, p, cfg.Topics().Control, store, req.Job); err != nil {
 		return err
 	}
+	if kube.Sim != nil {
+		if err := failDemo(ctx, out, kube, store, req.Job); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(out, "demo: alerts: `flinkferry alerts`; make a job fail: `flinkferry dev fail "+day2DemoID+"`")
 	fmt.Fprintln(out, "demo: done; try `flinkferry status`")
 	return nil
 }
@@ -307,6 +394,30 @@ func suspendResume(ctx context.Context, out io.Writer, p *bus.Producer, topic st
 			line = "RUNNING, restored from " + from
 		}
 		return line, done, err
+	})
+}
+
+// demoRestart is how long the demo's failing job stays RESTARTING.
+const demoRestart = 4 * time.Second
+
+// failDemo makes the job fail in the simulator and Flink restart it: the
+// alert worker prints the alert (job-restarting) and, once the job runs
+// again, its resolution.
+func failDemo(ctx context.Context, out io.Writer, kube *dev.Kube, store *jobstore.Store, job messages.JobRef) error {
+	fmt.Fprintf(out, "demo: making %s fail; Flink restarts it in %s (flinkferry dev fail %s --restart %s)…\n",
+		job.Key(), demoRestart, job.ClusterID, demoRestart)
+	if err := kube.FailJob(job.ClusterID, dev.FailOptions{Restart: demoRestart}); err != nil {
+		return err
+	}
+	restarted := false
+	return followJob(ctx, out, store, job.Key(), demoTimeout, func(j *jobstore.Job) (string, bool, error) {
+		if j.State == messages.StateRestarting {
+			restarted = true
+		}
+		if !restarted {
+			return "", false, nil
+		}
+		return untilRunning(j)
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -91,7 +92,12 @@ type Env struct {
 	Simulated []string
 
 	closers []func()
+	control atomic.Value // http.Handler of ControlPath
 }
+
+// SetControl serves h under ControlPath on the artifact server (the dev
+// controls, such as ControlHandler).
+func (e *Env) SetControl(h http.Handler) { e.control.Store(h) }
 
 // JarURL returns the example jar's URL.
 func (e *Env) JarURL() string { return e.ArtifactsURL + JarPath }
@@ -174,7 +180,17 @@ func Start(ctx context.Context, o Options) (_ *Env, err error) {
 	if err := os.WriteFile(filepath.Join(dir, "jars", "wordcount.jar"), ExampleJar(), 0o644); err != nil {
 		return nil, fmt.Errorf("writing the example jar: %w", err)
 	}
-	addr, stop, err := serve(o.ArtifactPort, 8989, http.FileServer(http.Dir(dir)))
+	mux := http.NewServeMux()
+	mux.Handle("/", http.FileServer(http.Dir(dir)))
+	mux.HandleFunc(ControlPath, func(w http.ResponseWriter, r *http.Request) {
+		h, _ := e.control.Load().(http.Handler)
+		if h == nil {
+			http.Error(w, "flinkferry dev is still starting", http.StatusServiceUnavailable)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+	addr, stop, err := serve(o.ArtifactPort, 8989, mux)
 	if err != nil {
 		return nil, fmt.Errorf("starting the artifact server: %w", err)
 	}

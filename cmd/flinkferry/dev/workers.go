@@ -2,10 +2,16 @@ package dev
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,9 +20,11 @@ import (
 	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
+	"github.com/flinkferry/flinkferry/internal/logging"
 	"github.com/flinkferry/flinkferry/internal/ops"
 	"github.com/flinkferry/flinkferry/internal/redisclient"
 	"github.com/flinkferry/flinkferry/internal/worker"
+	"github.com/flinkferry/flinkferry/workers/alert"
 	"github.com/flinkferry/flinkferry/workers/build"
 	"github.com/flinkferry/flinkferry/workers/submit"
 	"github.com/flinkferry/flinkferry/workers/track"
@@ -26,18 +34,33 @@ import (
 // fills only the struct-tag defaults.
 const defaultsPrefix = "FLINKFERRY_DEV_DEFAULTS_UNSET"
 
-// Workers are the three workers running in-process.
+// Workers are the four workers running in-process.
 type Workers struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	errs   []error
+	// closers stop what the workers used (the alert printer) after them.
+	closers []func()
 }
 
-// StartWorkers runs the build, submit and track workers in-process against
-// env and kube until Stop, logging to log. Errors of a stopped worker are
-// logged and returned by Stop.
+// WorkerOptions are the optional parts of StartWorkersWith.
+type WorkerOptions struct {
+	// AlertOut receives one line per alert notice, from the alert
+	// worker's webhook printer (discarded when nil).
+	AlertOut io.Writer
+}
+
+// StartWorkers runs the build, submit, track and alert workers in-process
+// against env and kube until Stop, logging to log. Errors of a stopped
+// worker are logged and returned by Stop.
 func StartWorkers(env *Env, kube *Kube, log *slog.Logger) (*Workers, error) {
+	return StartWorkersWith(env, kube, log, WorkerOptions{})
+}
+
+// StartWorkersWith is StartWorkers with o: the alert worker's notices are
+// printed to o.AlertOut.
+func StartWorkersWith(env *Env, kube *Kube, log *slog.Logger, o WorkerOptions) (*Workers, error) {
 	common, err := commonConfig(env)
 	if err != nil {
 		return nil, err
@@ -97,8 +120,19 @@ func StartWorkers(env *Env, kube *Kube, log *slog.Logger) (*Workers, error) {
 	trClusters.Add(kubeclusters.Config{Name: "default", Default: true, RestAccess: access,
 		AllowedNamespaces: []string{Namespace}}, kube.Client)
 
-	for _, v := range []worker.Validator{bcfg, scfg, tcfg} {
+	printer, err := startPrinter(o.AlertOut)
+	if err != nil {
+		return nil, err
+	}
+	acfg, err := alertConfig(common, env, printer.url)
+	if err != nil {
+		printer.close()
+		return nil, err
+	}
+
+	for _, v := range []worker.Validator{bcfg, scfg, tcfg, acfg} {
 		if err := v.Validate(); err != nil {
+			printer.close()
 			return nil, fmt.Errorf("dev worker configuration: %w", err)
 		}
 	}
@@ -106,9 +140,10 @@ func StartWorkers(env *Env, kube *Kube, log *slog.Logger) (*Workers, error) {
 		build.Spec(bcfg),
 		submit.SpecWith(scfg, so),
 		track.Spec(tcfg, track.Overrides{Clusters: trClusters, HTTPClient: kube.FlinkHTTP}),
+		alert.Spec(acfg, alert.Overrides{}),
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &Workers{cancel: cancel}
+	w := &Workers{cancel: cancel, closers: []func(){printer.close}}
 	for _, s := range specs {
 		s.Logger = log.With("worker", s.Name)
 		s.Ops = ops.New(s.Logger)
@@ -131,6 +166,10 @@ func StartWorkers(env *Env, kube *Kube, log *slog.Logger) (*Workers, error) {
 func (w *Workers) Stop() error {
 	w.cancel()
 	w.wg.Wait()
+	for _, c := range w.closers {
+		c()
+	}
+	w.closers = nil
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return joinErrs(w.errs)
@@ -166,4 +205,80 @@ func flinkrestClient(k *Kube) *flinkrest.Client {
 func BusConfig(env *Env) (bus.Config, error) {
 	c, err := commonConfig(env)
 	return c.Kafka, err
+}
+
+// devRules are the alert worker's rules in dev: every notice goes to the
+// terminal printer.
+const devRules = `channels:
+  - {name: terminal, url: %q, template: json}
+rules:
+  - {name: job-failed, severity: critical, match: {to: [FAILED, LOST, DEPLOY_FAILED]}, channels: [terminal]}
+  - {name: job-restarting, severity: warning, match: {to: [RESTARTING]}, channels: [terminal]}
+  - {name: operation-failed, severity: warning, match: {operation_failed: true}, channels: [terminal]}
+  - {name: slow-start, severity: warning, condition: {not_running_after: 2m}, channels: [terminal]}
+`
+
+// alertConfig is the alert worker's configuration in dev: a rules file
+// (in a temporary directory removed with the process' other temporary
+// files: written next to the artifacts) sending to printerURL, no rate
+// limit, quick evaluation.
+func alertConfig(common worker.Common, env *Env, printerURL string) (alert.Config, error) {
+	var c alert.Config
+	if err := envconfig.Process(defaultsPrefix, &c); err != nil {
+		return c, fmt.Errorf("alert defaults: %w", err)
+	}
+	c.Common = common
+	c.Redis = redisclient.Config{URL: env.RedisURL, Timeout: 3 * time.Second}
+	path := filepath.Join(env.ArtifactsDir, ".alert-rules.yaml")
+	if err := os.WriteFile(path, fmt.Appendf(nil, devRules, printerURL), 0o600); err != nil {
+		return c, fmt.Errorf("writing the dev alert rules: %w", err)
+	}
+	c.Alert.RulesFile = path
+	c.Alert.MinInterval = 0
+	c.Alert.EvaluateInterval = 5 * time.Second
+	c.Alert.RetryBudget = 5 * time.Second
+	return c, nil
+}
+
+// printer is the dev alert receiver: an HTTP server on loopback taking the
+// JSON template's notices and printing one line each.
+type printer struct {
+	url   string
+	close func()
+}
+
+// startPrinter serves the webhook printer, writing to out (nil discards).
+func startPrinter(out io.Writer) (*printer, error) {
+	if out == nil {
+		out = io.Discard
+	}
+	var mu sync.Mutex
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n struct {
+			Summary  string `json:"summary"`
+			WebUIURL string `json:"web_ui_url"`
+			Message  string `json:"message"`
+			Status   string `json:"status"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&n); err != nil {
+			http.Error(w, "not a notice", http.StatusBadRequest)
+			return
+		}
+		line := "alert: " + n.Summary
+		if n.WebUIURL != "" {
+			line += "  " + n.WebUIURL
+		}
+		if first, _, _ := strings.Cut(n.Message, "\n"); first != "" && n.Status == alert.StatusFiring {
+			line += "\n       " + logging.Truncate(first, 200)
+		}
+		mu.Lock()
+		fmt.Fprintln(out, line)
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	})
+	addr, stop, err := serve(0, 0, h)
+	if err != nil {
+		return nil, fmt.Errorf("starting the alert printer: %w", err)
+	}
+	return &printer{url: "http://" + addr + "/alerts", close: stop}, nil
 }

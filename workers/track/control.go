@@ -188,9 +188,16 @@ func (h *ControlHandler) checkResume(ctx context.Context, j *jobstore.Job, req *
 	return restorePoint(ctx, h.Store, j, op)
 }
 
+// runStore reads a job's stored run and savepoint history (the control
+// handler's store, and the tracker's for automatic restarts).
+type runStore interface {
+	Run(ctx context.Context, key string) (*jobstore.Run, error)
+	Savepoints(ctx context.Context, key string, n int) ([]jobstore.SavepointEntry, error)
+}
+
 // checkStoredRun returns why j's stored run cannot be deployed again
 // (resume, restart), "" when it can.
-func checkStoredRun(ctx context.Context, store ControlStore, j *jobstore.Job) (string, error) {
+func checkStoredRun(ctx context.Context, store runStore, j *jobstore.Job) (string, error) {
 	run, err := store.Run(ctx, j.Key)
 	if err != nil {
 		return "", err
@@ -218,7 +225,7 @@ func checkStoredRun(ctx context.Context, store ControlStore, j *jobstore.Job) (s
 // op.Location: the latest completed savepoint of the history, the latest
 // completed checkpoint recorded, the request's path, or nothing. It
 // returns why there is none to choose.
-func restorePoint(ctx context.Context, store ControlStore, j *jobstore.Job, op *ops.Op) (string, error) {
+func restorePoint(ctx context.Context, store runStore, j *jobstore.Job, op *ops.Op) (string, error) {
 	switch op.RestoreFrom() {
 	case messages.RestoreFromSavepoint:
 		sps, err := store.Savepoints(ctx, j.Key, 100)
@@ -249,7 +256,7 @@ func restorePoint(ctx context.Context, store ControlStore, j *jobstore.Job, op *
 // upgradeMode savepoint); any other restore point is chosen now, and a
 // running job is then cancelled. A job that does not run any more
 // (op.Offline) is deployed again once its cluster is removed.
-func checkRestart(ctx context.Context, store ControlStore, j *jobstore.Job, req *messages.ControlRequested, op *ops.Op) (string, error) {
+func checkRestart(ctx context.Context, store runStore, j *jobstore.Job, req *messages.ControlRequested, op *ops.Op) (string, error) {
 	if j.Mode == messages.ModeSessionCluster {
 		return "a session cluster is not restarted: restart its jobs, or delete it and submit it again", nil
 	}

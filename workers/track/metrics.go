@@ -16,6 +16,7 @@ type metrics struct {
 	// Day-2 operations.
 	opSteps            *prometheus.CounterVec
 	savepointsDisposed prometheus.Counter
+	autoRestarts       *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -70,10 +71,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "flinkferry", Subsystem: "track", Name: "savepoints_retention_disposed_total",
 			Help: "Savepoints past the history's retention whose disposal was asked of Flink.",
 		}),
+		autoRestarts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "flinkferry", Subsystem: "track", Name: "auto_restarts_total",
+			Help: "Automatic restarts (restart_policy) recorded by this replica, by cause (restarts, checkpoint_age).",
+		}, []string{"cause"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.jobs, m.pollSeconds, m.pollErrors, m.staleness, m.shards, m.transitions, m.published, m.conflicts, m.pollSkipped,
-			m.opSteps, m.savepointsDisposed)
+			m.opSteps, m.savepointsDisposed, m.autoRestarts)
 	}
 	return m
 }

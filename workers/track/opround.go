@@ -35,6 +35,8 @@ type opRound struct {
 	// (periodic.go).
 	periodic string
 	slot     int64
+	// auto: check the job's restart policy (autorestart.go).
+	auto bool
 }
 
 // opDone is a finished round, for the loop.
@@ -71,6 +73,8 @@ func (t *Tracker) opWorker(ctx context.Context) {
 				d.loaded = true
 			case r.periodic != "":
 				d = t.recordPeriodic(ctx, r)
+			case r.auto:
+				d = t.checkAutoRestart(ctx, r)
 			default:
 				d = t.round(ctx, r)
 			}
@@ -112,6 +116,7 @@ func (t *Tracker) advanceOps(ctx context.Context) {
 		queue(opRound{job: *j, flinkState: t.flinkStates[k]})
 	}
 	t.periodicDue(t.now(), queue)
+	t.autoRestartDue(t.now(), queue)
 }
 
 // loadOp reads the job's operation; a mark without an operation in

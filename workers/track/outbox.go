@@ -112,7 +112,7 @@ func operationRef(e jobstore.OutboxEntry) *messages.OperationRef {
 // operation shows while in flight.
 func stepStatus(op messages.Operation, reason string) messages.OperationStatus {
 	switch {
-	case strings.HasSuffix(reason, "_requested"):
+	case strings.HasSuffix(reason, "_requested"), strings.HasPrefix(reason, "auto_restart_"):
 		return messages.OperationRequested
 	case strings.HasSuffix(reason, "_failed"), reason == ops.ReasonTimeout, reason == ops.ReasonJobEnded,
 		reason == ops.ReasonUnreachable, reason == jobstore.ReasonSuperseded:

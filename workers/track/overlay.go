@@ -83,6 +83,9 @@ func overlay(j *jobstore.Job, d state.Decision) (state.Decision, *opStep) {
 			return d, nil
 		}
 		d.State, d.Reason, d.Message = shown, string(op.Operation)+"_requested", ""
+		if cause := autoRestartCause(op); cause != "" {
+			d.Reason, d.Message = "auto_restart_"+cause, autoRestartMessage(j, cause)
+		}
 		d.StopPolling, d.Final = false, false
 		return d, step
 	}

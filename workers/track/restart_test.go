@@ -88,12 +88,16 @@ func runRequest(requestID string, job messages.JobRef, mode messages.Mode) *mess
 // addRunningJob adds a simulated application JobManager for cluster id
 // running spec and registers the job as deployed with its request (so it
 // can be deployed again). It returns the job's key.
-func (e *opsEnv) addRunningJob(t *testing.T, ns, id string, spec flinksim.JobSpec) (string, *flinksim.Cluster) {
+func (e *opsEnv) addRunningJob(t *testing.T, ns, id string, spec flinksim.JobSpec, edits ...func(*messages.Deployed)) (string, *flinksim.Cluster) {
 	t.Helper()
 	jm := e.sim.AddCluster(kubeclusters.RestServiceName(id), flinksim.ClusterOptions{Application: true, Clock: e.clock, Jobs: []flinksim.JobSpec{spec}})
 	ev := deployed(ns, id, spec.ID, restURL(ns, id))
+	ev.Time = e.clock.Now().UTC()
 	ev.Request = runRequest(ev.RequestID, ev.Job, messages.ModeApplication)
 	ev.JarName, ev.JarSHA256 = "wordcount-1.0.jar", strings.Repeat("c", 64)
+	for _, edit := range edits {
+		edit(ev)
+	}
 	if _, err := e.store.Register(context.Background(), ev, time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +110,7 @@ func (e *opsEnv) addRunningJob(t *testing.T, ns, id string, spec flinksim.JobSpe
 func (e *opsEnv) registerNewRun(t *testing.T, ib messages.ImageBuilt, jm *flinksim.Cluster, endpoint string) {
 	t.Helper()
 	jobID := ib.Request.FlinkJobID()
-	jm.AddJob(flinksim.JobSpec{ID: jobID, Script: flinksim.Script{{State: flinksim.Running}}})
+	jm.AddJob(flinksim.JobSpec{ID: jobID, Script: flinksim.Script{{State: flinksim.Running}}, Checkpoints: flinksim.CheckpointSpec{Interval: 10 * time.Second}})
 	d := &messages.Deployed{
 		RequestID: ib.RequestID, Job: ib.Job, Mode: ib.Mode, FlinkJobID: jobID, Image: ib.Image,
 		SessionClusterID: ib.Request.SessionClusterID, RestEndpoint: endpoint, WebUIURL: endpoint + "/", Time: e.clock.Now().UTC(),

@@ -52,6 +52,9 @@ func (t *Tracker) refresh(ctx context.Context) error {
 	for k := range t.jobs {
 		if !want[k] {
 			delete(t.jobs, k)
+			delete(t.autoNext, k)
+			delete(t.periodicSlot, k)
+			delete(t.flinkStates, k)
 		}
 	}
 	if err := t.load(ctx, load); err != nil {

@@ -39,6 +39,7 @@ type Store interface {
 	TrimSavepoints(ctx context.Context, key string, maxCount int, maxAge time.Duration, now time.Time) ([]jobstore.SavepointEntry, error)
 	RemoveSavepoint(ctx context.Context, key, path string) (bool, error)
 	Run(ctx context.Context, key string) (*jobstore.Run, error)
+	Savepoints(ctx context.Context, key string, n int) ([]jobstore.SavepointEntry, error)
 }
 
 // Flink is what the tracker needs from Flink's REST API
@@ -120,8 +121,16 @@ type Tracker struct {
 	opsSoon bool
 	// periodicSlot is the last periodic savepoint slot handled per job.
 	periodicSlot map[string]int64
-	opTasks      chan opRound
-	opResults    chan opDone
+	// autoNext is when each job's restart policy is checked next
+	// (autorestart.go); exceptions reads Flink's exception histories.
+	autoNext   map[string]time.Time
+	exceptions ExceptionReader
+	// autoWarned is, per job, the automatic restart last warned about
+	// (the operation pool writes it).
+	autoMu     sync.Mutex
+	autoWarned map[string]string
+	opTasks    chan opRound
+	opResults  chan opDone
 
 	results chan pollResult
 	tasks   chan pollTask
@@ -162,7 +171,9 @@ func NewTracker(cfg TrackConfig, d Deps) *Tracker {
 		results: make(chan pollResult, 4096), tasks: make(chan pollTask, taskQueue), dirty: map[string]bool{}, kick: make(chan struct{}, 1),
 		redeployer: d.Redeployer, flinkStates: map[string]messages.JobState{}, opBusy: map[string]bool{}, periodicSlot: map[string]int64{},
 		opTasks: make(chan opRound, opQueue), opResults: make(chan opDone, opQueue),
+		autoNext: map[string]time.Time{}, autoWarned: map[string]string{},
 	}
+	t.exceptions, _ = d.Flink.(ExceptionReader)
 	t.opFlink, _ = d.Flink.(OpFlink)
 	if t.opFlink == nil {
 		t.opFlink = noOpFlink{}

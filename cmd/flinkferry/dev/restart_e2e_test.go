@@ -58,7 +58,7 @@ func TestRestart(t *testing.T) {
 	}
 
 	// The job fails; a restart from a path, state not restored allowed, claimed.
-	kube.Sim.Cluster(id+"-rest").Job(j.FlinkJobID).Fail("java.lang.IllegalStateException: boom")
+	kube.Sim.Cluster(id + "-rest").Job(j.FlinkJobID).Fail("java.lang.IllegalStateException: boom")
 	waitJob(t, store, key, 30*time.Second, "FAILED", func(j *jobstore.Job) bool { return j.State == messages.StateFailed })
 	path := sps[0].Path
 	sendControl(t, env, messages.ControlRequested{RequestID: "rst-2", Job: job, Operation: messages.OpRestart,

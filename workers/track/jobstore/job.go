@@ -71,6 +71,9 @@ type Job struct {
 	// SavepointPolicy is the run's periodic savepoints
 	// (SubmitRequested.Savepoints); nil for none.
 	SavepointPolicy *messages.SavepointPolicy
+	// RestartPolicy is the run's automatic restarts
+	// (SubmitRequested.RestartPolicy); nil for none.
+	RestartPolicy *messages.RestartPolicy
 }
 
 // Metrics are a Flink cluster's metrics as the track worker polls them.
@@ -115,6 +118,7 @@ const (
 	fImage            = "image"
 	fLabels           = "labels"
 	fSavepointPolicy  = "sp_policy"
+	fRestartPolicy    = "rp_policy"
 	fDeployedAt       = "deployed_at"
 	fShard            = "shard"
 	fVersion          = "version"
@@ -179,7 +183,7 @@ var opHashFields = []string{
 // hashFields lists every field a job hash may hold.
 var hashFields = append([]string{
 	fKubeCluster, fNamespace, fClusterID, fMode, fRequestID, fFlinkJobID, fSessionClusterID,
-	fRestEndpoint, fWebUIURL, fImage, fLabels, fSavepointPolicy, fDeployedAt, fShard, fVersion, fIncarnation,
+	fRestEndpoint, fWebUIURL, fImage, fLabels, fSavepointPolicy, fRestartPolicy, fDeployedAt, fShard, fVersion, fIncarnation,
 	fState, fStateSince, fReason, fMessage, fSilentSince, fStartTime, fEndTime, fDurationMS,
 	fLastPoll, fLastError,
 	fJMMemory, fTMMemory, fTaskManagers, fSlotsTotal, fSlotsAvailable, fRunningJobs, fFlinkVersion,
@@ -332,6 +336,12 @@ func parseJob(key string, h map[string]string) (*Job, error) {
 		j.SavepointPolicy = new(messages.SavepointPolicy)
 		if err := json.Unmarshal([]byte(s), j.SavepointPolicy); err != nil && p.err == nil {
 			p.err = fmt.Errorf("field %s: %w", fSavepointPolicy, err)
+		}
+	}
+	if s := h[fRestartPolicy]; s != "" {
+		j.RestartPolicy = new(messages.RestartPolicy)
+		if err := json.Unmarshal([]byte(s), j.RestartPolicy); err != nil && p.err == nil {
+			p.err = fmt.Errorf("field %s: %w", fRestartPolicy, err)
 		}
 	}
 	if p.err != nil {

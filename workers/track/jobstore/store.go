@@ -145,6 +145,13 @@ func (s *Store) Register(ctx context.Context, d *messages.Deployed, now time.Tim
 		}
 		f.str(fSavepointPolicy, capText(redact(string(b)), 8192))
 	}
+	if d.Request != nil && d.Request.RestartPolicy != nil {
+		b, err := json.Marshal(d.Request.RestartPolicy)
+		if err != nil {
+			return RegisterResult{}, fmt.Errorf("registering %s: encoding the restart policy: %w", key, err)
+		}
+		f.str(fRestartPolicy, string(b))
+	}
 	if err := runInputs(&f, d); err != nil {
 		return RegisterResult{}, fmt.Errorf("registering %s: %w", key, err)
 	}

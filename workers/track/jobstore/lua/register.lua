@@ -15,7 +15,7 @@
 --                differs from ARGV[5] is moved to it, version + 1; a
 --                job without run_request gets the call's run_* fields when
 --                they have one, version unchanged; and a job without a REST
---                endpoint, web UI, savepoint policy, Flink job id or session
+--                endpoint, web UI, savepoint or restart policy, Flink job id or session
 --                cluster gets the call's, version + 1)
 --   resubmitted  another request, deployed later (ties: greater request id):
 --                the hash is rebuilt for the new run in STARTING, version + 1,
@@ -78,7 +78,7 @@ if cur[2] == req then
   local filled = false
   for i = 1, #run, 2 do
     local f = run[i]
-    if (f == 'rest_endpoint' or f == 'web_ui_url' or f == 'sp_policy' or f == 'flink_job_id' or f == 'session_cluster_id')
+    if (f == 'rest_endpoint' or f == 'web_ui_url' or f == 'sp_policy' or f == 'rp_policy' or f == 'flink_job_id' or f == 'session_cluster_id')
         and run[i + 1] ~= '' and redis.call('HEXISTS', job, f) == 0 then
       redis.call('HSET', job, f, run[i + 1])
       filled = true

@@ -158,3 +158,72 @@ func TestUpgradedRequestRedelivered(t *testing.T) {
 		t.Fatalf("other content under the upgraded request's id: %#v, want %s", outs[0].Event, messages.DeployReasonRequestIDConflict)
 	}
 }
+
+// TestUpgradeRedeliveredWhileTheOldClusterIsGone on the real API server:
+// a request handed over as an upgrade is delivered again after the track
+// worker removed the old cluster and before its hand-back (the submit
+// worker killed before it committed the hand-over). It is handed over
+// again, nothing applied; the hand-back then deploys the new run with its
+// restore point, and the mark it leaves is owned by the new Deployment.
+func TestUpgradeRedeliveredWhileTheOldClusterIsGone(t *testing.T) {
+	cp := kubetest.Shared(t)
+	cs := cp.Clientset()
+	const ns, sp = "upgrade-gap", "s3://state/wc/savepoints/savepoint-0a1b2c-0123456789ab"
+	kubetest.CreateNamespace(t, cs, ns)
+	clusters := &kubeclusters.Set{}
+	clusters.Add(kubeclusters.Config{Name: "default", Default: true, AllowedNamespaces: []string{ns}}, cs)
+	h := &Handler{Clusters: clusters, Topics: messages.DefaultTopics("flinkferry.")}
+	ctx := context.Background()
+	event := func(requestID string, parallelism int) *messages.ImageBuilt {
+		ev := imageBuilt(messages.ModeApplication, func(r *messages.SubmitRequested) {
+			r.RequestID, r.Job = requestID, messages.JobRef{Namespace: ns, ClusterID: "wc"}
+			r.Flink.Parallelism = parallelism
+		})
+		ev.RequestID, ev.Job = requestID, ev.Request.Job
+		return ev
+	}
+	handle := func(ev *messages.ImageBuilt) messages.Event {
+		t.Helper()
+		outs, err := h.Handle(ctx, ev)
+		if err != nil || len(outs) != 1 {
+			t.Fatalf("Handle(%s): %v %v", ev.RequestID, outs, err)
+		}
+		return outs[0].Event
+	}
+	if _, ok := handle(event("wc-1", 1)).(*messages.Deployed); !ok {
+		t.Fatal("wc-1 not deployed")
+	}
+	if up, ok := handle(event("wc-2", 2)).(*messages.UpgradeRequested); !ok || up.Running != "wc-1" {
+		t.Fatalf("wc-2: %+v, want an upgrade of wc-1", up)
+	}
+	// The track worker removes the old cluster.
+	if err := cs.AppsV1().Deployments(ns).Delete(ctx, "wc", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if up, ok := handle(event("wc-2", 2)).(*messages.UpgradeRequested); !ok || up.Running != "wc-1" {
+		t.Fatalf("wc-2 delivered again with the old cluster gone: %#v, want the upgrade of wc-1 handed over again", up)
+	}
+	if _, err := cs.AppsV1().Deployments(ns).Get(ctx, "wc", metav1.GetOptions{}); err == nil {
+		t.Fatal("the redelivery was applied as a new job")
+	}
+	back := event("wc-2", 2)
+	back.UpgradeOf = "wc-1"
+	p := *back.Request.Program
+	p.Savepoint = &messages.Savepoint{Path: sp}
+	back.Request.Program = &p
+	dep, ok := handle(back).(*messages.Deployed)
+	if !ok {
+		t.Fatal("the hand-back was not deployed")
+	}
+	mark, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, upgradeMarkName("wc"), metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mark.Data["state"] != markDeployed || len(mark.OwnerReferences) != 1 || string(mark.OwnerReferences[0].UID) != dep.ObjectUIDs["Deployment/wc"] {
+		t.Errorf("upgrade mark %v owned by %v, want deployed, owned by the new Deployment %s", mark.Data, mark.OwnerReferences, dep.ObjectUIDs["Deployment/wc"])
+	}
+	// And the request as sent, once more: the request that runs.
+	if _, ok := handle(event("wc-2", 2)).(*messages.Deployed); !ok {
+		t.Fatal("wc-2 delivered again after the upgrade: not the request that runs")
+	}
+}

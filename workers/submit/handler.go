@@ -101,7 +101,21 @@ func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*message
 	if err != nil {
 		return nil, nil, err
 	}
+	if running == "" && ev.UpgradeOf == "" {
+		// Handed over already and the old cluster removed since: a
+		// redelivery, handed over again (see upgrademark.go).
+		of, err := upgradeInFlight(ctx, cl.Kube, ev)
+		if err != nil {
+			return nil, nil, err
+		}
+		running = of
+	}
 	if up, err := upgradeOf(ev, running); up != nil || err != nil {
+		if up != nil {
+			if err := markUpgrade(ctx, cl.Kube, ev, running); err != nil {
+				return nil, nil, classify(err)
+			}
+		}
 		return nil, up, err
 	}
 	conf := EffectiveConf(ev, ev.JarName, base)
@@ -118,6 +132,11 @@ func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*message
 	uids, err := Apply(ctx, cl.Kube, objs)
 	if err != nil {
 		return nil, nil, classify(err)
+	}
+	if ev.UpgradeOf != "" {
+		if err := markUpgradeDeployed(ctx, cl.Kube, ev, uids["Deployment/"+ev.Job.ClusterID]); err != nil {
+			return nil, nil, classify(err)
+		}
 	}
 	rest, err := kubeclusters.RestEndpoint(ctx, cl, ev.Job, messages.RestExposedType(conf["kubernetes.rest-service.exposed.type"]))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
 )
@@ -17,6 +18,9 @@ const Partitions = 6
 type KafkaCluster struct {
 	*kfake.Cluster
 	Brokers []string
+	// ClientOpts are added to every client Client makes (SASL for a
+	// cluster started with kfake.EnableSASL).
+	ClientOpts []kgo.Opt
 }
 
 // Kafka starts a three-broker kfake cluster for the test, with automatic

@@ -12,7 +12,8 @@ import (
 // Kafka client, closed at cleanup.
 func (k *KafkaCluster) Client(t testing.TB, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	c, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(k.Brokers...), kgo.AllowAutoTopicCreation()}, opts...)...)
+	base := append([]kgo.Opt{kgo.SeedBrokers(k.Brokers...), kgo.AllowAutoTopicCreation()}, k.ClientOpts...)
+	c, err := kgo.NewClient(append(base, opts...)...)
 	if err != nil {
 		t.Fatalf("creating kgo client: %v", err)
 	}

@@ -1,7 +1,9 @@
 package testenv
 
 import (
+	"bytes"
 	"fmt"
+	"maps"
 	"os/exec"
 	"sync"
 	"syscall"
@@ -31,22 +33,41 @@ type Proc struct {
 	starts int
 }
 
-// StartProc starts bin with args and env in dir. Its output goes to the
-// test log, when the test failed, at cleanup.
-func StartProc(t testing.TB, name, dir, bin string, env []string, args ...string) *Proc {
+// ProcOptions describe a Proc.
+type ProcOptions struct {
+	// Name identifies the process in logs ("track-a").
+	Name string
+	// Dir is the working directory, Bin the program, Args its arguments
+	// and Env its whole environment.
+	Dir, Bin string
+	Args     []string
+	Env      []string
+	// Secrets are counted in everything the process writes (Hits), over
+	// all its starts, not only the tail kept.
+	Secrets []string
+}
+
+// StartProc starts a process as o says. Its output goes to the test log,
+// when the test failed, at cleanup.
+func StartProc(t testing.TB, o ProcOptions) *Proc {
 	t.Helper()
-	p := &Proc{Name: name, bin: bin, args: args, env: env, dir: dir, out: &tailBuffer{max: procTail}}
+	p := &Proc{Name: o.Name, bin: o.Bin, args: o.Args, env: o.Env, dir: o.Dir, out: &tailBuffer{max: procTail}}
+	p.out.watch(o.Secrets)
 	if err := p.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		p.kill()
 		if t.Failed() {
-			t.Logf("process %s (started %d times), last %d KiB of its output:\n%s", name, p.Starts(), procTail>>10, p.out.String())
+			t.Logf("process %s (started %d times), last %d KiB of its output:\n%s", p.Name, p.Starts(), procTail>>10, p.out.String())
 		}
 	})
 	return p
 }
+
+// Hits returns how many times each of ProcOptions.Secrets appeared in the
+// process's output.
+func (p *Proc) Hits() map[string]int { return p.out.hits() }
 
 // Start starts the process (again); it must not be running.
 func (p *Proc) Start() error {
@@ -151,16 +172,58 @@ func (p *Proc) kill() {
 	<-done
 }
 
-// tailBuffer keeps the last max bytes written to it.
+// tailBuffer keeps the last max bytes written to it and counts the
+// watched strings in everything written.
 type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
+	mu      sync.Mutex
+	max     int
+	buf     []byte
+	secrets []string
+	counts  map[string]int
+	carry   []byte // the end of the previous write, for matches across writes
+}
+
+func (b *tailBuffer) watch(secrets []string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.counts = map[string]int{}
+	for _, s := range secrets {
+		if s != "" {
+			b.secrets = append(b.secrets, s)
+			b.counts[s] = 0
+		}
+	}
+}
+
+func (b *tailBuffer) hits() map[string]int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return maps.Clone(b.counts)
 }
 
 func (b *tailBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if len(b.secrets) > 0 {
+		win := append(b.carry, p...)
+		keep := 0
+		for _, s := range b.secrets {
+			// Matches lying wholly in the carry were counted by the
+			// previous write.
+			for i := 0; ; {
+				j := bytes.Index(win[i:], []byte(s))
+				if j < 0 {
+					break
+				}
+				if i+j+len(s) > len(b.carry) {
+					b.counts[s]++
+				}
+				i += j + 1
+			}
+			keep = max(keep, len(s)-1)
+		}
+		b.carry = append(b.carry[:0], win[max(0, len(win)-keep):]...)
+	}
 	b.buf = append(b.buf, p...)
 	if over := len(b.buf) - b.max; over > 0 {
 		b.buf = append(b.buf[:0], b.buf[over:]...)

@@ -119,6 +119,7 @@ func TestCrashes(t *testing.T) {
 	if len(c.deadLetters) > 0 {
 		t.Errorf("%d records dead-lettered: %v", len(c.deadLetters), c.deadLetters)
 	}
+	s.secretHits(t)
 	t.Logf("counted: %d status events (%d distinct ids, %d republished with the same id), %d manifest pushes, %d Deployments, %d dead letters",
 		c.records, len(c.ids), c.republished, s.pushes.total(), deployments.total(), len(c.deadLetters))
 }

@@ -23,9 +23,17 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/flinkferry/flinkferry/cmd/flinkferry/dev"
 	"github.com/flinkferry/flinkferry/internal/devproc"
@@ -68,15 +76,25 @@ type stack struct {
 	flink *flinkLog
 	// procs are the worker processes, by name (build-a, track-b, ...).
 	procs []*testenv.Proc
+	// secrets are the registry password, the Kafka SASL password and the
+	// workers' Kubernetes token: none may appear in any output.
+	secrets []string
 }
+
+// Kafka SASL credentials of the workers (SCRAM-SHA-256).
+const (
+	kafkaUser     = "flinkferry"
+	kafkaPassword = "kafka-S3cret-0f-the-faults-suite"
+)
 
 // startStack starts the peers and two replicas of the build, submit and
 // track workers.
 func startStack(t *testing.T) *stack {
 	t.Helper()
 	ctx := context.Background()
-	s := &stack{kafka: testenv.Kafka(t), reg: testenv.DockerRegistry(t),
-		topics: messages.DefaultTopics("flinkferry."), pushes: newCounter(), flink: &flinkLog{}}
+	s := &stack{kafka: testenv.Kafka(t, kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", kafkaUser, kafkaPassword)),
+		reg: testenv.DockerRegistry(t), topics: messages.DefaultTopics("flinkferry."), pushes: newCounter(), flink: &flinkLog{}}
+	s.kafka.ClientOpts = []kgo.Opt{kgo.SASL(scram.Auth{User: kafkaUser, Pass: kafkaPassword}.AsSha256Mechanism())}
 	s.kafka.Control(func(kmsg.Request) (kmsg.Response, error, bool) {
 		s.kafka.KeepControl()
 		if s.kafkaDown.Load() {
@@ -100,8 +118,10 @@ func startStack(t *testing.T) *stack {
 		t.Fatalf("Kubernetes: %s, want the local kube-apiserver (run `bash hack/peers.sh`)", kube.Kind)
 	}
 	s.kube = kube
+	token := workerToken(t, kube.Client)
 	var kubeconfig string
-	s.kubeProxy, kubeconfig = proxiedKubeconfig(t, kube.Kubeconfig)
+	s.kubeProxy, kubeconfig = proxiedKubeconfig(t, kube.Kubeconfig, token)
+	s.secrets = []string{s.reg.Password, kafkaPassword, token}
 
 	// The registry behind a proxy that counts manifest pushes.
 	regURL, _ := url.Parse("http://" + s.reg.Host)
@@ -162,6 +182,9 @@ func startStack(t *testing.T) *stack {
 	common := append(devproc.ScrubbedEnv(),
 		"HTTP_PROXY="+flinkProxy.URL, "NO_PROXY=127.0.0.1,localhost",
 		"FLINKFERRY_KAFKA_BROKERS="+strings.Join(s.kafka.Brokers, ","),
+		"FLINKFERRY_KAFKA_SASL_MECHANISM=SCRAM-SHA-256",
+		"FLINKFERRY_KAFKA_SASL_USERNAME="+kafkaUser,
+		"FLINKFERRY_KAFKA_SASL_PASSWORD="+kafkaPassword,
 		"FLINKFERRY_KAFKA_TOPIC_PREFIX=flinkferry.",
 		"FLINKFERRY_KAFKA_CREATE_TOPICS=true",
 		"FLINKFERRY_KAFKA_PARTITIONS="+strconv.Itoa(testenv.Partitions),
@@ -216,7 +239,8 @@ func startStack(t *testing.T) *stack {
 			ops := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
 			e := append(append(append([]string(nil), common...), env[w]...),
 				"FLINKFERRY_OPS_ADDR="+ops, "FLINKFERRY_TRACK_REPLICA_ID="+w+"-"+r)
-			p := testenv.StartProc(t, w+"-"+r, root, binary, e, "worker", w)
+			p := testenv.StartProc(t, testenv.ProcOptions{Name: w + "-" + r, Dir: root, Bin: binary, Env: e,
+				Args: []string{"worker", w}, Secrets: s.secrets})
 			s.procs = append(s.procs, p)
 			ready[p] = "http://" + ops + "/readyz"
 		}
@@ -252,8 +276,8 @@ func waitReady(t *testing.T, p *testenv.Proc, u string, within time.Duration) {
 
 // proxiedKubeconfig starts a TCP proxy to the API server of the
 // kubeconfig at path and writes a copy of it naming the proxy (TLS passes
-// through it).
-func proxiedKubeconfig(t *testing.T, path string) (*testenv.TCPProxy, string) {
+// through it) and authenticating with token.
+func proxiedKubeconfig(t *testing.T, path, token string) (*testenv.TCPProxy, string) {
 	t.Helper()
 	cfg, err := clientcmd.LoadFromFile(path)
 	if err != nil {
@@ -274,11 +298,41 @@ func proxiedKubeconfig(t *testing.T, path string) (*testenv.TCPProxy, string) {
 	if proxy == nil {
 		t.Fatalf("kubeconfig %s names no cluster", path)
 	}
+	for _, a := range cfg.AuthInfos {
+		*a = clientcmdapi.AuthInfo{Token: token}
+	}
 	out := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := clientcmd.WriteToFile(*cfg, out); err != nil {
 		t.Fatal(err)
 	}
 	return proxy, out
+}
+
+// workerToken creates the workers' ServiceAccount (bound to cluster-admin:
+// the chart's least-privilege roles are tested in charts/) and returns a
+// token of it, a secret like any kubeconfig credential.
+func workerToken(t *testing.T, cs kubernetes.Interface) string {
+	t.Helper()
+	ctx := context.Background()
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "flinkferry-workers", Namespace: "default"}}
+	if _, err := cs.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	crb := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "flinkferry-workers"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "cluster-admin"},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: sa.Name, Namespace: "default"}},
+	}
+	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, crb, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	hour := int64(3600)
+	tr, err := cs.CoreV1().ServiceAccounts("default").CreateToken(ctx, sa.Name,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &hour}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatalf("requesting a token: %v", err)
+	}
+	return tr.Status.Token
 }
 
 // submit produces the application submit request of job id.

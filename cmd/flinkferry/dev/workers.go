@@ -49,6 +49,10 @@ type WorkerOptions struct {
 	// AlertOut receives one line per alert notice, from the alert
 	// worker's webhook printer (discarded when nil).
 	AlertOut io.Writer
+	// AlertRules, when set, replace the dev rules file (channels of your
+	// own: Alertmanager, email, webhooks); "{{printer}}" in it is the
+	// printer's URL.
+	AlertRules string
 }
 
 // StartWorkers runs the build, submit, track and alert workers in-process
@@ -82,6 +86,9 @@ func StartWorkersWith(env *Env, kube *Kube, log *slog.Logger, o WorkerOptions) (
 	bcfg.Build.ClustersFile = ""
 	bcfg.Build.AllowedNamespaces, bcfg.Build.AllowedServiceAccounts = []string{Namespace}, []string{"default"}
 	bcfg.Build.WorkDir = ""
+	// The same request id with other content is refused before the build.
+	bcfg.Build.RequestHashes = true
+	bcfg.Redis = redisclient.Config{URL: env.RedisURL, Timeout: 3 * time.Second}
 
 	var scfg submit.Config
 	if err := envconfig.Process(defaultsPrefix, &scfg); err != nil {
@@ -124,7 +131,7 @@ func StartWorkersWith(env *Env, kube *Kube, log *slog.Logger, o WorkerOptions) (
 	if err != nil {
 		return nil, err
 	}
-	acfg, err := alertConfig(common, env, printer.url)
+	acfg, err := alertConfig(common, env, printer.url, o.AlertRules)
 	if err != nil {
 		printer.close()
 		return nil, err
@@ -222,7 +229,7 @@ rules:
 // (in a temporary directory removed with the process' other temporary
 // files: written next to the artifacts) sending to printerURL, no rate
 // limit, quick evaluation.
-func alertConfig(common worker.Common, env *Env, printerURL string) (alert.Config, error) {
+func alertConfig(common worker.Common, env *Env, printerURL, rules string) (alert.Config, error) {
 	var c alert.Config
 	if err := envconfig.Process(defaultsPrefix, &c); err != nil {
 		return c, fmt.Errorf("alert defaults: %w", err)
@@ -230,7 +237,11 @@ func alertConfig(common worker.Common, env *Env, printerURL string) (alert.Confi
 	c.Common = common
 	c.Redis = redisclient.Config{URL: env.RedisURL, Timeout: 3 * time.Second}
 	path := filepath.Join(env.ArtifactsDir, ".alert-rules.yaml")
-	if err := os.WriteFile(path, fmt.Appendf(nil, devRules, printerURL), 0o600); err != nil {
+	data := fmt.Appendf(nil, devRules, printerURL)
+	if rules != "" {
+		data = []byte(strings.ReplaceAll(rules, "{{printer}}", printerURL))
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return c, fmt.Errorf("writing the dev alert rules: %w", err)
 	}
 	c.Alert.RulesFile = path

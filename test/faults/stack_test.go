@@ -62,10 +62,18 @@ type stack struct {
 	// kubeProxy stands between the workers and the kube-apiserver (the
 	// simulated kubelet talks to it directly).
 	kubeProxy *testenv.TCPProxy
-	reg       testenv.Registry
-	kube      *dev.Kube
-	topics    messages.Topics
-	store     *jobstore.Store
+	// trackARedis stands between track-a and Redis only (a partition
+	// between replicas).
+	trackARedis *testenv.TCPProxy
+	// registry503 makes the registry answer 503 to every request.
+	registry503 atomic.Bool
+	// hung holds the JobManagers (by "-rest" name) whose answers stop
+	// midway, until the channel is closed.
+	hung   sync.Map
+	reg    testenv.Registry
+	kube   *dev.Kube
+	topics messages.Topics
+	store  *jobstore.Store
 	// jarURL is the example jar on the artifact server.
 	jarURL string
 	// pushes counts manifest PUTs per repository, through the registry
@@ -128,10 +136,15 @@ func startStack(t *testing.T) *stack {
 	rp := httputil.NewSingleHostReverseProxy(regURL)
 	manifest := regexp.MustCompile(`^/v2/(.+)/manifests/[^/]+$`)
 	regProxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if m := manifest.FindStringSubmatch(r.URL.Path); m != nil && r.Method == http.MethodPut {
+		if s.registry503.Load() {
+			http.Error(w, "fault injected", http.StatusServiceUnavailable)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		rp.ServeHTTP(sw, r)
+		if m := manifest.FindStringSubmatch(r.URL.Path); m != nil && r.Method == http.MethodPut && sw.status/100 == 2 {
 			s.pushes.add(m[1])
 		}
-		rp.ServeHTTP(w, r)
 	}))
 	t.Cleanup(regProxy.Close)
 	regHost := strings.TrimPrefix(regProxy.URL, "http://")
@@ -157,6 +170,18 @@ func startStack(t *testing.T) *stack {
 	sp := httputil.NewSingleHostReverseProxy(simURL)
 	flinkProxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.flink.add(r)
+		if release, ok := s.hung.Load(restName(r.Host)); ok {
+			// Headers and half a body, then nothing until released.
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte(`{"jobs":[{"id":"`))
+			w.(http.Flusher).Flush()
+			select {
+			case <-release.(chan struct{}):
+			case <-r.Context().Done():
+			}
+			return
+		}
 		sp.ServeHTTP(w, r)
 	}))
 	t.Cleanup(flinkProxy.Close)
@@ -239,6 +264,10 @@ func startStack(t *testing.T) *stack {
 			ops := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
 			e := append(append(append([]string(nil), common...), env[w]...),
 				"FLINKFERRY_OPS_ADDR="+ops, "FLINKFERRY_TRACK_REPLICA_ID="+w+"-"+r)
+			if w == "track" && r == "a" {
+				s.trackARedis = testenv.NewTCPProxy(t, redis.Addr)
+				e = append(e, "FLINKFERRY_REDIS_URL=redis://"+s.trackARedis.Addr()+"/0")
+			}
 			p := testenv.StartProc(t, testenv.ProcOptions{Name: w + "-" + r, Dir: root, Bin: binary, Env: e,
 				Args: []string{"worker", w}, Secrets: s.secrets})
 			s.procs = append(s.procs, p)
@@ -375,6 +404,33 @@ func (s *stack) proc(name string) *testenv.Proc {
 	return nil
 }
 
+// restName is the JobManager name of a request's host,
+// "<id>-rest.<namespace>:8081".
+func restName(host string) string {
+	if i := strings.IndexByte(host, '.'); i > 0 {
+		return host[:i]
+	}
+	return host
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
 // counter counts by key, safe for concurrent use.
 type counter struct {
 	mu sync.Mutex
@@ -430,10 +486,7 @@ func (f *flinkLog) add(r *http.Request) {
 		r.Body = io.NopCloser(bytes.NewReader(b))
 		body = string(b)
 	}
-	host := r.Host
-	if i := strings.IndexByte(host, '.'); i > 0 {
-		host = host[:i]
-	}
+	host := restName(r.Host)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, flinkCall{cluster: host, method: r.Method, path: r.URL.Path, body: body, at: time.Now()})

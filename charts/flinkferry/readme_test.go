@@ -137,6 +137,12 @@ func generateREADME(schemaFile, valuesFile string) ([]byte, error) {
 				shown = "`" + cell(string(dj)) + "`"
 			}
 			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", key, typeName(node), shown, cell(desc))
+			// The fields of each item of an array of closed objects.
+			if it := node.Items; it != nil && len(it.Properties) > 0 && string(it.AdditionalProperties) == "false" {
+				if err := rows(key+"[]", it, nil); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	}
@@ -173,11 +179,15 @@ const readmeHead = `# flinkferry chart
 Runs the flinkferry workers (build, submit, track, and optionally alert) as
 Deployments, one per worker, with a ServiceAccount, an ops Service
 (` + "`/metrics`, `/healthz`, `/readyz`" + `) and least-privilege Roles in every namespace
-Flink jobs run in. The worker variables are documented in the repository's
-README.md; values below set the common ones, ` + "`env`" + ` and
-` + "`workers.<name>.env`" + ` pass any other, and ` + "`existingSecret`" + ` gives
-credentials. Helm refuses values the schema (` + "`values.schema.json`" + `) does
-not know.
+Flink jobs run in, where it also gives Flink's JobManagers their own
+ServiceAccount and Role. Optional: KEDA or HPA scaling per worker, a
+ServiceMonitor and alert rules, NetworkPolicies, several Kubernetes clusters
+from kubeconfig Secrets, a topics hook Job. The worker variables are
+documented in the repository's README.md; values below set the common ones,
+` + "`env`" + ` and ` + "`workers.<name>.env`" + ` pass any other, and every credential comes
+from an existing Secret. Helm refuses values the schema
+(` + "`values.schema.json`" + `) does not know. Running it in production:
+` + "`docs/operations.md`" + `. Rows ` + "`x[].y`" + ` are fields of each item of the list ` + "`x`" + `.
 
 ` + "```sh\nhelm install flinkferry charts/flinkferry --namespace flinkferry --create-namespace \\\n  --set existingSecret=flinkferry-secrets\n```" + `
 

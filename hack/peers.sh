@@ -90,3 +90,18 @@ if [ ! -x "$tools/mailpit" ] || [ "$(cat "$tools/mailpit.version" 2>/dev/null)" 
 else
 	echo "mailpit $mailpit_version already built"
 fi
+
+echo "== promtool for the chart's alert rules (Debian's prometheus package, extracted only: no server installed; cached)"
+if [ ! -x "$HOME/.cache/flinkferry/tools/promtool" ]; then
+	mkdir -p "$HOME/.cache/flinkferry/tools"
+	deb=$(mktemp -d)
+	if ! (cd "$deb" && apt-get download -qq prometheus 2>/dev/null); then
+		${sudo:-} apt-get update -qq
+		(cd "$deb" && apt-get download -qq prometheus)
+	fi
+	dpkg-deb -x "$deb"/prometheus_*.deb "$deb/x"
+	install -m 0755 "$deb/x/usr/bin/promtool" "$HOME/.cache/flinkferry/tools/promtool"
+	rm -rf "$deb"
+else
+	echo "promtool already there"
+fi

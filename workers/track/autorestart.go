@@ -187,7 +187,7 @@ func (t *Tracker) recordAutoRestart(ctx context.Context, j *jobstore.Job, cause 
 	if t.cfg.OperationTimeout <= 0 {
 		op.Deadline = now.Add(30 * time.Minute)
 	}
-	msg, err := checkRestart(ctx, t.store, j, req, &op)
+	msg, err := checkRestart(ctx, t.store, j, &op)
 	if err != nil {
 		return opDone{key: j.Key}
 	}

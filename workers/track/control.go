@@ -167,7 +167,7 @@ func (h *ControlHandler) check(ctx context.Context, j *jobstore.Job, req *messag
 	case messages.OpResume:
 		return h.checkResume(ctx, j, req, op)
 	case messages.OpRestart:
-		return checkRestart(ctx, h.Store, j, req, op)
+		return checkRestart(ctx, h.Store, j, op)
 	}
 	return "", nil
 }
@@ -256,7 +256,7 @@ func restorePoint(ctx context.Context, store runStore, j *jobstore.Job, op *ops.
 // upgradeMode savepoint); any other restore point is chosen now, and a
 // running job is then cancelled. A job that does not run any more
 // (op.Offline) is deployed again once its cluster is removed.
-func checkRestart(ctx context.Context, store runStore, j *jobstore.Job, req *messages.ControlRequested, op *ops.Op) (string, error) {
+func checkRestart(ctx context.Context, store runStore, j *jobstore.Job, op *ops.Op) (string, error) {
 	if j.Mode == messages.ModeSessionCluster {
 		return "a session cluster is not restarted: restart its jobs, or delete it and submit it again", nil
 	}

@@ -51,8 +51,9 @@ type Op struct {
 	Request *messages.ControlRequested
 	// Upgrade is the new run an upgrade deploys once the old one is gone
 	// (its image built event); nil for the other operations. Offline: the
-	// job was not running when the upgrade was recorded, so nothing is
-	// asked of Flink (its cluster is removed, the new run deployed).
+	// job was not running when the upgrade or restart was recorded, so
+	// nothing is asked of Flink (an application cluster is removed, the
+	// new run deployed).
 	Upgrade *messages.ImageBuilt
 	Offline bool
 	// Operation is what was asked; Mode the job's mode.

@@ -159,7 +159,7 @@ rules:
 	}
 
 	// Email: one message to both recipients, text and HTML.
-	msgs := mp.waitMessages(t, 1)
+	msgs := mp.WaitMessages(t, 1)
 	m := msgs[0]
 	if got, want := m.Subject, "[FIRING] critical job-failed /flink-jobs/wordcount RUNNING → FAILED (job_failed)"; got != want {
 		t.Errorf("subject = %q, want %q", got, want)
@@ -188,7 +188,7 @@ rules:
 	if len(calls) != 2*len(names) {
 		t.Errorf("webhook calls = %d, want %d", len(calls), 2*len(names))
 	}
-	msgs = mp.waitMessages(t, 2)
+	msgs = mp.WaitMessages(t, 2)
 	if len(msgs) != 2 || !strings.HasPrefix(msgs[1].Subject, "[RESOLVED] critical job-failed /flink-jobs/wordcount FAILED → RUNNING") ||
 		!strings.Contains(msgs[1].Text, "Resolved:  2026-11-28T10:00:30Z") {
 		t.Errorf("second email: %q\n%s", msgs[1].Subject, msgs[1].Text)
@@ -255,7 +255,7 @@ rules: [{name: job-failed, match: {to: [FAILED]}, channels: [mail]}]
 			t.Errorf("the SMTP password is in the %s", what)
 		}
 	}
-	if n := len(mp.messages(t)); n != 0 {
+	if n := len(mp.Messages(t)); n != 0 {
 		t.Errorf("mailpit got %d messages", n)
 	}
 }

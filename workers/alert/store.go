@@ -247,17 +247,29 @@ func (s *Store) Recent(ctx context.Context, n int) ([]Record, error) {
 }
 
 // Firing returns the notices of the alerts firing now, sorted by
-// fingerprint.
+// fingerprint (one pipelined round trip for all of them).
 func (s *Store) Firing(ctx context.Context) ([]Notice, error) {
 	fps, err := s.rdb.SMembers(ctx, s.prefix+"firing").Result()
 	if err != nil {
 		return nil, err
 	}
-	var out []Notice
-	for _, fp := range fps {
-		v, err := s.rdb.HMGet(ctx, s.prefix+"state:"+fp, "notice", "since").Result()
+	cmds := make([]*redis.SliceCmd, len(fps))
+	if len(fps) > 0 {
+		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, fp := range fps {
+				cmds[i] = p.HMGet(ctx, s.prefix+"state:"+fp, "notice", "since")
+			}
+			return nil
+		})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("reading %d firing alerts: %w", len(fps), err)
+		}
+	}
+	var out []Notice
+	for _, c := range cmds {
+		v := c.Val()
+		if len(v) != 2 {
+			continue
 		}
 		raw, _ := v[0].(string)
 		var n Notice

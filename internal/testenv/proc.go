@@ -146,6 +146,16 @@ func (p *Proc) Starts() int {
 	return p.starts
 }
 
+// Pid is the process id of the current start (0 when not running).
+func (p *Proc) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.exitedLocked() {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // Output is the tail of everything the process wrote, over all its starts.
 func (p *Proc) Output() string { return p.out.String() }
 

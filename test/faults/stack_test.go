@@ -23,6 +23,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -84,6 +85,8 @@ type stack struct {
 	flink *flinkLog
 	// procs are the worker processes, by name (build-a, track-b, ...).
 	procs []*testenv.Proc
+	// ops are the worker processes' ops endpoints (/metrics), by name.
+	ops map[string]string
 	// secrets are the registry password, the Kafka SASL password and the
 	// workers' Kubernetes token: none may appear in any output.
 	secrets []string
@@ -101,7 +104,7 @@ func startStack(t *testing.T) *stack {
 	t.Helper()
 	ctx := context.Background()
 	s := &stack{kafka: testenv.Kafka(t, kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", kafkaUser, kafkaPassword)),
-		reg: testenv.DockerRegistry(t), topics: messages.DefaultTopics("flinkferry."), pushes: newCounter(), flink: &flinkLog{}}
+		reg: testenv.DockerRegistry(t), topics: messages.DefaultTopics("flinkferry."), pushes: newCounter(), flink: &flinkLog{}, ops: map[string]string{}}
 	s.kafka.ClientOpts = []kgo.Opt{kgo.SASL(scram.Auth{User: kafkaUser, Pass: kafkaPassword}.AsSha256Mechanism())}
 	s.kafka.Control(func(kmsg.Request) (kmsg.Response, error, bool) {
 		s.kafka.KeepControl()
@@ -272,6 +275,7 @@ func startStack(t *testing.T) *stack {
 				Args: []string{"worker", w}, Secrets: s.secrets})
 			s.procs = append(s.procs, p)
 			ready[p] = "http://" + ops + "/readyz"
+			s.ops[p.Name] = "http://" + ops
 		}
 	}
 	for p, u := range ready {
@@ -536,4 +540,31 @@ func (s *stack) allRunning(t *testing.T) {
 			t.Errorf("%s exited on its own:\n%s", p.Name, p.Output())
 		}
 	}
+}
+
+// produceJSON produces the submit request written as JSON value.
+func (s *stack) produceJSON(t *testing.T, topic string, value []byte) {
+	t.Helper()
+	ev, err := messages.Decode(messages.TypeSubmitRequested, value)
+	if err != nil {
+		t.Fatalf("request %s: %v", value, err)
+	}
+	s.produce(t, topic, ev)
+}
+
+// redisInfo returns the fields of one INFO section.
+func (s *stack) redisInfo(section string) (map[string]string, error) {
+	rdb := goredis.NewClient(&goredis.Options{Addr: s.redis.Addr})
+	defer rdb.Close()
+	txt, err := rdb.Info(context.Background(), section).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, l := range strings.Split(txt, "\r\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok {
+			out[k] = v
+		}
+	}
+	return out, nil
 }

@@ -1,0 +1,265 @@
+package faults
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/flinkferry/flinkferry/cmd/flinkferry/dev"
+	"github.com/flinkferry/flinkferry/internal/flinksim"
+	"github.com/flinkferry/flinkferry/messages"
+)
+
+// soakProfile sizes the soak: the short one in the default run, issue
+// 18's (5,000 jobs, 30 minutes, a sample every 10 s) in the full one.
+type soakProfile struct {
+	jobs     int
+	duration time.Duration
+	every    time.Duration
+}
+
+func currentSoak() soakProfile {
+	if currentProfile().name == "full" {
+		return soakProfile{jobs: 5000, duration: 30 * time.Minute, every: 10 * time.Second}
+	}
+	return soakProfile{jobs: 300, duration: 100 * time.Second, every: 5 * time.Second}
+}
+
+// Growth bounds of the soak: the mean of the last third of the samples
+// against the mean of the middle third (the first third is warm-up).
+const (
+	maxRSSGrowth        = 0.25 // of each worker's resident memory
+	maxGoroutineGrowth  = 0.10 // of each worker's goroutines, plus 10
+	maxFDGrowth         = 0.10 // of each worker's open files, plus 10
+	maxRedisGrowth      = 0.25 // of Redis' used memory
+	maxFinalLagMessages = 50   // summed over the consumer groups, at the end
+)
+
+// TestSoak tracks many session jobs whose state keeps changing (each
+// restarts every 30–90 s) while application jobs are submitted and
+// suspended through the whole pipeline, and samples every worker's
+// resident memory, goroutines and open files, Redis' memory and the
+// consumer lag. Growth after the warm-up beyond the bounds above fails.
+// With FLINKFERRY_FAULTS_OUT=dir the samples go to dir/soak.csv
+// (hack/soakplot draws them).
+func TestSoak(t *testing.T) {
+	p := currentSoak()
+	s := startStack(t)
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+
+	// Session clusters through the pipeline, 250 jobs on each.
+	sessions := (p.jobs + 249) / 250
+	for i := range sessions {
+		s.produceJSON(t, s.topics.Submit, fmt.Appendf(nil, `{"request_id": "soak-s%02d", "mode": "session-cluster",
+  "job": {"namespace": %q, "cluster_id": "soak-s%02d"},
+  "flink": {"version": "1.20", "taskmanager": {"memory": "1728m", "slots": 4}}}`, i, dev.Namespace, i))
+	}
+	for i := range sessions {
+		if err := waitJob(s, key(fmt.Sprintf("soak-s%02d", i)), messages.StateRunning, 3*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The tracked jobs: each restarts every 30–90 s for the whole run.
+	begin := time.Now()
+	for i := range p.jobs {
+		sess := fmt.Sprintf("soak-s%02d", i%sessions)
+		id := fmt.Sprintf("soak-j%04d", i)
+		jobID := fmt.Sprintf("%016x%016x", 0x50a4, i)
+		var script flinksim.Script
+		for d := time.Duration(0); d < p.duration+5*time.Minute; {
+			run := 30*time.Second + time.Duration(rng.IntN(60_000))*time.Millisecond
+			script = append(script, flinksim.Step{State: flinksim.Running, For: run}, flinksim.Step{State: flinksim.Restarting, For: 2 * time.Second})
+			d += run + 2*time.Second
+		}
+		script = append(script, flinksim.Step{State: flinksim.Running})
+		s.kube.Sim.Cluster(sess + "-rest").AddJob(flinksim.JobSpec{ID: jobID, Name: id, Script: script})
+		endpoint := "http://" + sess + "-rest." + dev.Namespace + ":8081"
+		s.produce(t, s.topics.Deployed, &messages.Deployed{
+			RequestID: "soak-" + id, Job: messages.JobRef{Namespace: dev.Namespace, ClusterID: id}, Mode: messages.ModeSession,
+			FlinkJobID: jobID, SessionClusterID: sess, RestEndpoint: endpoint, WebUIURL: endpoint + "/", Time: time.Now().UTC(),
+		})
+	}
+	t.Logf("%d session jobs on %d session clusters registered in %s", p.jobs, sessions, time.Since(begin).Round(time.Millisecond))
+
+	// The run: a sample every p.every, an application job submitted and
+	// one suspended every 15 s.
+	var samples []sample
+	start := time.Now()
+	nextOp := start
+	apps := 0
+	for time.Since(start) < p.duration {
+		samples = append(samples, s.sample(t, time.Since(start)))
+		for time.Now().After(nextOp) {
+			id := fmt.Sprintf("soak-a%03d", apps)
+			s.submit(t, id)
+			if apps > 0 {
+				prev := fmt.Sprintf("soak-a%03d", apps-1)
+				s.produce(t, s.topics.Control, &messages.ControlRequested{RequestID: "suspend-" + prev,
+					Job: messages.JobRef{Namespace: dev.Namespace, ClusterID: prev}, Operation: messages.OpSuspend})
+			}
+			apps++
+			nextOp = nextOp.Add(15 * time.Second)
+		}
+		time.Sleep(time.Until(start.Add(time.Duration(len(samples)) * p.every)))
+	}
+	samples = append(samples, s.sample(t, time.Since(start)))
+	s.allRunning(t)
+
+	if dir := os.Getenv("FLINKFERRY_FAULTS_OUT"); dir != "" {
+		writeSamples(t, filepath.Join(dir, "soak.csv"), samples)
+	}
+	checkGrowth(t, samples)
+	// The load was real: the tracked jobs' restarts were seen.
+	c := s.collect(t)
+	restarts := 0
+	for k, evs := range c.byJob {
+		if strings.Contains(k, "/soak-j") {
+			for _, e := range evs {
+				if e.To == messages.StateRestarting {
+					restarts++
+				}
+			}
+		}
+	}
+	t.Logf("status events: %d in all, %d restarts of the tracked session jobs announced", c.records, restarts)
+	if restarts < p.jobs/2 {
+		t.Errorf("%d restarts announced, want at least %d (each job restarts every 30–90 s)", restarts, p.jobs/2)
+	}
+	t.Logf("soak: %d jobs tracked for %s, %d application jobs submitted, %d samples every %s", p.jobs, p.duration, apps, len(samples), p.every)
+}
+
+// sample is one measurement: a value per series ("track-a rss_bytes",
+// "redis used_memory", "lag total").
+type sample struct {
+	at     time.Duration
+	values map[string]float64
+}
+
+// metricsOf are the ops metrics sampled per worker.
+var metricsOf = map[string]string{
+	"process_resident_memory_bytes": "rss_bytes",
+	"go_goroutines":                 "goroutines",
+	"process_open_fds":              "open_fds",
+}
+
+func (s *stack) sample(t *testing.T, at time.Duration) sample {
+	t.Helper()
+	sm := sample{at: at, values: map[string]float64{}}
+	for name, base := range s.ops {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Errorf("scraping %s: %v", name, err)
+			continue
+		}
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			if len(f) == 2 {
+				if series, ok := metricsOf[f[0]]; ok {
+					v, _ := strconv.ParseFloat(f[1], 64)
+					sm.values[name+" "+series] = v
+				}
+			}
+		}
+		resp.Body.Close()
+	}
+	if info, err := s.redisInfo("memory"); err == nil {
+		if v, ok := info["used_memory"]; ok {
+			sm.values["redis used_memory"], _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	lags, err := kadm.NewClient(s.kafka.Client(t)).Lag(ctx, "flinkferry-build", "flinkferry-submit", "flinkferry-track")
+	if err == nil {
+		total := int64(0)
+		for _, l := range lags {
+			total += l.Lag.Total()
+		}
+		sm.values["kafka lag"] = float64(total)
+	}
+	return sm
+}
+
+// checkGrowth compares, per series, the mean of the last third of the
+// samples with the mean of the middle third.
+func checkGrowth(t *testing.T, samples []sample) {
+	t.Helper()
+	if len(samples) < 6 {
+		t.Fatalf("%d samples: too few to judge growth", len(samples))
+	}
+	third := len(samples) / 3
+	mid, last := samples[third:2*third], samples[len(samples)-third:]
+	var names []string
+	for n := range samples[len(samples)-1].values {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	mean := func(ss []sample, n string) float64 {
+		sum := 0.0
+		for _, s := range ss {
+			sum += s.values[n]
+		}
+		return sum / float64(len(ss))
+	}
+	for _, n := range names {
+		a, b := mean(mid, n), mean(last, n)
+		var limit float64
+		switch {
+		case strings.HasSuffix(n, "rss_bytes"):
+			limit = a * (1 + maxRSSGrowth)
+		case strings.HasSuffix(n, "goroutines"):
+			limit = a*(1+maxGoroutineGrowth) + 10
+		case strings.HasSuffix(n, "open_fds"):
+			limit = a*(1+maxFDGrowth) + 10
+		case n == "redis used_memory":
+			limit = a * (1 + maxRedisGrowth)
+		case n == "kafka lag":
+			if v := samples[len(samples)-1].values[n]; v > maxFinalLagMessages {
+				t.Errorf("consumer lag at the end: %.0f messages, want ≤ %d", v, maxFinalLagMessages)
+			}
+			t.Logf("%-28s middle %12.0f  last %12.0f  final %.0f", n, a, b, samples[len(samples)-1].values[n])
+			continue
+		}
+		t.Logf("%-28s middle %12.0f  last %12.0f  (%+.1f%%, bound %.0f)", n, a, b, 100*(b-a)/max(a, 1), limit)
+		if b > limit {
+			t.Errorf("%s grew from %.0f to %.0f after the warm-up, above the bound %.0f", n, a, b, limit)
+		}
+	}
+}
+
+// writeSamples writes the samples as CSV: elapsed seconds, series, value.
+func writeSamples(t *testing.T, path string, samples []sample) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("elapsed_s,series,value\n")
+	for _, s := range samples {
+		var names []string
+		for n := range s.values {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			fmt.Fprintf(&b, "%.0f,%s,%g\n", s.at.Seconds(), n, s.values[n])
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("samples written to %s", path)
+}

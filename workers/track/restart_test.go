@@ -225,6 +225,16 @@ func TestRestartRunningJobFromItsSavepoint(t *testing.T) {
 	if len(newRun) == 0 || newRun[len(newRun)-1] != messages.StateRunning {
 		t.Errorf("the new run's states %v, want ending RUNNING", newRun)
 	}
+
+	// The request delivered again once the new run runs: a no-op.
+	e.handle(t, req)
+	time.Sleep(time.Second)
+	if j, _ := e.store.Get(ctx, key); j.State != messages.StateRunning || j.Op.RequestID != req.RequestID || j.Op.Phase != ops.Done {
+		t.Fatalf("after a late redelivery: state %s, operation %+v", j.State, *j.Op)
+	}
+	if n := len(redeploys.all()); n != 1 || len(jm.Savepoints()) != 1 {
+		t.Fatalf("a late redelivery restarted again: %d image built events, savepoints %v", n, jm.Savepoints())
+	}
 }
 
 // TestRestartFromCheckpoint: a restart from the latest checkpoint, with
@@ -384,5 +394,51 @@ func TestRestartRefusals(t *testing.T) {
 				t.Fatalf("operation %+v recorded", *j.Op)
 			}
 		})
+	}
+}
+
+// TestRestartSurvivesACrash: tracker A stops the job with a two-minute
+// savepoint for a restart and is killed (its leases left to expire);
+// tracker B takes the shard over, follows the same trigger id and hands
+// the run over: one stop-with-savepoint, one savepoint in Flink and in the
+// history, one image built event.
+func TestRestartSurvivesACrash(t *testing.T) {
+	t.Parallel()
+	e := newOpsEnv(t, func(c *TrackConfig) { c.LeaseTTL = time.Second })
+	ctx := context.Background()
+	const ns, id = "flink", "rk1"
+	jobID := jobIDOf(45)
+	key, jm := e.addRunningJob(t, ns, id, flinksim.JobSpec{ID: jobID, Script: flinksim.Script{{State: flinksim.Running}},
+		Savepoints: flinksim.SavepointSpec{Duration: 2 * time.Minute}})
+	redeploys := &redeployLog{}
+	fa := e.flink()
+	a := e.startRedeploying(t, "a", fa, redeploys)
+	waitState(t, e.store, key, messages.StateRunning, 15*time.Second)
+
+	req := messages.ControlRequested{RequestID: "rk1-restart", Job: messages.JobRef{Namespace: ns, ClusterID: id}, Operation: messages.OpRestart}
+	trigger := flinkrest.TriggerID(req.RequestID)
+	e.handle(t, req)
+	waitJob(t, e.store, key, 10*time.Second, "the restart's savepoint triggered", func(j *jobstore.Job) bool {
+		return j.Op != nil && j.Op.Phase == ops.Triggered && j.State == messages.StateRedeploying
+	})
+	a.kill()
+	e.clock.Advance(time.Minute)
+	fb := e.flink()
+	e.startRedeploying(t, "b", fb, redeploys)
+	waitUntil(t, 10*time.Second, "B polls the restart's trigger id", func() bool { return fb.n("status", trigger) > 0 })
+	e.clock.Advance(time.Minute)
+	j := waitOpDone(t, e.store, key, req.RequestID, 15*time.Second)
+	sps := jm.Savepoints()
+	if j.Op.Result != ops.Completed || len(sps) != 1 || j.Op.Location != sps[0] {
+		t.Fatalf("operation %+v; Flink's savepoints %v, want completed at the one savepoint", *j.Op, sps)
+	}
+	if got := fa.n("stop", trigger) + fb.n("stop", trigger); got != 1 {
+		t.Errorf("stop-with-savepoint triggered %d times (A %d, B %d), want 1", got, fa.n("stop", trigger), fb.n("stop", trigger))
+	}
+	if evs := redeploys.all(); len(evs) != 1 || evs[0].Request.Program.Savepoint == nil || evs[0].Request.Program.Savepoint.Path != sps[0] {
+		t.Fatalf("image built events %+v, want one restoring from %s", evs, sps[0])
+	}
+	if hist, _ := e.store.Savepoints(ctx, key, 0); len(hist) != 1 || hist[0].Trigger != jobstore.TriggerRestart {
+		t.Errorf("savepoint history %+v, want the restart's one savepoint", hist)
 	}
 }

@@ -60,7 +60,9 @@ type JobFailedError struct {
 	// RequestID is the submitted (or day-2) request.
 	RequestID string
 	// State is the last state seen: a JobState, or BUILD_FAILED /
-	// DEPLOY_FAILED, or the stage the wait timed out in.
+	// DEPLOY_FAILED, UPGRADE_FAILED (a step of the request's upgrade
+	// failed: the old run goes on), REFUSED (the request, or its upgrade,
+	// was refused), or the stage the wait timed out in.
 	State string
 	// Reason is the machine reason of the failure ("timeout" on timeout).
 	Reason string

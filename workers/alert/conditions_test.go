@@ -233,4 +233,16 @@ rules:
 	if firing, err := env.store.Firing(ctx); err != nil || len(firing) != 0 {
 		t.Errorf("Firing() = %+v, %v, want none", firing, err)
 	}
+	// Every notice carries the job's figures from the track worker's
+	// record (StreamPark's callback fields).
+	calls := hook.delivered()
+	var last struct {
+		Flink *FlinkFacts `json:"flink"`
+	}
+	if err := json.Unmarshal(calls[len(calls)-1].body, &last); err != nil {
+		t.Fatal(err)
+	}
+	if f := last.Flink; f == nil || f.CheckpointsCompleted != 1 || f.CheckpointsFailed != 3 || !f.LastCheckpointAt.Equal(t0.Add(30*time.Minute)) {
+		t.Errorf("notice's flink figures = %+v, want 1 completed, 3 failed, last at t0+30m", last.Flink)
+	}
 }

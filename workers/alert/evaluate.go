@@ -201,6 +201,15 @@ func (h *Handler) applyCondition(ctx context.Context, r Rule, n *Notice, fires b
 // took its notice, and the history; it returns the delivery errors.
 func (h *Handler) send(ctx context.Context, due []*pendingNotice) error {
 	log := logging.FromContext(ctx)
+	byJob := map[string]*FlinkFacts{}
+	for _, d := range due {
+		f, ok := byJob[d.notice.Key]
+		if !ok {
+			f = h.facts(ctx, d.notice.Key)
+			byJob[d.notice.Key] = f
+		}
+		d.notice.Flink = f
+	}
 	sem := make(chan struct{}, maxConcurrentDeliveries)
 	var wg sync.WaitGroup
 	for _, d := range due {
@@ -252,3 +261,45 @@ type storeError struct{ err error }
 
 func (e *storeError) Error() string { return e.err.Error() }
 func (e *storeError) Unwrap() error { return e.err }
+
+// JobReader reads the track worker's record of a job (read-only).
+type JobReader interface {
+	Get(ctx context.Context, key string) (*jobstore.Job, error)
+	Transitions(ctx context.Context, key string, n int) ([]jobstore.TransitionRecord, error)
+}
+
+// facts reads the figures of job key for its notices; nil when the job
+// is not recorded or Redis fails (the notice goes without them).
+func (h *Handler) facts(ctx context.Context, key string) *FlinkFacts {
+	if h.Jobs == nil {
+		return nil
+	}
+	j, err := h.Jobs.Get(ctx, key)
+	if err != nil || j == nil {
+		return nil
+	}
+	f := &FlinkFacts{StartTime: j.StartTime.UTC(), EndTime: j.EndTime.UTC(), DurationMS: j.DurationMS,
+		CheckpointsCompleted: j.Checkpoints.Completed, CheckpointsFailed: j.Checkpoints.Failed,
+		LastCheckpointAt: j.Checkpoints.LastCompletedAt.UTC(), LastCheckpointFailedAt: j.Checkpoints.LastFailedAt.UTC(),
+		LastCheckpointFailure: truncate(j.Checkpoints.LastFailureMessage, 1024)}
+	if j.StartTime.IsZero() {
+		f.StartTime = time.Time{}
+	}
+	if j.EndTime.IsZero() {
+		f.EndTime = time.Time{}
+	}
+	if j.Checkpoints.LastCompletedAt.IsZero() {
+		f.LastCheckpointAt = time.Time{}
+	}
+	if j.Checkpoints.LastFailedAt.IsZero() {
+		f.LastCheckpointFailedAt = time.Time{}
+	}
+	if trs, err := h.Jobs.Transitions(ctx, key, 0); err == nil {
+		for _, tr := range trs {
+			if tr.RequestID == j.RequestID && tr.To == messages.StateRestarting {
+				f.Restarts++
+			}
+		}
+	}
+	return f
+}

@@ -30,6 +30,9 @@ type Handler struct {
 	Rules    []Rule
 	Channels map[string]Channel
 	Store    *Store
+	// Jobs reads the track worker's job records for the notices' Flink
+	// figures (none when nil).
+	Jobs JobReader
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 

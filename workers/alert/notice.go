@@ -54,6 +54,29 @@ type Notice struct {
 	Operation *messages.OperationRef `json:"operation,omitempty"`
 	// SavepointPath is the event's savepoint, when it has one.
 	SavepointPath string `json:"savepoint_path,omitempty"`
+	// Flink are the job's figures from the track worker's record when the
+	// notice was sent (nil when the record could not be read).
+	Flink *FlinkFacts `json:"flink,omitempty"`
+}
+
+// FlinkFacts are what StreamPark's alert callback carries beside the
+// state: the job's times, restarts and checkpoint figures, from the track
+// worker's record of the job.
+type FlinkFacts struct {
+	// StartTime, EndTime and DurationMS are Flink's (zero when unknown).
+	StartTime  time.Time `json:"start_time,omitzero"`
+	EndTime    time.Time `json:"end_time,omitzero"`
+	DurationMS int64     `json:"duration_ms,omitempty"`
+	// Restarts counts the run's transitions into RESTARTING among the
+	// job's recorded transitions (the last 100).
+	Restarts int `json:"restarts"`
+	// Checkpoints completed and failed (Flink's counts), the latest
+	// completed one and the latest failure.
+	CheckpointsCompleted   int64     `json:"checkpoints_completed"`
+	CheckpointsFailed      int64     `json:"checkpoints_failed"`
+	LastCheckpointAt       time.Time `json:"last_checkpoint_at,omitzero"`
+	LastCheckpointFailedAt time.Time `json:"last_checkpoint_failed_at,omitzero"`
+	LastCheckpointFailure  string    `json:"last_checkpoint_failure,omitempty"`
 }
 
 // Summary is one line for a person: "[FIRING] critical job-failed

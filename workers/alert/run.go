@@ -64,6 +64,7 @@ func Spec(cfg Config, o Overrides) worker.Spec {
 				rdb.Close()
 				return nil, err
 			}
+			h.Jobs = jobs
 			loops := &Loops{Handler: h, Jobs: jobs, EvaluateInterval: a.EvaluateInterval, ResendInterval: a.ResendInterval, Log: d.Log}
 			d.Log.Info("alert rules loaded", "rules", len(rules.Rules), "channels", len(channels))
 			return []func(context.Context) error{loops.Run, func(ctx context.Context) error {
@@ -155,5 +156,8 @@ func sampleNotice() *Notice {
 		Message:  "java.lang.RuntimeException: \"boom\" <at> line 1\n\tat WordCount.main(WordCount.java:42)",
 		WebUIURL: "http://127.0.0.1:8081/flink-jobs/wordcount/", Labels: map[string]string{"team": "data", "env": "prod"},
 		Time: t, StartsAt: t,
+		Flink: &FlinkFacts{StartTime: t.Add(-time.Hour), EndTime: t, DurationMS: 3600000, Restarts: 3,
+			CheckpointsCompleted: 58, CheckpointsFailed: 2, LastCheckpointAt: t.Add(-time.Minute),
+			LastCheckpointFailedAt: t.Add(-10 * time.Minute), LastCheckpointFailure: "Checkpoint expired before completing."},
 	}
 }

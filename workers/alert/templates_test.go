@@ -137,3 +137,24 @@ func TestTruncateKeepsRunes(t *testing.T) {
 		}
 	}
 }
+
+func TestEmailBodiesGolden(t *testing.T) {
+	text, html, err := emailTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		status string
+		notice *Notice
+	}{{"firing", sampleNotice()}, {"resolved", resolvedSample()}} {
+		var tb, hb strings.Builder
+		if err := text.Execute(&tb, tc.notice); err != nil {
+			t.Fatal(err)
+		}
+		if err := html.Execute(&hb, tc.notice); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "templates/email.text."+tc.status+".golden", []byte(tb.String()))
+		golden(t, "templates/email.html."+tc.status+".golden", []byte(hb.String()))
+	}
+}

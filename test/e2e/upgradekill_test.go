@@ -317,26 +317,26 @@ type killStep struct {
 	name string
 	// reached reports whether the upgrade got there (the job, and whether
 	// the old run's Deployment is gone).
-	reached func(s *upgradeStack, j *jobstore.Job, oldGone bool, newDeployed bool) bool
+	reached func(j *jobstore.Job, oldGone, newDeployed bool) bool
 }
 
 var killSteps = []killStep{
-	{"requested", func(_ *upgradeStack, j *jobstore.Job, _, _ bool) bool {
+	{"requested", func(j *jobstore.Job, _, _ bool) bool {
 		return j.Op != nil && j.Op.Operation == messages.OpUpgrade
 	}},
-	{"savepoint-triggered", func(_ *upgradeStack, j *jobstore.Job, _, _ bool) bool {
+	{"savepoint-triggered", func(j *jobstore.Job, _, _ bool) bool {
 		return j.Op != nil && j.Op.Operation == messages.OpUpgrade && j.Op.Phase == ops.Triggered
 	}},
-	{"savepoint-completed", func(_ *upgradeStack, j *jobstore.Job, _, _ bool) bool {
+	{"savepoint-completed", func(j *jobstore.Job, _, _ bool) bool {
 		return j.Op != nil && j.Op.Operation == messages.OpUpgrade && j.Op.Location != "" && j.Op.Phase != ops.Triggered && j.Op.Phase != ops.Requested
 	}},
-	{"cleanup", func(_ *upgradeStack, j *jobstore.Job, oldGone, _ bool) bool {
+	{"cleanup", func(j *jobstore.Job, oldGone, _ bool) bool {
 		return j.Op != nil && j.Op.Operation == messages.OpUpgrade && oldGone
 	}},
-	{"handed-over", func(_ *upgradeStack, j *jobstore.Job, _, _ bool) bool {
+	{"handed-over", func(j *jobstore.Job, _, _ bool) bool {
 		return j.Op != nil && j.Op.Operation == messages.OpUpgrade && j.Op.Phase == ops.Done
 	}},
-	{"new-deployment", func(_ *upgradeStack, _ *jobstore.Job, _, newDeployed bool) bool {
+	{"new-deployment", func(_ *jobstore.Job, _, newDeployed bool) bool {
 		return newDeployed
 	}},
 }
@@ -392,7 +392,7 @@ func TestUpgradeKilledAtEachStep(t *testing.T) {
 				d, derr := s.kube.Client.AppsV1().Deployments(dev.Namespace).Get(ctx, id, metav1.GetOptions{})
 				oldGone := apierrors.IsNotFound(derr) || (derr == nil && d.UID != oldDep.UID)
 				newDeployed := derr == nil && d.Annotations["flinkferry.io/request-id"] == v2
-				if err == nil && step.reached(s, j, oldGone, newDeployed) {
+				if err == nil && step.reached(j, oldGone, newDeployed) {
 					at = j
 					break
 				}

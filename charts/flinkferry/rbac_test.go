@@ -198,4 +198,17 @@ func TestChartRBACIsEnoughAndNoMore(t *testing.T) {
 	if _, err := trackKube.CoreV1().Secrets(jobs).List(ctx, metav1.ListOptions{}); !apierrors.IsForbidden(err) {
 		t.Errorf("track lists Secrets in %s: %v, want Forbidden", jobs, err)
 	}
+	// The build worker never calls Kubernetes: no token mounted, no rights.
+	sa, err := admin.CoreV1().ServiceAccounts(ns).Get(ctx, release+"-flinkferry-build", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sa.AutomountServiceAccountToken == nil || *sa.AutomountServiceAccountToken {
+		t.Errorf("build ServiceAccount mounts a token")
+	}
+	for _, verb := range []string{"get", "list", "create"} {
+		if sar(t, admin, serviceAccountUser(ns, release+"-flinkferry-build"), verb, "", "pods", jobs) {
+			t.Errorf("build may %s pods in %s", verb, jobs)
+		}
+	}
 }

@@ -99,6 +99,7 @@ func TestAutoscaling(t *testing.T) {
 		{"both", []string{"workers.build.keda.enabled=true", "workers.build.hpa.enabled=true"}, "workers.build: keda.enabled and hpa.enabled are exclusive"},
 		{"keda above partitions", []string{"workers.submit.keda.enabled=true", "workers.submit.keda.maxReplicaCount=13"}, "workers.submit.keda.maxReplicaCount 13 is above kafka.partitions 12"},
 		{"hpa above partitions", []string{"kafka.partitions=6", "workers.track.hpa.enabled=true", "workers.track.hpa.maxReplicas=8"}, "workers.track.hpa.maxReplicas 8 is above kafka.partitions 6"},
+		{"SASL without its Secret", []string{"kafka.sasl.mechanism=PLAIN", "existingSecret=all", "workers.build.keda.enabled=true"}, "workers.build.keda: KEDA reads the lag with SASL PLAIN and needs its credentials: set kafka.sasl.existingSecret"},
 		{"min above max", []string{"workers.alert.enabled=true", "workers.alert.existingRulesSecret=r", "workers.alert.keda.enabled=true", "workers.alert.keda.minReplicaCount=5", "workers.alert.keda.maxReplicaCount=4"}, "workers.alert.keda.minReplicaCount 5 is above its maximum 4"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -54,6 +54,9 @@ above the topics' partitions. */}}
 {{- fail (printf "workers.%s: keda.enabled and hpa.enabled are exclusive (KEDA makes its own HPA); enable one" .name) -}}
 {{- end -}}
 {{- if $keda.enabled -}}
+{{- if and $root.Values.kafka.sasl.mechanism (not $root.Values.kafka.sasl.existingSecret) -}}
+{{- fail (printf "workers.%s.keda: KEDA reads the lag with SASL %s and needs its credentials: set kafka.sasl.existingSecret" .name $root.Values.kafka.sasl.mechanism) -}}
+{{- end -}}
 {{- $max := int $keda.maxReplicaCount | default $parts -}}
 {{- if gt $max $parts -}}
 {{- fail (printf "workers.%s.keda.maxReplicaCount %d is above kafka.partitions %d: a consumer group uses at most one pod per partition" .name $max $parts) -}}

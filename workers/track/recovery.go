@@ -86,7 +86,7 @@ func (r *recovery) once(ctx context.Context) (int, error) {
 				continue
 			}
 			ev.RestEndpoint, ev.WebUIURL = r.endpoint(ctx, ev.Job)
-			res, err := r.store.Register(ctx, ev, time.Now().UTC())
+			res, err := r.store.RegisterRecovered(ctx, ev, time.Now().UTC())
 			if err != nil {
 				return n, err
 			}

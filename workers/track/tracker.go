@@ -20,6 +20,7 @@ import (
 // Store is what the tracker needs from Redis (workers/track/jobstore.Store).
 type Store interface {
 	Register(ctx context.Context, d *messages.Deployed, now time.Time) (jobstore.RegisterResult, error)
+	RegisterRecovered(ctx context.Context, d *messages.Deployed, now time.Time) (jobstore.RegisterResult, error)
 	ShardKeys(ctx context.Context, shards ...int) ([]string, error)
 	GetMany(ctx context.Context, keys []string) ([]*jobstore.Job, error)
 	Apply(ctx context.Context, updates []jobstore.Update) ([]jobstore.Result, error)

@@ -119,6 +119,10 @@ const (
 	fLabels           = "labels"
 	fSavepointPolicy  = "sp_policy"
 	fRestartPolicy    = "rp_policy"
+	// fRecovered marks a run rebuilt from Kubernetes whose state is not
+	// known yet (RegisterRecovered); apply drops it at its first state
+	// other than STARTING or K8S_INITIALIZING.
+	fRecovered = "recovered"
 	fDeployedAt       = "deployed_at"
 	fShard            = "shard"
 	fVersion          = "version"

@@ -114,6 +114,19 @@ type RegisterResult struct {
 // User information in d.RestEndpoint and d.WebUIURL is not stored, and
 // the request is stored without secrets (see Run.Redacted).
 func (s *Store) Register(ctx context.Context, d *messages.Deployed, now time.Time) (RegisterResult, error) {
+	return s.register(ctx, d, now, false)
+}
+
+// RegisterRecovered is Register for a run rebuilt from Kubernetes after
+// the job store lost it (the recovery): the state the job was in is
+// unknown, so nothing is announced while it passes the registration's
+// own states (STARTING, K8S_INITIALIZING), and its first other state is
+// announced once from "" with reason "recovered" (docs/redis.md).
+func (s *Store) RegisterRecovered(ctx context.Context, d *messages.Deployed, now time.Time) (RegisterResult, error) {
+	return s.register(ctx, d, now, true)
+}
+
+func (s *Store) register(ctx context.Context, d *messages.Deployed, now time.Time, recovered bool) (RegisterResult, error) {
 	if err := checkDeployed(d); err != nil {
 		return RegisterResult{}, err
 	}
@@ -154,6 +167,9 @@ func (s *Store) Register(ctx context.Context, d *messages.Deployed, now time.Tim
 	}
 	if err := runInputs(&f, d); err != nil {
 		return RegisterResult{}, fmt.Errorf("registering %s: %w", key, err)
+	}
+	if recovered {
+		f.str(fRecovered, "1")
 	}
 
 	args := []any{key, d.RequestID, ms(d.Time), ms(now), strconv.Itoa(shard), newIncarnation(),

@@ -19,12 +19,14 @@
 --            version is the stored one
 --   code -1  no such job; nothing written; version 0
 -- The transition's "from" is the stored state, read here: a new state equal
--- to it records nothing (the other fields are still written).
+-- to it records nothing (the other fields are still written). A run
+-- recovered from Kubernetes announces its first state other than STARTING
+-- and K8S_INITIALIZING from '' with reason 'recovered', and none before.
 local job = KEYS[1]
 local key, expect, prefix, maxlen = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
 local to, reason, message, time, terminal = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 
-local cur = redis.call('HMGET', job, 'version', 'state', 'shard', 'inc')
+local cur = redis.call('HMGET', job, 'version', 'state', 'shard', 'inc', 'recovered')
 local version = tonumber(cur[1])
 if not version then return {-1, 0, 0} end
 if version ~= expect then return {0, version, 0} end
@@ -53,6 +55,15 @@ if terminal == '1' then
   redis.call('ZADD', KEYS[3], time, key)
 else
   redis.call('ZREM', KEYS[3], key)
+end
+-- A run recovered from Kubernetes (register.lua) passes the registration's
+-- own states silently; its first other state is announced once, from ''
+-- (what it was before is unknown), reason 'recovered'.
+if cur[5] then
+  if to == 'STARTING' or to == 'K8S_INITIALIZING' then return {1, version, 0} end
+  redis.call('HDEL', job, 'recovered')
+  from, reason = '', 'recovered'
+  redis.call('HSET', job, 'reason', reason)
 end
 local extra = nil
 if ARGV[10] ~= '' then

@@ -11,6 +11,7 @@
 --
 -- Returns {outcome, version, state}; outcome is
 --   created      no hash: created in STARTING, version 1, transition '' -> STARTING
+--                (none for a run recovered from Kubernetes: run field recovered)
 --   duplicate    same request id: nothing changes (but a job whose shard
 --                differs from ARGV[5] is moved to it, version + 1; a
 --                job without run_request gets the call's run_* fields when
@@ -51,7 +52,11 @@ if not version then
   index(nil)
   redis.call('SADD', prefix .. 'state:STARTING', key)
   redis.call('SADD', KEYS[5], 'STARTING')
-  record(job, KEYS[2], prefix .. 'outbox:' .. shard, key, inc, 1, '', 'STARTING', 'deployed', '', now, maxlen)
+  -- A run recovered from Kubernetes (field recovered) is not announced:
+  -- apply announces its first real state (apply.lua).
+  if redis.call('HEXISTS', job, 'recovered') == 0 then
+    record(job, KEYS[2], prefix .. 'outbox:' .. shard, key, inc, 1, '', 'STARTING', 'deployed', '', now, maxlen)
+  end
   return {'created', 1, 'STARTING'}
 end
 

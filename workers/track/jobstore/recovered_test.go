@@ -1,0 +1,45 @@
+package jobstore
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/flinkferry/flinkferry/messages"
+)
+
+// TestRegisterRecoveredAnnouncesTheFirstRealStateOnly: a run rebuilt from
+// Kubernetes after the store lost it is not announced in STARTING or
+// K8S_INITIALIZING (states of the registration, not of the job); its
+// first other state is announced once from "" with reason recovered; the
+// next ones as usual.
+func TestRegisterRecoveredAnnouncesTheFirstRealStateOnly(t *testing.T) {
+	s := newStore(t, client(t), Options{})
+	d := deployed("ns", "job", "r", t0)
+	key, shard := d.Job.Key(), s.ShardOf(d.Job.Key())
+	res, err := s.RegisterRecovered(context.Background(), d, t0)
+	if err != nil || res.Outcome != Created {
+		t.Fatalf("RegisterRecovered() = %+v, %v", res, err)
+	}
+	transition(t, s, key, messages.StateK8sInitializing, "jobmanager_starting", t0)
+	transition(t, s, key, messages.StateRunning, "", t0)
+	transition(t, s, key, messages.StateRestarting, "", t0)
+	var got []string
+	for _, e := range outbox(t, s, shard) {
+		got = append(got, fmt.Sprintf("%s>%s %s", e.From, e.To, e.Reason))
+	}
+	want := []string{">RUNNING recovered", "RUNNING>RESTARTING "}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("outbox %q, want %q", got, want)
+	}
+	if j := get(t, s, key); j.State != messages.StateRestarting {
+		t.Errorf("state %s, want RESTARTING", j.State)
+	}
+	// The deployed event arriving afterwards changes nothing announced.
+	if r := register(t, s, d, t0); r.Outcome != Duplicate {
+		t.Errorf("Register after recovery = %+v, want duplicate", r)
+	}
+	if n := len(outbox(t, s, shard)); n != 2 {
+		t.Errorf("%d outbox entries after the deployed event, want 2", n)
+	}
+}

@@ -94,6 +94,10 @@ func (h *Handler) Evaluate(ctx context.Context, jobs []*jobstore.Job) error {
 	for i := range firing {
 		byFP[firing[i].Fingerprint] = &firing[i]
 	}
+	pending, err := h.Store.Pending(ctx)
+	if err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	var due []*pendingNotice
 	for _, j := range jobs {
@@ -130,8 +134,8 @@ func (h *Handler) Evaluate(ctx context.Context, jobs []*jobstore.Job) error {
 			fires, detail := c.Eval(f, now)
 			fp := Fingerprint(r.Name, j.Key)
 			seen[fp] = true
-			if !fires && byFP[fp] == nil {
-				continue // nothing to fire, nothing to resolve
+			if !fires && byFP[fp] == nil && !pending[fp] {
+				continue // nothing to fire, resolve or deliver again
 			}
 			d, err := h.applyCondition(ctx, r, conditionNotice(r, j, fires, detail, now), fires, now)
 			if err != nil {
@@ -201,6 +205,22 @@ func (h *Handler) applyCondition(ctx context.Context, r Rule, n *Notice, fires b
 // took its notice, and the history; it returns the delivery errors.
 func (h *Handler) send(ctx context.Context, due []*pendingNotice) error {
 	log := logging.FromContext(ctx)
+	// A channel removed from the rules file since the notice was due
+	// takes nothing: it is recorded as done, so the alert is not retried
+	// for it forever.
+	for _, d := range due {
+		kept := d.pending[:0]
+		for _, name := range d.pending {
+			if h.Channels[name] != nil {
+				kept = append(kept, name)
+				continue
+			}
+			if err := h.Store.Done(ctx, d.notice.Fingerprint, d.id, name); err != nil {
+				return &storeError{err}
+			}
+		}
+		d.pending, d.errs = kept, d.errs[:len(kept)]
+	}
 	byJob := map[string]*FlinkFacts{}
 	for _, d := range due {
 		f, ok := byJob[d.notice.Key]
@@ -215,9 +235,6 @@ func (h *Handler) send(ctx context.Context, due []*pendingNotice) error {
 	for _, d := range due {
 		for i, name := range d.pending {
 			ch := h.Channels[name]
-			if ch == nil {
-				continue // removed from the rules file since: nothing to send to
-			}
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()

@@ -22,6 +22,8 @@ const DefaultPrefix = "ff:alert:"
 //	                             notice (JSON), updated
 //	<prefix>rate:<job key>       time of the job's last firing notice (rate limit)
 //	<prefix>firing               set of firing fingerprints
+//	<prefix>pending              set of fingerprints whose last notice a
+//	                             channel has not taken yet
 //	<prefix>history              sorted set of notices (Record JSON) by time
 //	<prefix>restarts:<job key>   sorted set: the job's RESTARTING events by time
 //	<prefix>cpfailed:<job key>   sorted set: samples of the job's failed
@@ -79,7 +81,7 @@ type Action struct {
 }
 
 // transitionScript applies one event to one alert (compare-and-set on the
-// event id). KEYS: state, rate, firing set. ARGV: event id, matches (1/0),
+// event id). KEYS: state, rate, firing set, pending set. ARGV: event id, matches (1/0),
 // now ms, min interval ms, channels (comma-separated), retention s,
 // notice JSON, event time ms, fingerprint.
 var transitionScript = redis.NewScript(`
@@ -110,6 +112,7 @@ if ARGV[2] == '1' then
     'since', ARGV[8], 'notice', ARGV[7], 'updated', now)
   redis.call('PERSIST', KEYS[1])
   redis.call('SADD', KEYS[3], ARGV[9])
+  redis.call('SADD', KEYS[4], ARGV[9])
   return {'notify', 'firing', ARGV[5], ARGV[8]}
 end
 if status == 'firing' then
@@ -117,6 +120,7 @@ if status == 'firing' then
     'notice', ARGV[7], 'updated', now)
   redis.call('EXPIRE', KEYS[1], ARGV[6])
   redis.call('SREM', KEYS[3], ARGV[9])
+  redis.call('SADD', KEYS[4], ARGV[9])
   return {'notify', 'resolved', ARGV[5], since}
 end
 if status == 'suppressed' then
@@ -129,7 +133,9 @@ return {'none'}
 `)
 
 // doneScript removes a delivered channel from the pending list of the
-// event it was notified of. KEYS: state. ARGV: event id, channel.
+// event it was notified of, and the alert from the pending set once no
+// channel waits. KEYS: state, pending set. ARGV: event id, channel,
+// fingerprint.
 var doneScript = redis.NewScript(`
 local st = redis.call('HMGET', KEYS[1], 'event', 'pending')
 if st[1] ~= ARGV[1] or not st[2] then return 0 end
@@ -138,6 +144,7 @@ for c in string.gmatch(st[2], '[^,]+') do
   if c ~= ARGV[2] then table.insert(rest, c) end
 end
 redis.call('HSET', KEYS[1], 'pending', table.concat(rest, ','))
+if #rest == 0 then redis.call('SREM', KEYS[2], ARGV[3]) end
 return 1
 `)
 
@@ -163,7 +170,7 @@ func (s *Store) apply(ctx context.Context, id string, matches bool, n *Notice, c
 		m = "1"
 	}
 	res, err := transitionScript.Run(ctx, s.rdb,
-		[]string{s.prefix + "state:" + n.Fingerprint, s.prefix + "rate:" + n.Key, s.prefix + "firing"},
+		[]string{s.prefix + "state:" + n.Fingerprint, s.prefix + "rate:" + n.Key, s.prefix + "firing", s.prefix + "pending"},
 		id, m, now.UnixMilli(), minInterval.Milliseconds(), strings.Join(channels, ","),
 		int64(s.retention.Seconds()), nj, n.Time.UnixMilli(), n.Fingerprint).StringSlice()
 	if err != nil {
@@ -184,7 +191,21 @@ func (s *Store) apply(ctx context.Context, id string, matches bool, n *Notice, c
 
 // Done records that channel was notified of event id.
 func (s *Store) Done(ctx context.Context, fingerprint, id, channel string) error {
-	return doneScript.Run(ctx, s.rdb, []string{s.prefix + "state:" + fingerprint}, id, channel).Err()
+	return doneScript.Run(ctx, s.rdb, []string{s.prefix + "state:" + fingerprint, s.prefix + "pending"}, id, channel, fingerprint).Err()
+}
+
+// Pending returns the fingerprints of the alerts whose last notice some
+// channel has not taken yet.
+func (s *Store) Pending(ctx context.Context) (map[string]bool, error) {
+	fps, err := s.rdb.SMembers(ctx, s.prefix+"pending").Result()
+	if err != nil {
+		return nil, fmt.Errorf("reading pending alerts: %w", err)
+	}
+	out := make(map[string]bool, len(fps))
+	for _, fp := range fps {
+		out[fp] = true
+	}
+	return out, nil
 }
 
 // Record is one notice in the history, as `flinkferry alerts` shows it.

@@ -13,6 +13,7 @@ import (
 	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/internal/testenv"
 	"github.com/flinkferry/flinkferry/messages"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 )
 
 // fakeChannel records notices and fails while fail is set.
@@ -137,5 +138,46 @@ func TestOtherEventTypesAreIgnored(t *testing.T) {
 	}
 	if len(ch.statuses()) != 0 {
 		t.Error("a refusal was notified")
+	}
+}
+
+// TestConditionResolvedNoticeIsRetriedAtTheNextEvaluation: a resolved
+// notice a channel did not take stays pending, and the next evaluation
+// sends it again (once); a channel removed from the rules takes nothing
+// and leaves nothing pending.
+func TestConditionResolvedNoticeIsRetriedAtTheNextEvaluation(t *testing.T) {
+	ctx := context.Background()
+	now := t0.Add(20 * time.Minute)
+	ch := &fakeChannel{name: "a"}
+	h := newTestHandler(t, 0, &now, ch)
+	h.Rules = []Rule{{Name: "stale", Severity: "warning", Condition: &Condition{NoCheckpointFor: 10 * time.Minute}, Channels: []string{"a", "gone"}}}
+	job := &jobstore.Job{Key: "/flink-jobs/wordcount", Job: messages.JobRef{Namespace: "flink-jobs", ClusterID: "wordcount"},
+		Mode: messages.ModeApplication, State: messages.StateRunning, StateSince: t0}
+	if err := h.Evaluate(ctx, []*jobstore.Job{job}); err != nil {
+		t.Fatal(err)
+	}
+	ch.mu.Lock()
+	ch.fail = true
+	ch.mu.Unlock()
+	job.Checkpoints.LastCompletedAt = now // a checkpoint: resolved, not delivered
+	if err := h.Evaluate(ctx, []*jobstore.Job{job}); err == nil {
+		t.Fatal("Evaluate() = nil, want the delivery error")
+	}
+	if p, _ := h.Store.Pending(ctx); !p[Fingerprint("stale", job.Key)] {
+		t.Fatalf("pending = %v, want the resolved alert", p)
+	}
+	ch.mu.Lock()
+	ch.fail = false
+	ch.mu.Unlock()
+	for range 2 {
+		if err := h.Evaluate(ctx, []*jobstore.Job{job}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := ch.statuses(), []string{"firing:RUNNING", "resolved:RUNNING"}; !slices.Equal(got, want) {
+		t.Errorf("notices = %v, want %v", got, want)
+	}
+	if p, _ := h.Store.Pending(ctx); len(p) != 0 {
+		t.Errorf("pending = %v, want none", p)
 	}
 }

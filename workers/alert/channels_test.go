@@ -117,7 +117,10 @@ rules:
 	var logs lockedBuffer
 	env := startAlertWith(t, rules, nil, Overrides{}, &logs)
 
+	// Every event is delivered twice (same and another ce_id): each
+	// channel still gets one notice of each.
 	env.send(t, statusEvent(messages.StateRunning, messages.StateFailed, 0), "ev-1")
+	env.send(t, statusEvent(messages.StateRunning, messages.StateFailed, 0), "ev-1-again")
 
 	// Alertmanager: one alert, labels identifying rule and job, the web UI
 	// as generator URL.
@@ -179,6 +182,7 @@ rules:
 	// The job runs again: resolved in Alertmanager (no longer listed, its
 	// webhook told), one resolved call per template, one resolved email.
 	env.send(t, statusEvent(messages.StateFailed, messages.StateRunning, 30), "ev-2")
+	env.send(t, statusEvent(messages.StateFailed, messages.StateRunning, 30), "ev-2")
 	waitAM(t, am, 0)
 	resolved := amHook.waitStatus(t, "resolved")
 	if len(resolved.Alerts) != 1 || resolved.Alerts[0].Status != "resolved" {
@@ -193,6 +197,18 @@ rules:
 		!strings.Contains(msgs[1].Text, "Resolved:  2026-11-28T10:00:30Z") {
 		t.Errorf("second email: %q\n%s", msgs[1].Subject, msgs[1].Text)
 	}
+	time.Sleep(500 * time.Millisecond) // nothing more comes
+	if n := len(hook.all()); n != 2*len(names) {
+		t.Errorf("webhook calls = %d, want %d", n, 2*len(names))
+	}
+	if n := len(mp.Messages(t)); n != 2 {
+		t.Errorf("emails = %d, want 2", n)
+	}
+	amHook.mu.Lock()
+	if n := len(amHook.msgs); n != 2 {
+		t.Errorf("Alertmanager notifications = %d, want 2 (firing, resolved)", n)
+	}
+	amHook.mu.Unlock()
 	if strings.Contains(logs.String(), mp.Password) {
 		t.Errorf("the SMTP password is in the worker's logs")
 	}

@@ -163,7 +163,7 @@ func (t *Tracker) pollOp(ctx context.Context, j *jobstore.Job, op ops.Op) (ops.O
 			if o.ID == j.FlinkJobID {
 				st := messages.JobState(o.State)
 				if st.IsGloballyTerminal() {
-					return ops.Outcome{Kind: ops.Succeeded}, st, nil
+					return ops.Outcome{Kind: ops.Succeeded, Location: t.latestCheckpoint(ctx, j, op)}, st, nil
 				}
 				return ops.Outcome{Kind: ops.InProgress}, st, nil
 			}
@@ -185,6 +185,21 @@ func (t *Tracker) pollOp(ctx context.Context, j *jobstore.Job, op ops.Op) (ops.O
 		return ops.Outcome{Kind: ops.Succeeded}, "", nil
 	}
 	return ops.Outcome{}, "", fmt.Errorf("operation %s has no Flink status", op.Operation)
+}
+
+// latestCheckpoint returns, for an operation that restores from the
+// job's latest completed checkpoint (ops.Op.RestoresLatestCheckpoint),
+// the one Flink reports once the job is cancelled; "" for the others, or
+// when Flink does not tell (the one recorded with the operation stays).
+func (t *Tracker) latestCheckpoint(ctx context.Context, j *jobstore.Job, op ops.Op) string {
+	if !op.RestoresLatestCheckpoint() {
+		return ""
+	}
+	stats, err := t.opFlink.Checkpoints(ctx, j.RestEndpoint, j.FlinkJobID)
+	if err != nil || stats == nil || stats.Latest.Completed == nil {
+		return ""
+	}
+	return stats.Latest.Completed.ExternalPath
 }
 
 // savepointSince returns the latest completed savepoint of j's checkpoint

@@ -239,8 +239,9 @@ func TestRestartRunningJobFromItsSavepoint(t *testing.T) {
 
 // TestRestartFromCheckpoint: a restart from the latest checkpoint, with
 // allow_non_restored_state and restore mode CLAIM, cancels the running job
-// (no savepoint) and restores from the checkpoint the tracker recorded,
-// the options passed through to the new run's request.
+// (no savepoint) and restores from the latest checkpoint Flink completed
+// before the cancel, newer than the one the tracker had recorded, the
+// options passed through to the new run's request.
 func TestRestartFromCheckpoint(t *testing.T) {
 	t.Parallel()
 	e := newOpsEnv(t, nil)
@@ -256,14 +257,29 @@ func TestRestartFromCheckpoint(t *testing.T) {
 		return j.Checkpoints.LastCompletedPath != ""
 	})
 	cp := j.Checkpoints.LastCompletedPath
+	// The tracker's record falls behind: Flink completes two more
+	// checkpoints it does not read (with one retained, the recorded one is
+	// gone by then).
+	jm.InjectFault(flinksim.Fault{Kind: flinksim.FaultError, Method: "GET", Path: "/jobs/{jobid}/checkpoints"})
+	e.clock.Advance(25 * time.Second)
+	if j, _ := e.store.Get(context.Background(), key); j.Checkpoints.LastCompletedPath != cp {
+		t.Fatalf("the tracker read checkpoint %s through the fault", j.Checkpoints.LastCompletedPath)
+	}
 
 	req := messages.ControlRequested{RequestID: "rc1-restart", Job: messages.JobRef{Namespace: ns, ClusterID: id}, Operation: messages.OpRestart,
 		Restore: &messages.RestoreOptions{From: messages.RestoreFromCheckpoint, AllowNonRestoredState: true, RestoreMode: messages.RestoreClaim}}
 	e.handle(t, req)
+	jm.ClearFaults()
 	j = waitOpDone(t, e.store, key, req.RequestID, 15*time.Second)
-	if j.Op.Result != ops.Completed || j.Op.Location != cp {
-		t.Fatalf("operation %+v, want completed restoring from %s", *j.Op, cp)
+	stats, err := f.Client.Checkpoints(context.Background(), restURL(ns, id), jobID)
+	if err != nil || stats.Latest.Completed == nil {
+		t.Fatalf("Flink's checkpoints of the cancelled job: %+v, %v", stats, err)
 	}
+	latest := stats.Latest.Completed.ExternalPath
+	if j.Op.Result != ops.Completed || j.Op.Location != latest || checkpointN(latest) <= checkpointN(cp) {
+		t.Fatalf("operation %+v, want completed restoring from Flink's latest checkpoint %s (recorded: %s)", *j.Op, latest, cp)
+	}
+	cp = latest
 	if got := f.n("cancel", jobID); got < 1 {
 		t.Errorf("the job was never cancelled")
 	}
@@ -441,4 +457,20 @@ func TestRestartSurvivesACrash(t *testing.T) {
 	if hist, _ := e.store.Savepoints(ctx, key, 0); len(hist) != 1 || hist[0].Trigger != jobstore.TriggerRestart {
 		t.Errorf("savepoint history %+v, want the restart's one savepoint", hist)
 	}
+}
+
+// checkpointN is n of a .../chk-n path, -1 otherwise.
+func checkpointN(p string) int {
+	i := strings.LastIndex(p, "/chk-")
+	if i < 0 {
+		return -1
+	}
+	n := 0
+	for _, c := range p[i+5:] {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }

@@ -220,7 +220,10 @@ func requested(op Op, obs Observation) Decision {
 
 func triggered(op Op, obs Observation) Decision {
 	if op.cancels() && obs.JobState.IsGloballyTerminal() {
-		return afterFlink(op, obs, "") // cancelled, or ended on its own: nothing left to cancel
+		// Cancelled, or ended on its own: nothing left to cancel. The
+		// outcome's location is the latest checkpoint, for an operation
+		// that restores from it.
+		return afterFlink(op, obs, obs.Outcome.Location)
 	}
 	if jobEndedFirst(op, obs) {
 		return fail(op, ReasonJobEnded, "the job became "+string(obs.JobState)+" before the savepoint completed")

@@ -160,6 +160,13 @@ func TestScenarios(t *testing.T) {
 			{objects: 0, phase: Deploy, action: Redeploy},
 			{outcome: Outcome{Kind: Published}, phase: Done, step: "restarted", location: "s3://cp/chk-7"},
 		}, Completed},
+		{"a restart from the checkpoint takes the latest one Flink completed before the cancel", restartOp(messages.ModeApplication, messages.RestoreFromCheckpoint, false, "s3://cp/chk-7"), []round{
+			{objects: -1, job: messages.StateRunning, phase: Requested, action: Trigger},
+			{outcome: Outcome{Kind: Accepted}, job: messages.StateCancelling, objects: 3, phase: Triggered, action: Poll},
+			{outcome: Outcome{Kind: Succeeded, Location: "s3://cp/chk-9"}, job: messages.StateCanceled, objects: 3, phase: Cleanup, action: Clean},
+			{objects: 0, phase: Deploy, action: Redeploy},
+			{outcome: Outcome{Kind: Published}, phase: Done, step: "restarted", location: "s3://cp/chk-9"},
+		}, Completed},
 		{"restart a failed application job removes its cluster first", restartOp(messages.ModeApplication, messages.RestoreFromSavepoint, true, sp), []round{
 			{objects: -1, job: messages.StateFailed, phase: Requested, action: Clean},
 			{outcome: Outcome{Kind: Succeeded}, objects: 2, phase: Cleanup, action: Clean},

@@ -158,6 +158,17 @@ func (o Op) savepoint() bool {
 		o.restartSavepoint()
 }
 
+// RestoresLatestCheckpoint reports whether the operation's new run
+// restores from the job's latest completed checkpoint once the job is
+// cancelled: an upgrade in mode last-state, a restart from checkpoint of a
+// running job. The one recorded with the operation is a fallback; the
+// latest one Flink completed before the cancel replaces it (a later
+// checkpoint may have subsumed, and deleted, the recorded one).
+func (o Op) RestoresLatestCheckpoint() bool {
+	return (o.Operation == messages.OpUpgrade && o.UpgradeMode() == messages.UpgradeLastState) ||
+		(o.Operation == messages.OpRestart && !o.Offline && o.RestoreFrom() == messages.RestoreFromCheckpoint)
+}
+
 // StopsWithSavepoint reports whether the operation stops the job with a
 // savepoint (POST /jobs/{id}/stop): suspend, a savepoint upgrade or
 // restart of a running job.

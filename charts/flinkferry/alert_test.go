@@ -36,7 +36,7 @@ func TestAlertWorker(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the worker refuses the chart's rules file: %v\n%s", err, cm.Data["rules.yaml"])
 	}
-	if got, want := len(rules.Rules), 2; got != want {
+	if got, want := len(rules.Rules), 4; got != want {
 		t.Errorf("rules = %d, want %d", got, want)
 	}
 

@@ -271,9 +271,18 @@ func checkRestart(ctx context.Context, store runStore, j *jobstore.Job, op *ops.
 }
 
 // restartLive reports whether a restart of j stops its job in Flink first
-// (it runs, or may), rather than only deploying it again.
+// (it runs, or may), rather than only deploying it again. A run an upgrade
+// or restart handed over (its cluster removed) whose successor never
+// registered (its deploy failed) does not run.
 func restartLive(j *jobstore.Job) bool {
-	return !j.State.IsTerminal() && j.State != messages.StateSuspended && j.State != messages.StateLost && !settled(j)
+	return !j.State.IsTerminal() && j.State != messages.StateSuspended && j.State != messages.StateLost && !settled(j) && !handedOver(j)
+}
+
+// handedOver reports whether j's run was stopped and handed over by an
+// upgrade or restart whose new run has not registered.
+func handedOver(j *jobstore.Job) bool {
+	op := j.Op
+	return op != nil && op.Redeploys() && op.Phase == ops.Done && op.Result == ops.Completed && op.Run == j.RequestID
 }
 
 // checkPaths refuses a savepoint directory or restore path outside the

@@ -474,3 +474,45 @@ func checkpointN(p string) int {
 	}
 	return n
 }
+
+// TestRestartAfterAFailedHandOver: a restart's new run never registers
+// (its deploy failed: the job shows REDEPLOYING, its cluster gone); a
+// second restart deploys the stored run again without asking Flink about
+// the job that is gone, and its run then runs.
+func TestRestartAfterAFailedHandOver(t *testing.T) {
+	t.Parallel()
+	e := newOpsEnv(t, nil)
+	const ns, id = "flink", "rh1"
+	jobID := jobIDOf(46)
+	key, jm := e.addRunningJob(t, ns, id, flinksim.JobSpec{ID: jobID, Script: flinksim.Script{{State: flinksim.Running}}})
+	f, redeploys := e.flink(), &redeployLog{}
+	e.startRedeploying(t, "r1", f, redeploys)
+	waitState(t, e.store, key, messages.StateRunning, 15*time.Second)
+
+	first := messages.ControlRequested{RequestID: "rh1-restart-1", Job: messages.JobRef{Namespace: ns, ClusterID: id}, Operation: messages.OpRestart,
+		Restore: &messages.RestoreOptions{From: messages.RestoreFromNone}}
+	e.handle(t, first)
+	waitOpDone(t, e.store, key, first.RequestID, 10*time.Second)
+	waitState(t, e.store, key, messages.StateRedeploying, 5*time.Second)
+	cancels := f.n("cancel", jobID)
+
+	const path = "s3://bucket/savepoints/savepoint-kept"
+	second := messages.ControlRequested{RequestID: "rh1-restart-2", Job: first.Job, Operation: messages.OpRestart,
+		Restore: &messages.RestoreOptions{From: messages.RestoreFromPath, Path: path}}
+	e.handle(t, second)
+	j := waitOpDone(t, e.store, key, second.RequestID, 10*time.Second)
+	if j.Op.Result != ops.Completed || !j.Op.Offline {
+		t.Fatalf("second restart %+v, want completed without Flink", *j.Op)
+	}
+	if got := f.n("cancel", jobID); got != cancels {
+		t.Errorf("the second restart cancelled the gone job (%d calls, %d before)", got, cancels)
+	}
+	evs := redeploys.of(second.RequestID)
+	if len(evs) != 1 || evs[0].Request.Program.Savepoint == nil || evs[0].Request.Program.Savepoint.Path != path || evs[0].Request.Program.MainClass != "org.example.WordCount" {
+		t.Fatalf("second image built %+v, want the stored run restoring from %s", evs, path)
+	}
+	e.registerNewRun(t, evs[0], jm, restURL(ns, id))
+	waitJob(t, e.store, key, 10*time.Second, "the second restart's run RUNNING", func(j *jobstore.Job) bool {
+		return j.RequestID == second.RequestID && j.State == messages.StateRunning
+	})
+}

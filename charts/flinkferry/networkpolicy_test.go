@@ -22,7 +22,7 @@ func TestNetworkPolicies(t *testing.T) {
 		"build":  {53, 9092, 9093, 443, 5000, 443},
 		"submit": {53, 9092, 9093, 443, 6443, 8081, 443, 5000},
 		"track":  {53, 9092, 9093, 6379, 443, 6443, 8081},
-		"alert":  {53, 9092, 9093, 6379, 443},
+		"alert":  {53, 9092, 9093, 6379, 443, 9093, 587},
 	}
 	for w, want := range wantPorts {
 		u := objs["NetworkPolicy/"+release+"-flinkferry-"+w]

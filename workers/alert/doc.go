@@ -1,8 +1,12 @@
 // Package alert is the alert worker: it consumes the status topic in its
 // own consumer group, matches every job status changed event against the
-// rules of a YAML file, keeps one alert per (rule, job) in Redis and sends
-// firing and resolved notices to webhook channels (Go-template bodies,
-// optional HMAC-SHA256 signatures, bounded retries).
+// rules of a YAML file, evaluates the rules' conditions over time
+// (restarts, failed checkpoints in a window, checkpoint age, not running
+// after deploy) on the track worker's job records, keeps one alert per
+// (rule, job) in Redis and sends firing and resolved notices to three
+// kinds of channel: Alertmanager (API v2, re-sent while firing), webhooks
+// (Go-template bodies, shipped chat templates, optional HMAC-SHA256
+// signatures) and email (SMTP with STARTTLS and AUTH, text and HTML).
 //
 // A redelivered event never notifies twice: the alert state in Redis
 // records the last event applied to each alert (compare-and-set in one Lua

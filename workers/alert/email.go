@@ -299,10 +299,7 @@ func (e *Email) send(ctx context.Context, msg []byte, timeout time.Duration) err
 	if err := w.Close(); err != nil {
 		return smtpError("DATA", err)
 	}
-	if err := c.Quit(); err != nil {
-		// The message was accepted at the end of DATA.
-		return nil
-	}
+	_ = c.Quit() // the message was accepted at the end of DATA
 	return nil
 }
 

@@ -140,3 +140,59 @@ func TestRestartSessionJob(t *testing.T) {
 		t.Fatalf("restarting a session job touched its session cluster: %v", err)
 	}
 }
+
+// TestRestartPolicy: a job submitted with restart_policy (max_restarts 1
+// within 60 s) that Flink restarts twice is restarted by the track worker
+// from its latest checkpoint: the policy travels with the request through
+// build, submit and deploy to the tracker; the first step of the restart
+// says why (auto_restart_restarts); the new run, under the restart's
+// request id, runs in a new cluster restoring from the checkpoint.
+func TestRestartPolicy(t *testing.T) {
+	env, kube, store := startAllWith(t, Options{}, KubeOptions{})
+	ctx := context.Background()
+	const id = "rpol"
+	req := strings.Replace(string(DemoRequest(id, env.JarURL())), `"program":`,
+		`"restart_policy": {"max_restarts": 1, "window_seconds": 60}, "program":`, 1)
+	produce(t, env, TopicPrefix+"submit", Namespace+"/"+id, []byte(req))
+	key := messages.JobRef{Namespace: Namespace, ClusterID: id}.Key()
+	old := waitJob(t, store, key, 45*time.Second, "RUNNING with a checkpoint and its restart policy", func(j *jobstore.Job) bool {
+		return j.State == messages.StateRunning && j.Checkpoints.LastCompletedPath != "" && j.RestartPolicy != nil
+	})
+	oldDep, err := kube.Client.AppsV1().Deployments(Namespace).Get(ctx, id, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fj := kube.Sim.Cluster(id + "-rest").Job(old.FlinkJobID)
+	for range 2 {
+		fj.SetState("RESTARTING")
+		time.Sleep(200 * time.Millisecond)
+		fj.SetState("RUNNING")
+		time.Sleep(200 * time.Millisecond)
+	}
+	j := waitJob(t, store, key, 60*time.Second, "the automatically restarted run RUNNING", func(j *jobstore.Job) bool {
+		return strings.HasPrefix(j.RequestID, "auto-restarts-") && j.State == messages.StateRunning
+	})
+	if j.Op == nil || j.Op.RequestID != j.RequestID || j.Op.Result != ops.Completed || !strings.Contains(j.Op.Location, "/chk-") {
+		t.Fatalf("operation %+v, want the completed automatic restart from a checkpoint", j.Op)
+	}
+	if conf := flinkConfig(t, kube, id); !strings.Contains(conf, "execution.savepoint.path: "+j.Op.Location) {
+		t.Fatalf("the restarted run does not restore from %s:\n%s", j.Op.Location, conf)
+	}
+	d, err := kube.Client.AppsV1().Deployments(Namespace).Get(ctx, id, metav1.GetOptions{})
+	if err != nil || d.UID == oldDep.UID {
+		t.Fatalf("the restarted run's Deployment: %v (old uid %s)", err, oldDep.UID)
+	}
+	var first *messages.JobStatusChanged
+	for _, e := range jobEvents(t, env, key) {
+		if e.Operation != nil && e.Operation.RequestID == j.RequestID {
+			first = e
+			break
+		}
+	}
+	if first == nil || first.Reason != "auto_restart_restarts" || first.To != messages.StateRedeploying || first.Operation.Status != messages.OperationRequested {
+		t.Fatalf("first step of the automatic restart: %+v, want -> REDEPLOYING auto_restart_restarts requested", first)
+	}
+	if j.RestartPolicy == nil || j.RestartPolicy.MaxRestarts != 1 {
+		t.Errorf("the new run's restart policy %+v, want the request's", j.RestartPolicy)
+	}
+}

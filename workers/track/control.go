@@ -265,16 +265,29 @@ func checkRestart(ctx context.Context, store runStore, j *jobstore.Job, op *ops.
 	}
 	op.Offline = !restartLive(j)
 	if !op.Offline && op.RestoreFrom() == messages.RestoreFromSavepoint {
+		if j.State != messages.StateRunning {
+			return fmt.Sprintf("the job is %s: Flink takes a savepoint of a RUNNING job only; restart it from checkpoint, a path or none", j.State), nil
+		}
 		return "", nil // the savepoint the restart takes
 	}
 	return restorePoint(ctx, store, j, op)
 }
 
 // restartLive reports whether a restart of j stops its job in Flink first
-// (it runs, or may), rather than only deploying it again. A run an upgrade
+// (it runs, or may), rather than only deploying it again: not an
+// application job whose JobManager does not answer yet (or any more), whose
+// cluster is removed instead. A run an upgrade
 // or restart handed over (its cluster removed) whose successor never
 // registered (its deploy failed) does not run.
 func restartLive(j *jobstore.Job) bool {
+	if j.Mode == messages.ModeApplication {
+		switch j.State {
+		case messages.StateStarting, messages.StateK8sInitializing, messages.StateSilent:
+			// No JobManager answers: removing the cluster stops the job
+			// (its checkpoints stay, as no cancel cleans them up).
+			return false
+		}
+	}
 	return !j.State.IsTerminal() && j.State != messages.StateSuspended && j.State != messages.StateLost && !settled(j) && !handedOver(j)
 }
 

@@ -516,3 +516,52 @@ func TestRestartAfterAFailedHandOver(t *testing.T) {
 		return j.RequestID == second.RequestID && j.State == messages.StateRunning
 	})
 }
+
+// TestRestartOfAJobThatDoesNotAnswer: a job Flink is restarting cannot be
+// restarted from a new savepoint (refused, nothing recorded); an
+// application job whose JobManager never answered (STARTING) is restarted
+// without asking Flink: its cluster removed, its request deployed again.
+func TestRestartOfAJobThatDoesNotAnswer(t *testing.T) {
+	t.Parallel()
+	e := newOpsEnv(t, nil)
+	ctx := context.Background()
+	const ns = "flink"
+	jobID := jobIDOf(47)
+	key, jm := e.addRunningJob(t, ns, "rn1", flinksim.JobSpec{ID: jobID, Script: flinksim.Script{{State: flinksim.Running}}})
+	d := deployed(ns, "rn2", jobIDOf(48), restURL(ns, "rn2")) // no JobManager answers
+	d.Request = runRequest(d.RequestID, d.Job, messages.ModeApplication)
+	d.JarName, d.JarSHA256 = "wordcount-1.0.jar", strings.Repeat("c", 64)
+	if _, err := e.store.Register(ctx, d, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	f, redeploys := e.flink(), &redeployLog{}
+	e.startRedeploying(t, "r1", f, redeploys)
+	waitState(t, e.store, key, messages.StateRunning, 15*time.Second)
+	jm.Job(jobID).SetState(flinksim.Restarting)
+	waitState(t, e.store, key, messages.StateRestarting, 10*time.Second)
+
+	req := messages.ControlRequested{RequestID: "rn1-restart", Job: messages.JobRef{Namespace: ns, ClusterID: "rn1"}, Operation: messages.OpRestart}
+	if _, err := e.ctl.Handle(ctx, &req); err == nil {
+		t.Fatal("Handle() = nil, want a refusal")
+	}
+	if r := e.refusals.of(req.RequestID); len(r) != 1 || r[0].Reason != messages.RefusedNotAllowed || !strings.Contains(r[0].Message, "RUNNING job only") {
+		t.Fatalf("refusals %+v, want operation_not_allowed naming the state", r)
+	}
+	if j, _ := e.store.Get(ctx, key); j.Op != nil {
+		t.Fatalf("operation %+v recorded", *j.Op)
+	}
+
+	skey := d.Job.Key()
+	if j, _ := e.store.Get(ctx, skey); j.State != messages.StateStarting {
+		t.Fatalf("job rn2 is %s, want STARTING", j.State)
+	}
+	sreq := messages.ControlRequested{RequestID: "rn2-restart", Job: d.Job, Operation: messages.OpRestart, Restore: &messages.RestoreOptions{From: messages.RestoreFromNone}}
+	e.handle(t, sreq)
+	j := waitOpDone(t, e.store, skey, sreq.RequestID, 10*time.Second)
+	if j.Op.Result != ops.Completed || !j.Op.Offline || f.n("cancel", jobIDOf(48)) != 0 {
+		t.Fatalf("operation %+v (cancels %d), want completed without Flink", *j.Op, f.n("cancel", jobIDOf(48)))
+	}
+	if evs := redeploys.of(sreq.RequestID); len(evs) != 1 || evs[0].Request.Program.Savepoint != nil {
+		t.Fatalf("image built events %+v, want one without state", evs)
+	}
+}

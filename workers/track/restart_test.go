@@ -517,6 +517,38 @@ func TestRestartAfterAFailedHandOver(t *testing.T) {
 	})
 }
 
+// TestRestartRequestIDConflict: the same restart request id with another
+// restore point is refused request_id_conflict, naming both hashes, and
+// the recorded restart goes on unchanged.
+func TestRestartRequestIDConflict(t *testing.T) {
+	t.Parallel()
+	e := newOpsEnv(t, nil)
+	ctx := context.Background()
+	const ns, id = "flink", "rq1"
+	key, _ := e.addRunningJob(t, ns, id, flinksim.JobSpec{ID: jobIDOf(49), Script: flinksim.Script{{State: flinksim.Running}},
+		Savepoints: flinksim.SavepointSpec{Duration: time.Minute}})
+	e.startRedeploying(t, "r1", e.flink(), &redeployLog{})
+	waitState(t, e.store, key, messages.StateRunning, 15*time.Second)
+	req := messages.ControlRequested{RequestID: "rq1-restart", Job: messages.JobRef{Namespace: ns, ClusterID: id}, Operation: messages.OpRestart}
+	e.handle(t, req)
+	before, _ := e.store.Get(ctx, key)
+	other := req
+	other.Restore = &messages.RestoreOptions{From: messages.RestoreFromNone}
+	if _, err := e.ctl.Handle(ctx, &other); err == nil {
+		t.Fatal("Handle() = nil, want a refusal")
+	}
+	h1, _ := messages.ContentHash(&req)
+	h2, _ := messages.ContentHash(&other)
+	r := e.refusals.of(req.RequestID)
+	if len(r) != 1 || r[0].Reason != messages.RefusedConflict || !strings.Contains(r[0].Message, h1) || !strings.Contains(r[0].Message, h2) {
+		t.Fatalf("refusals %+v, want one request_id_conflict naming %s and %s", r, h1, h2)
+	}
+	after, _ := e.store.Get(ctx, key)
+	if after.Op.RequestID != before.Op.RequestID || after.OpHash != h1 || after.Op.Request.Restore != nil {
+		t.Fatalf("the conflict changed the operation: %s (hash %s), was %s", opSummary(after.Op), after.OpHash, opSummary(before.Op))
+	}
+}
+
 // TestRestartOfAJobThatDoesNotAnswer: a job Flink is restarting cannot be
 // restarted from a new savepoint (refused, nothing recorded); an
 // application job whose JobManager never answered (STARTING) is restarted

@@ -110,7 +110,7 @@ func newDevFailCmd() *cobra.Command {
 'flinkferry dev', on its simulated cluster) fail: FAILED for good, with
 --cause as its root exception, or with --restart D RESTARTING for D, then
 RUNNING again. The dev terminal prints the alert, and its resolution once
-the job runs again ('flinkferry resume <cluster-id>' after FAILED).`,
+the job runs again ('flinkferry resume <cluster-id> --from checkpoint' after FAILED).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return devFail(cmd.Context(), cmd.OutOrStdout(), args[0], cause, restart)
@@ -158,7 +158,7 @@ func devFail(ctx context.Context, out io.Writer, id, cause string, restart time.
 	if restart > 0 {
 		fmt.Fprintf(out, "%s is RESTARTING for %s: the dev terminal prints the alert, then its resolution\n", id, restart)
 	} else {
-		fmt.Fprintf(out, "%s FAILED: the dev terminal prints the alert; `flinkferry resume %s` runs it again and resolves it\n", id, id)
+		fmt.Fprintf(out, "%s FAILED: the dev terminal prints the alert; `flinkferry resume %s --from checkpoint` runs it again and resolves it\n", id, id)
 	}
 	return nil
 }

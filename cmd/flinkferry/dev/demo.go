@@ -46,7 +46,7 @@ func (k *Kube) FailJob(id string, o FailOptions) error {
 	}
 	c := k.Sim.Cluster(id + "-rest")
 	if c == nil {
-		return fmt.Errorf("%w: no simulated JobManager for %q (an application job of this dev instance)", ErrNotFound, id)
+		return fmt.Errorf("no simulated JobManager for %q (an application job of this dev instance): %w", id, ErrNotFound)
 	}
 	var job *flinksim.Job
 	for _, j := range c.Jobs() {
@@ -56,7 +56,7 @@ func (k *Kube) FailJob(id string, o FailOptions) error {
 		}
 	}
 	if job == nil {
-		return fmt.Errorf("%w: %q has no running Flink job", ErrNotFound, id)
+		return fmt.Errorf("%q has no running Flink job: %w", id, ErrNotFound)
 	}
 	if o.Restart <= 0 {
 		cause := o.Cause

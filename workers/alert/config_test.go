@@ -121,3 +121,25 @@ func TestWebhookMetricsPerChannel(t *testing.T) {
 		}
 	}
 }
+
+func TestChannelURLFromTheEnvironment(t *testing.T) {
+	a := AlertConfig{MaxBodyBytes: 65536}
+	t.Setenv("ALERT_TEST_HOOK", "https://hooks.example.com/services/T0/B0/s3cr3t")
+	chs, err := NewChannels([]ChannelSpec{{Name: "w", Type: TypeWebhook, URLEnv: "ALERT_TEST_HOOK", Template: "json", ContentType: "application/json"},
+		{Name: "am", Type: TypeAlertmanager, URLEnv: "ALERT_TEST_HOOK"}}, a, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := chs["w"].(*Webhook).url; got != "https://hooks.example.com/services/T0/B0/s3cr3t" {
+		t.Errorf("webhook url = %q", got)
+	}
+	if got := chs["am"].(*Alertmanager).url; got != "https://hooks.example.com/services/T0/B0/s3cr3t/api/v2/alerts" {
+		t.Errorf("alertmanager url = %q", got)
+	}
+	t.Setenv("ALERT_TEST_HOOK", "ftp://user:s3cr3t@host/")
+	_, err = NewChannels([]ChannelSpec{{Name: "w", URLEnv: "ALERT_TEST_HOOK", Template: "json"}, {Name: "x", URLEnv: "ALERT_TEST_UNSET"}}, a, nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "url_env: ALERT_TEST_HOOK must be an absolute") ||
+		!strings.Contains(err.Error(), "url_env: ALERT_TEST_UNSET is not set") || strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("NewChannels() = %v, want both variables named, no value quoted", err)
+	}
+}

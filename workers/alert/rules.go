@@ -102,6 +102,9 @@ type ChannelSpec struct {
 	// URL receives the POST (webhook), or is the Alertmanager's base URL
 	// (alertmanager). It may carry a token: it is never logged.
 	URL string
+	// URLEnv names the environment variable holding URL instead (read at
+	// start), so a URL that is a credential stays out of the rules file.
+	URLEnv string
 	// Template is a shipped template (slack, teams, dingtalk, wecom, lark,
 	// json), or "" when Body is set.
 	Template string
@@ -346,13 +349,13 @@ const (
 // channelFields are the fields each channel type may set besides name and
 // type.
 var channelFields = map[string][]string{
-	TypeWebhook:      {"url", "template", "body", "content_type", "headers", "hmac"},
-	TypeAlertmanager: {"url", "headers"},
+	TypeWebhook:      {"url", "url_env", "template", "body", "content_type", "headers", "hmac"},
+	TypeAlertmanager: {"url", "url_env", "headers"},
 	TypeEmail:        {"smtp", "from", "to", "subject"},
 }
 
 func (w *walker) channel(path string, v any) ChannelSpec {
-	m := w.object(path, v, "name", "type", "url", "template", "body", "content_type", "headers", "hmac", "smtp", "from", "to", "subject")
+	m := w.object(path, v, "name", "type", "url", "url_env", "template", "body", "content_type", "headers", "hmac", "smtp", "from", "to", "subject")
 	if m == nil {
 		return ChannelSpec{}
 	}
@@ -368,7 +371,7 @@ func (w *walker) channel(path string, v any) ChannelSpec {
 		w.addf(join(path, "type"), "must be webhook, alertmanager or email, got %q", clip(c.Type))
 		return c
 	}
-	for _, k := range []string{"url", "template", "body", "content_type", "headers", "hmac", "smtp", "from", "to", "subject"} {
+	for _, k := range []string{"url", "url_env", "template", "body", "content_type", "headers", "hmac", "smtp", "from", "to", "subject"} {
 		if _, set := m[k]; set && !slices.Contains(allowed, k) {
 			w.addf(join(path, k), "not a field of %s channels (theirs: %s)", c.Type, strings.Join(allowed, ", "))
 			delete(m, k)
@@ -378,17 +381,29 @@ func (w *walker) channel(path string, v any) ChannelSpec {
 	case TypeWebhook:
 		w.webhook(path, m, &c)
 	case TypeAlertmanager:
-		c.URL = w.str(join(path, "url"), m["url"], true)
-		if c.URL != "" {
-			if err := checkWebhookURL(c.URL); err != nil {
-				w.addf(join(path, "url"), "%v", err)
-			}
-		}
+		w.url(path, m, &c)
 		w.headers(path, m, &c)
 	case TypeEmail:
 		w.email(path, m, &c)
 	}
 	return c
+}
+
+// url reads url, or url_env: the name of a variable holding it (a URL
+// that is itself a credential stays out of the rules file).
+func (w *walker) url(path string, m map[string]any, c *ChannelSpec) {
+	c.URL = w.str(join(path, "url"), m["url"], false)
+	c.URLEnv = w.str(join(path, "url_env"), m["url_env"], false)
+	switch {
+	case (c.URL == "") == (c.URLEnv == ""):
+		w.addf(join(path, "url"), "set exactly one of url and url_env")
+	case c.URL != "":
+		if err := checkWebhookURL(c.URL); err != nil {
+			w.addf(join(path, "url"), "%v", err)
+		}
+	default:
+		w.secretEnv(join(path, "url_env"), c.URLEnv)
+	}
 }
 
 func (w *walker) headers(path string, m map[string]any, c *ChannelSpec) {
@@ -401,15 +416,10 @@ func (w *walker) headers(path string, m map[string]any, c *ChannelSpec) {
 }
 
 func (w *walker) webhook(path string, m map[string]any, c *ChannelSpec) {
-	c.URL = w.str(join(path, "url"), m["url"], true)
+	w.url(path, m, c)
 	c.Template = w.str(join(path, "template"), m["template"], false)
 	c.Body = w.str(join(path, "body"), m["body"], false)
 	c.ContentType = w.str(join(path, "content_type"), m["content_type"], false)
-	if c.URL != "" {
-		if err := checkWebhookURL(c.URL); err != nil {
-			w.addf(join(path, "url"), "%v", err)
-		}
-	}
 	switch {
 	case c.Template != "" && c.Body != "":
 		w.addf(join(path, "body"), "set template or body, not both")

@@ -105,9 +105,14 @@ channels:
   - {name: am, type: alertmanager, url: "am:9093", template: slack}
   - {name: m1, type: email, url: "http://x", smtp: {address: smtp.example.com, starttls: maybe, password_env: FLINKFERRY_SMTP}, from: "not an address", to: [ok@example.com, "bad"]}
   - {name: m2, type: email, from: a@example.com, to: [b@example.com], smtp: {address: "s:587", username: u}}
+  - {name: both, url: "http://x", url_env: HOOK_URL}
+  - {name: neither, type: alertmanager}
+  - {name: prefixed, url_env: FLINKFERRY_HOOK}
 rules: [{name: r, match: {to: [FAILED]}, channels: [am]}]
 `, []string{
-			`channels[0].template: not a field of alertmanager channels (theirs: url, headers)`,
+			`channels[3].url: set exactly one of url and url_env`, `channels[4].url: set exactly one of url and url_env`,
+			`channels[5].url_env: must not start with FLINKFERRY_`,
+			`channels[0].template: not a field of alertmanager channels (theirs: url, url_env, headers)`,
 			`channels[0].url: must be an absolute http:// or https:// URL`,
 			`channels[1].url: not a field of email channels`, `channels[1].from: not an email address`,
 			`channels[1].to[1]: not an email address`, `channels[1].smtp.address: must be host:port`,

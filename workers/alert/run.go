@@ -89,6 +89,18 @@ func NewChannels(specs []ChannelSpec, a AlertConfig, client *http.Client, m *met
 	for i, s := range specs {
 		var ch Channel
 		var err error
+		if s.URLEnv != "" {
+			v, ok := os.LookupEnv(s.URLEnv)
+			if !ok || v == "" {
+				errs = append(errs, fmt.Errorf("channels[%d] (%s): url_env: %s is not set", i, s.Name, s.URLEnv))
+				continue
+			}
+			if err := checkWebhookURL(v); err != nil {
+				errs = append(errs, fmt.Errorf("channels[%d] (%s): url_env: %s %w", i, s.Name, s.URLEnv, err))
+				continue
+			}
+			s.URL = v
+		}
 		switch s.Type {
 		case TypeAlertmanager:
 			ch = newAlertmanager(s, a, client, m)

@@ -43,3 +43,29 @@ func TestRegisterRecoveredAnnouncesTheFirstRealStateOnly(t *testing.T) {
 		t.Errorf("%d outbox entries after the deployed event, want 2", n)
 	}
 }
+
+// TestRegisterRecoveredThenDeployed: the recovery registered a run whose
+// deployed event was on its way (a new job, not a lost one): when the
+// event arrives before the first real state, the run is announced as new
+// from there on.
+func TestRegisterRecoveredThenDeployed(t *testing.T) {
+	s := newStore(t, client(t), Options{})
+	d := deployed("ns", "job", "r", t0)
+	key, shard := d.Job.Key(), s.ShardOf(d.Job.Key())
+	if _, err := s.RegisterRecovered(context.Background(), d, t0); err != nil {
+		t.Fatal(err)
+	}
+	transition(t, s, key, messages.StateK8sInitializing, "jobmanager_starting", t0)
+	if r := register(t, s, d, t0); r.Outcome != Duplicate {
+		t.Fatalf("Register = %+v, want duplicate", r)
+	}
+	transition(t, s, key, messages.StateRunning, "", t0)
+	var got []string
+	for _, e := range outbox(t, s, shard) {
+		got = append(got, fmt.Sprintf("%s>%s %s", e.From, e.To, e.Reason))
+	}
+	want := []string{">K8S_INITIALIZING deployed", "K8S_INITIALIZING>RUNNING "}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("outbox %q, want %q", got, want)
+	}
+}

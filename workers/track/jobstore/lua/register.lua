@@ -12,7 +12,9 @@
 -- Returns {outcome, version, state}; outcome is
 --   created      no hash: created in STARTING, version 1, transition '' -> STARTING
 --                (none for a run recovered from Kubernetes: run field recovered)
---   duplicate    same request id: nothing changes (but a job whose shard
+--   duplicate    same request id: nothing changes (but a run the recovery
+--                registered whose first real state apply has not announced
+--                yet is announced now, '' -> its state, reason deployed; a job whose shard
 --                differs from ARGV[5] is moved to it, version + 1; a
 --                job without run_request gets the call's run_* fields when
 --                they have one, version unchanged; and a job without a REST
@@ -89,6 +91,16 @@ if cur[2] == req then
       filled = true
     end
   end
+  -- A run the recovery registered (field recovered) while its deployed
+  -- event was on its way is a new run after all: announce it as one,
+  -- from '' to the state it is in, unless apply already announced its
+  -- first real state.
+  local announce = false
+  if redis.call('HEXISTS', job, 'recovered') == 1 then
+    redis.call('HDEL', job, 'recovered')
+    announce = true
+    filled = true
+  end
   if cur[5] ~= shard or filled then
     version = version + 1
     redis.call('HSET', job, 'shard', shard, 'version', version)
@@ -98,6 +110,10 @@ if cur[2] == req then
     -- The shard's owner holds the job already and would not read it
     -- again: the mark makes it (workers/track, loadJob).
     redis.call('SADD', prefix .. 'opq:' .. shard, key)
+  end
+  if announce then
+    redis.call('HSET', job, 'reason', 'deployed')
+    record(job, KEYS[2], prefix .. 'outbox:' .. shard, key, val(cur[6]), version, '', state, 'deployed', '', now, maxlen)
   end
   return {'duplicate', version, state}
 end

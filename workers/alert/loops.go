@@ -81,7 +81,10 @@ func (l *Loops) evaluate(ctx context.Context) {
 		l.Log.Warn("reading the track worker's jobs failed", "error", err)
 		return
 	}
-	if err := l.Handler.Evaluate(ctx, jobs); err != nil {
+	start := time.Now()
+	err = l.Handler.Evaluate(ctx, jobs)
+	l.Handler.m().evaluation.Observe(time.Since(start).Seconds())
+	if err != nil {
 		l.Log.Warn("evaluating alert conditions", "jobs", len(jobs), "error", err)
 	}
 }
@@ -114,9 +117,12 @@ func (h *Handler) Resend(ctx context.Context) error {
 		am := h.Channels[name].(*Alertmanager)
 		for len(ns) > 0 {
 			k := min(len(ns), maxResendBatch)
+			result := "ok"
 			if err := am.Resend(ctx, ns[:k]); err != nil {
 				errs = append(errs, err)
+				result = "failed"
 			}
+			h.m().resent.WithLabelValues(name, result).Add(float64(k))
 			ns = ns[k:]
 		}
 	}

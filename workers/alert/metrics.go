@@ -9,6 +9,8 @@ type metrics struct {
 	retried    *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
 	suppressed *prometheus.CounterVec
+	resent     *prometheus.CounterVec
+	evaluation prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -34,9 +36,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "flinkferry", Subsystem: "alert", Name: "notifications_suppressed_total",
 			Help: "Firing alerts not sent because their job had a notice within FLINKFERRY_ALERT_MIN_INTERVAL, by rule.",
 		}, []string{"rule"}),
+		resent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "flinkferry", Subsystem: "alert", Name: "alertmanager_resent_total",
+			Help: "Firing alerts posted again to an Alertmanager channel (every FLINKFERRY_ALERT_RESEND_INTERVAL), by channel and result (ok, failed).",
+		}, []string{"channel", "result"}),
+		evaluation: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "flinkferry", Subsystem: "alert", Name: "evaluation_duration_seconds",
+			Help:    "Time one evaluation of the conditions over time took (every job, every condition rule, notices included).",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.sent, m.failed, m.retried, m.latency, m.suppressed)
+		reg.MustRegister(m.sent, m.failed, m.retried, m.latency, m.suppressed, m.resent, m.evaluation)
 	}
 	return m
 }

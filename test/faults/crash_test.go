@@ -18,16 +18,19 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/flinkferry/flinkferry/cmd/flinkferry/dev"
+	"github.com/flinkferry/flinkferry/internal/flinksim"
 	"github.com/flinkferry/flinkferry/messages"
 )
 
-// TestCrashes is issue 18's crash profile: application jobs flow through
-// two replicas of each worker (submitted, RUNNING, every second one then
-// suspended with a savepoint) while worker processes are SIGKILLed at
-// random moments and started again. Then, per request: one image pushed,
-// one Deployment created, one savepoint trigger per suspend, one status
-// event per transition in an unbroken chain, nothing dead-lettered, and
-// every job in its final state.
+// TestCrashes is issue 18's crash profile: jobs flow through two
+// replicas of each worker while worker processes are SIGKILLed at random
+// moments and started again. Four kinds of jobs, in turn: an application
+// job upgraded (savepoint mode) once RUNNING, one suspended with a
+// savepoint, one left running, and a session job on a shared session
+// cluster. Then, per request: one image pushed, one Deployment per run,
+// one savepoint trigger per operation, one Flink job per session job, one
+// status event per transition in an unbroken chain, nothing
+// dead-lettered, every job in its final state, and no secret anywhere.
 func TestCrashes(t *testing.T) {
 	p := currentProfile()
 	seed := uint64(time.Now().UnixNano())
@@ -38,42 +41,44 @@ func TestCrashes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	s := startStack(t)
 	deployments := watchDeployments(t, s)
+	const session = "crash-session"
+	s.produceJSON(t, s.topics.Submit, fmt.Appendf(nil, `{"request_id": %q, "mode": "session-cluster",
+  "job": {"namespace": %q, "cluster_id": %q},
+  "flink": {"version": "1.20", "taskmanager": {"memory": "1728m", "slots": 4}}}`, session, dev.Namespace, session))
+	if err := waitJob(s, key(session), messages.StateRunning, 3*time.Minute); err != nil {
+		t.Fatal(err)
+	}
 
 	started := time.Now()
 	ch := startChaos(s, rng, p.kills)
 	ids := make([]string, p.jobs)
-	suspend := func(i int) bool { return i%2 == 1 }
-	// Each job on its own: submitted, RUNNING, maybe suspended; the
-	// submits spread over the chaos so that every worker is hit busy.
 	var wg sync.WaitGroup
 	errs := make(chan error, p.jobs)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("crash-%03d", i)
-		s.submit(t, ids[i])
+		req := s.request(t, ids[i])
+		if kindOf(i) == sessionJob {
+			req.Mode, req.SessionClusterID = messages.ModeSession, session
+			req.Flink.JobManager, req.Flink.TaskManager = messages.JobManagerResources{}, messages.TaskManagerResources{}
+		}
+		s.produce(t, s.topics.Submit, req)
 		wg.Add(1)
-		go func(i int, id string) {
+		go func() {
 			defer wg.Done()
-			if err := waitJob(s, key(id), messages.StateRunning, 4*time.Minute); err != nil {
-				errs <- err
-				return
-			}
-			if !suspend(i) {
-				return
-			}
-			s.produce(t, s.topics.Control, &messages.ControlRequested{
-				RequestID: "suspend-" + id, Job: messages.JobRef{Namespace: dev.Namespace, ClusterID: id}, Operation: messages.OpSuspend})
-			if err := waitJob(s, key(id), messages.StateSuspended, 4*time.Minute); err != nil {
-				errs <- err
-			}
-		}(i, ids[i])
+			errs <- s.drive(kindOf(i), req)
+		}()
 		time.Sleep(p.pace/2 + time.Duration(rng.IntN(int(p.pace))))
 	}
 	wg.Wait()
 	close(errs)
 	for err := range errs {
-		t.Error(err)
+		if err != nil {
+			t.Error(err)
+		}
 	}
 	if t.Failed() {
+		ch.stop(t)
+		s.logGroups(t)
 		t.FailNow()
 	}
 	kills := ch.stop(t)
@@ -88,21 +93,30 @@ func TestCrashes(t *testing.T) {
 	time.Sleep(5 * time.Second)
 
 	c := s.collect(t)
-	var images, deploys, savepoints, events []string
+	var images, deploys, savepoints, runs, events []string
+	sim := s.kube.Sim.Cluster(session + "-rest")
 	for i, id := range ids {
+		kind := kindOf(i)
 		if n := s.pushes.get("flinkferry/" + id); n != 1 {
 			images = append(images, fmt.Sprintf("%s: %d manifest pushes", id, n))
 		}
-		if n := deployments.created(id); n != 1 {
-			deploys = append(deploys, fmt.Sprintf("%s: %d Deployments created", id, n))
+		wantDeploys := map[int]int{upgraded: 2, suspended: 1, running: 1, sessionJob: 0}[kind]
+		if n := deployments.created(id); n != wantDeploys {
+			deploys = append(deploys, fmt.Sprintf("%s: %d Deployments created, want %d", id, n, wantDeploys))
 		}
-		if suspend(i) {
+		if kind == upgraded || kind == suspended {
 			if tr := triggerIDs(s.flink.writes(id+"-rest", "/stop")); len(tr) != 1 {
 				savepoints = append(savepoints, fmt.Sprintf("%s: stop-with-savepoint trigger ids %v", id, tr))
 			}
 		}
+		if kind == sessionJob {
+			jid := s.request(t, id).FlinkJobID()
+			if n := countJobs(sim, jid); n != 1 {
+				runs = append(runs, fmt.Sprintf("%s: %d Flink jobs %s in the session cluster", id, n, jid))
+			}
+		}
 		want := messages.StateRunning
-		if suspend(i) {
+		if kind == suspended {
 			want = messages.StateSuspended
 		}
 		events = append(events, c.chainProblems(key(id), want)...)
@@ -114,7 +128,8 @@ func TestCrashes(t *testing.T) {
 	}
 	report("images pushed per request (want 1)", images)
 	report("Deployments created per job (want 1)", deploys)
-	report("savepoints triggered per suspend (want 1 trigger id)", savepoints)
+	report("savepoints triggered per suspend or upgrade (want 1 trigger id)", savepoints)
+	report("session jobs started per job (want 1)", runs)
 	report("status events per transition (want one, in an unbroken chain)", events)
 	if len(c.deadLetters) > 0 {
 		t.Errorf("%d records dead-lettered: %v", len(c.deadLetters), c.deadLetters)
@@ -124,23 +139,64 @@ func TestCrashes(t *testing.T) {
 		c.records, len(c.ids), c.republished, s.pushes.total(), deployments.total(), len(c.deadLetters))
 }
 
+// Kinds of jobs of the crash profile, by index.
+const (
+	upgraded = iota
+	suspended
+	running
+	sessionJob
+)
+
+func kindOf(i int) int { return i % 4 }
+
+// drive takes job req through its kind's life once it was submitted.
+func (s *stack) drive(kind int, req *messages.SubmitRequested) error {
+	k := req.Job.Key()
+	if err := waitJob(s, k, messages.StateRunning, 4*time.Minute); err != nil {
+		return err
+	}
+	switch kind {
+	case upgraded:
+		up := *req
+		up.RequestID = "upgrade-" + req.Job.ClusterID
+		up.Flink.Parallelism = 2
+		if err := s.send(s.topics.Submit, &up); err != nil {
+			return err
+		}
+		return waitRun(s, k, messages.StateRunning, up.RequestID, 4*time.Minute)
+	case suspended:
+		if err := s.send(s.topics.Control, &messages.ControlRequested{
+			RequestID: "suspend-" + req.Job.ClusterID, Job: req.Job, Operation: messages.OpSuspend}); err != nil {
+			return err
+		}
+		return waitJob(s, k, messages.StateSuspended, 4*time.Minute)
+	}
+	return nil
+}
+
 // waitJob polls the job store until the job is in state want.
 func waitJob(s *stack, key string, want messages.JobState, within time.Duration) error {
+	return waitRun(s, key, want, "", within)
+}
+
+// waitRun polls the job store until the job is in state want, in the run
+// of request id run (any run when empty).
+func waitRun(s *stack, key string, want messages.JobState, run string, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	var last string
 	for time.Now().Before(deadline) {
 		j, err := s.store.Get(context.Background(), key)
 		if err == nil {
-			if j.State == want {
+			if j.State == want && (run == "" || j.RequestID == run) {
 				return nil
 			}
-			last = fmt.Sprintf("%s (reason %q, message %q)", j.State, j.Reason, j.Message)
+			last = fmt.Sprintf("%s of run %s (reason %q, message %q)", j.State, j.RequestID, j.Reason, j.Message)
 		} else {
 			last = err.Error()
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return fmt.Errorf("job %s: not %s within %s; last %s", key, want, within, last)
+	return fmt.Errorf("job %s: not %s (run %q) within %s; last %s", key, want, run, within, last)
 }
 
 // kill is one injected crash.
@@ -272,4 +328,19 @@ func triggerIDs(calls []flinkCall) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// countJobs is how many jobs with Flink job id jid the simulated cluster
+// runs or ran.
+func countJobs(c *flinksim.Cluster, jid string) int {
+	if c == nil {
+		return 0
+	}
+	n := 0
+	for _, j := range c.Jobs() {
+		if j.ID() == jid {
+			n++
+		}
+	}
+	return n
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -24,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -74,7 +77,9 @@ type stack struct {
 	reg    testenv.Registry
 	kube   *dev.Kube
 	topics messages.Topics
-	store  *jobstore.Store
+	// producer writes the test's requests.
+	producer *kgo.Client
+	store    *jobstore.Store
 	// jarURL is the example jar on the artifact server.
 	jarURL string
 	// pushes counts manifest PUTs per repository, through the registry
@@ -106,6 +111,7 @@ func startStack(t *testing.T) *stack {
 	s := &stack{kafka: testenv.Kafka(t, kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", kafkaUser, kafkaPassword)),
 		reg: testenv.DockerRegistry(t), topics: messages.DefaultTopics("flinkferry."), pushes: newCounter(), flink: &flinkLog{}, ops: map[string]string{}}
 	s.kafka.ClientOpts = []kgo.Opt{kgo.SASL(scram.Auth{User: kafkaUser, Pass: kafkaPassword}.AsSha256Mechanism())}
+	s.producer = s.kafka.Client(t)
 	s.kafka.Control(func(kmsg.Request) (kmsg.Response, error, bool) {
 		s.kafka.KeepControl()
 		if s.kafkaDown.Load() {
@@ -264,7 +270,7 @@ func startStack(t *testing.T) *stack {
 	ready := map[*testenv.Proc]string{}
 	for _, w := range []string{"build", "submit", "track"} {
 		for _, r := range []string{"a", "b"} {
-			ops := "127.0.0.1:" + strconv.Itoa(testenv.FreePort(t))
+			ops := "127.0.0.1:" + strconv.Itoa(opsPort(t))
 			e := append(append(append([]string(nil), common...), env[w]...),
 				"FLINKFERRY_OPS_ADDR="+ops, "FLINKFERRY_TRACK_REPLICA_ID="+w+"-"+r)
 			if w == "track" && r == "a" {
@@ -282,6 +288,24 @@ func startStack(t *testing.T) *stack {
 		waitReady(t, p, u, time.Minute)
 	}
 	return s
+}
+
+// opsPort returns a free port below the ephemeral range for a worker's
+// ops endpoints. The port stays the worker's across its restarts, so it
+// must not be one the kernel hands to an outgoing connection meanwhile
+// (testenv.FreePort's are: a restarted worker then failed to bind).
+func opsPort(t *testing.T) int {
+	t.Helper()
+	for range 100 {
+		port := 20000 + rand.IntN(10000)
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port in 20000-29999 for the ops endpoints")
+	return 0
 }
 
 // waitReady waits until the process answers 200 on its readiness URL,
@@ -371,21 +395,34 @@ func workerToken(t *testing.T, cs kubernetes.Interface) string {
 // submit produces the application submit request of job id.
 func (s *stack) submit(t *testing.T, id string) messages.JobRef {
 	t.Helper()
+	req := s.request(t, id)
+	s.produce(t, s.topics.Submit, req)
+	return req.Job
+}
+
+// request is the application submit request of job id (dev's demo).
+func (s *stack) request(t *testing.T, id string) *messages.SubmitRequested {
+	t.Helper()
 	ev, err := messages.Decode(messages.TypeSubmitRequested, dev.DemoRequest(id, s.jarURL))
 	if err != nil {
 		t.Fatal(err)
 	}
-	req := ev.(*messages.SubmitRequested)
-	s.produce(t, s.topics.Submit, req)
-	return req.Job
+	return ev.(*messages.SubmitRequested)
 }
 
 // produce writes ev to topic with its CloudEvents headers, keyed by job.
 func (s *stack) produce(t *testing.T, topic string, ev messages.Event) {
 	t.Helper()
+	if err := s.send(topic, ev); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// send is produce for goroutines other than the test's.
+func (s *stack) send(topic string, ev messages.Event) error {
 	key, headers, value, err := messages.Encode(ev, messages.Envelope{Source: "faults-test"})
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	rec := &kgo.Record{Topic: topic, Key: []byte(key), Value: value}
 	for hk, hv := range headers {
@@ -393,9 +430,10 @@ func (s *stack) produce(t *testing.T, topic string, ev messages.Event) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := s.kafka.Client(t).ProduceSync(ctx, rec).FirstErr(); err != nil {
-		t.Fatalf("producing to %s: %v", topic, err)
+	if err := s.producer.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		return fmt.Errorf("producing to %s: %w", topic, err)
 	}
+	return nil
 }
 
 // proc returns the worker process named name.
@@ -567,4 +605,29 @@ func (s *stack) redisInfo(section string) (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// logGroups logs each consumer group's state, members and lag per
+// partition (what a stalled group looks like).
+func (s *stack) logGroups(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	lags, err := kadm.NewClient(s.kafka.Client(t)).Lag(ctx, "flinkferry-build", "flinkferry-submit", "flinkferry-track")
+	if err != nil {
+		t.Logf("consumer groups: %v", err)
+		return
+	}
+	for _, g := range lags.Sorted() {
+		var members []string
+		for _, m := range g.Members {
+			members = append(members, m.ClientID+"@"+m.ClientHost)
+		}
+		t.Logf("group %s: state %s, members %v, total lag %d (err %v)", g.Group, g.State, members, g.Lag.Total(), g.Error())
+		for _, l := range g.Lag.Sorted() {
+			if l.Lag > 0 {
+				t.Logf("  %s/%d: committed %d, end %d, lag %d, member %v", l.Topic, l.Partition, l.Commit.At, l.End.Offset, l.Lag, l.Member)
+			}
+		}
+	}
 }

@@ -69,10 +69,12 @@ func (h *Handler) Handle(ctx context.Context, ev *messages.ImageBuilt) ([]bus.Ou
 		return nil, err
 	}
 	logging.FromContext(ctx).Warn("deploy failed", "reason", failure.Reason(err), "error", err.Error())
+	// On the control topic too: the track worker ends an upgrade or
+	// restart whose new run this was (docs/upgrades.md).
 	return []bus.Out{{Event: &messages.DeployFailed{
 		RequestID: ev.RequestID, Job: ev.Job, Mode: ev.Mode, Labels: ev.Labels,
 		Reason: failure.Reason(err), Message: err.Error(), Time: time.Now().UTC(),
-	}, Topics: []string{h.Topics.Status}}}, nil
+	}, Topics: []string{h.Topics.Status, h.Topics.Control}}}, nil
 }
 
 func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*messages.Deployed, *messages.UpgradeRequested, error) {
@@ -172,6 +174,11 @@ func (h *Handler) admitter() (*admission.Admitter, error) {
 	h.admitOnce.Do(func() {
 		if h.Admitter == nil {
 			h.Admitter, h.admitErr = h.Clusters.Admitter()
+		}
+		if h.admitErr == nil {
+			// The account a request naming none runs as (FLINK_CONF).
+			base, err := h.Config.flinkConf()
+			h.Admitter, h.admitErr = h.Admitter.WithFlinkConf(base), err
 		}
 	})
 	return h.Admitter, h.admitErr

@@ -67,6 +67,19 @@ func allowed(list []string, v string) bool {
 type Admitter struct {
 	byName map[string]Policy
 	def    *Policy
+	// base is the worker's Flink configuration (WithFlinkConf).
+	base map[string]string
+}
+
+// WithFlinkConf returns a copy of a that admits requests as running under
+// conf, the submit worker's Flink configuration (FLINKFERRY_SUBMIT_FLINK_CONF):
+// a request that names no service account runs as conf's
+// kubernetes.service-account (and kubernetes.jobmanager/taskmanager
+// ones), so that is the account checked, not "default".
+func (a *Admitter) WithFlinkConf(conf map[string]string) *Admitter {
+	b := *a
+	b.base = conf
+	return &b
 }
 
 // New returns an Admitter for the given clusters; it reports every
@@ -216,7 +229,7 @@ func (a *Admitter) Admit(req *messages.SubmitRequested) error {
 		c.add("job.namespace", messages.DeployReasonNamespaceNotAllowed, "namespace %q is not allowed on Kubernetes cluster %s", req.Job.Namespace, p.Cluster)
 	}
 	opts := parseOptions(req.Flink.DynamicOptions)
-	checkServiceAccounts(&c, p, req, opts)
+	checkServiceAccounts(&c, p, req, opts, a.base)
 	pods := effectivePods(&c, req, opts)
 	checkPodSecurity(&c, p.level(req.Job.Namespace), pods)
 	return c.err()

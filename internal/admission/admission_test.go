@@ -244,3 +244,55 @@ func FuzzAdmit(f *testing.F) {
 		}
 	})
 }
+
+// TestAdmitWorkerServiceAccount: a request that names no service account
+// runs as the one of the worker's Flink configuration, and that is the
+// account checked (a cluster allowing flink but not default admits it).
+func TestAdmitWorkerServiceAccount(t *testing.T) {
+	a, err := admission.New(admission.Policy{Cluster: "eu-west-1", AllowedNamespaces: []string{"flink-jobs"}, AllowedServiceAccounts: []string{"flink"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		conf map[string]string
+		edit func(r *messages.SubmitRequested)
+		want string // substring of the refusal; "" admits
+	}{
+		{name: "no worker account: default is checked", want: `kubernetes.service_account: service account "default" is not allowed`},
+		{name: "worker account allowed", conf: map[string]string{"kubernetes.service-account": "flink"}},
+		{name: "worker account not allowed", conf: map[string]string{"kubernetes.service-account": "builder"},
+			want: `kubernetes.service_account: the worker's kubernetes.service-account: service account "builder" is not allowed`},
+		{name: "request field overrides the worker's", conf: map[string]string{"kubernetes.service-account": "flink"},
+			edit: func(r *messages.SubmitRequested) { r.Kubernetes.ServiceAccount = "default" },
+			want: `kubernetes.service_account: service account "default" is not allowed`},
+		{name: "request option overrides the worker's", conf: map[string]string{"kubernetes.service-account": "flink"},
+			edit: func(r *messages.SubmitRequested) { r.Flink.DynamicOptions = []string{"-Dkubernetes.service-account=default"} },
+			want: `flink.dynamic_options[0]: service account "default" is not allowed`},
+		{name: "worker's jobmanager account is checked", conf: map[string]string{"kubernetes.service-account": "flink", "kubernetes.jobmanager.service-account": "root"},
+			want: `the worker's kubernetes.jobmanager.service-account: service account "root"`},
+		{name: "request's jobmanager option replaces the worker's", conf: map[string]string{"kubernetes.service-account": "flink", "kubernetes.jobmanager.service-account": "root"},
+			edit: func(r *messages.SubmitRequested) {
+				r.Flink.DynamicOptions = []string{"-Dkubernetes.jobmanager.service-account=flink"}
+			}},
+		{name: "session job: no pods, worker accounts not checked", conf: map[string]string{"kubernetes.service-account": "root"},
+			edit: func(r *messages.SubmitRequested) { r.Mode, r.SessionClusterID = messages.ModeSession, "shared" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := a.WithFlinkConf(tc.conf).Admit(request(tc.edit))
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("Admit() = %v, want nil", err)
+			case tc.want != "" && err == nil:
+				t.Fatalf("Admit() = nil, want %q", tc.want)
+			case tc.want != "" && !strings.Contains(err.Error(), tc.want):
+				t.Fatalf("Admit() = %v, want %q", err, tc.want)
+			case tc.want != "" && failure.Reason(err) != messages.DeployReasonServiceAccountNotAllowed:
+				t.Fatalf("reason = %s, want %s", failure.Reason(err), messages.DeployReasonServiceAccountNotAllowed)
+			}
+		})
+	}
+	if err := a.Admit(request(nil)); err == nil {
+		t.Fatal("WithFlinkConf changed the admitter it was called on")
+	}
+}

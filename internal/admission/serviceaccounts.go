@@ -15,11 +15,14 @@ var serviceAccountOptions = []string{
 }
 
 // checkServiceAccounts refuses every service account the request names
-// that the cluster does not allow: the typed field (default "default"),
-// Flink's service-account options, and the pod templates'
+// that the cluster does not allow: the typed field, Flink's
+// service-account options, and the pod templates'
 // serviceAccountName/serviceAccount (Flink replaces them, but a template
 // naming a forbidden account is refused rather than silently changed).
-func checkServiceAccounts(c *refusal, p Policy, req *messages.SubmitRequested, opts options) {
+// An account the request leaves to the worker is checked as the one its
+// pods will run as: the worker's Flink configuration (base), else
+// "default".
+func checkServiceAccounts(c *refusal, p Policy, req *messages.SubmitRequested, opts options, base map[string]string) {
 	check := func(field, where, sa string) {
 		if sa != "" && !p.allowsServiceAccount(sa) {
 			c.add(field, messages.DeployReasonServiceAccountNotAllowed,
@@ -27,23 +30,27 @@ func checkServiceAccounts(c *refusal, p Policy, req *messages.SubmitRequested, o
 		}
 	}
 	if req.Mode != messages.ModeSession {
-		sa := req.Kubernetes.ServiceAccount
-		field := "kubernetes.service_account"
-		if sa == "" {
-			sa = "default"
-		}
-		if o, ok := opts.get("kubernetes.service-account"); ok {
+		sa, field, where := req.Kubernetes.ServiceAccount, "kubernetes.service_account", ""
+		if o, ok := opts.get(serviceAccountOptions[0]); ok {
 			sa, field = o.value, o.field
 		}
-		check(field, "", sa)
+		if sa == "" {
+			sa = "default"
+			if b := base[serviceAccountOptions[0]]; b != "" {
+				sa, where = b, "the worker's "+serviceAccountOptions[0]+": "
+			}
+		}
+		check(field, where, sa)
 	}
 	for _, key := range serviceAccountOptions[1:] {
 		if o, ok := opts.get(key); ok {
 			check(o.field, "", o.value)
+		} else if b := base[key]; b != "" && req.Mode != messages.ModeSession {
+			check("kubernetes.service_account", "the worker's "+key+": ", b)
 		}
 	}
 	if req.Mode == messages.ModeSession {
-		if o, ok := opts.get("kubernetes.service-account"); ok {
+		if o, ok := opts.get(serviceAccountOptions[0]); ok {
 			check(o.field, "", o.value)
 		}
 	}

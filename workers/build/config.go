@@ -8,6 +8,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/flinkferry/flinkferry/internal/admission"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/redisclient"
 	"github.com/flinkferry/flinkferry/internal/worker"
@@ -40,6 +41,10 @@ type BuildConfig struct {
 	// worker's: a request it would refuse is refused here, before anything
 	// is fetched, built or pushed (package admission).
 	kubeclusters.PolicyVars
+	// SubmitFlinkConf is the submit worker's FLINK_CONF: a request naming
+	// no service account runs as its kubernetes.service-account, so that
+	// is the account admission checks here too.
+	SubmitFlinkConf []string `envconfig:"SUBMIT_FLINK_CONF" desc:"the submit worker's FLINKFERRY_SUBMIT_FLINK_CONF (key=value pairs); its service-account options are the accounts admission checks for requests that name none"`
 
 	ArtifactAllowedHosts []string `envconfig:"ARTIFACT_ALLOWED_HOSTS" desc:"hosts jars may be fetched from: host, host:port or *.domain (empty: none)"`
 	ArtifactMaxBytes     int64    `envconfig:"ARTIFACT_MAX_BYTES" default:"1073741824" desc:"largest jar accepted, in bytes"`
@@ -71,6 +76,9 @@ func (c Config) Validate() error {
 	}
 	if _, err := b.Clusters("build", "", ""); err != nil {
 		errs = append(errs, err)
+	}
+	if _, err := admission.ParseFlinkConf(b.SubmitFlinkConf); err != nil {
+		errs = append(errs, fmt.Errorf("build: SUBMIT_FLINK_CONF: %w", err))
 	}
 	if b.ArtifactMaxBytes <= 0 {
 		errs = append(errs, errors.New("build: ARTIFACT_MAX_BYTES must be > 0"))

@@ -3,11 +3,13 @@ package build
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/flinkferry/flinkferry/internal/admission"
 	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/oci"
@@ -38,6 +40,11 @@ func Spec(cfg Config) worker.Spec {
 			if err != nil {
 				return nil, err
 			}
+			base, err := admission.ParseFlinkConf(cfg.Build.SubmitFlinkConf)
+			if err != nil {
+				return nil, fmt.Errorf("build: SUBMIT_FLINK_CONF: %w", err)
+			}
+			adm = adm.WithFlinkConf(base)
 			h := &Handler{Builder: b, Admitter: adm, Topics: d.Topics, DefaultBaseImage: cfg.Build.DefaultBaseImage, MavenRepository: cfg.Build.MavenRepository}
 			var loops []func(context.Context) error
 			if cfg.Build.RequestHashes {

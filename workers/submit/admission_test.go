@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/flinkferry/flinkferry/internal/admission"
@@ -60,6 +61,51 @@ func TestAdmissionBeforeDeploy(t *testing.T) {
 		if a.GetVerb() != "get" && a.GetVerb() != "list" && a.GetVerb() != "watch" {
 			t.Errorf("refused requests reached the API server: %s %s", a.GetVerb(), a.GetResource().Resource)
 		}
+	}
+}
+
+// TestAdmissionChecksTheWorkersServiceAccount: on a cluster allowing
+// flink but not default, a request naming no account is deployed when
+// FLINK_CONF runs JobManagers as flink (the chart's setting), refused when
+// it does not (the account would be default).
+func TestAdmissionChecksTheWorkersServiceAccount(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		conf   []string
+		reason string // "" deploys
+	}{
+		{"worker account allowed", []string{"kubernetes.service-account=flink"}, ""},
+		{"no worker account", nil, messages.DeployReasonServiceAccountNotAllowed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cs := fake.NewClientset()
+			clusters := &kubeclusters.Set{}
+			clusters.Add(kubeclusters.Config{Name: "default", Default: true, AllowedNamespaces: []string{"flink-jobs"},
+				AllowedServiceAccounts: []string{"flink"}}, cs)
+			h := &Handler{Clusters: clusters, Topics: messages.DefaultTopics("flinkferry."), Config: SubmitConfig{FlinkConf: tt.conf}}
+			ev := imageBuilt(messages.ModeApplication, nil)
+			ev.Job = ev.Request.Job
+			outs, err := h.Handle(context.Background(), ev)
+			if err != nil {
+				t.Fatalf("Handle() = %v", err)
+			}
+			f, failed := outs[0].Event.(*messages.DeployFailed)
+			switch {
+			case tt.reason == "" && failed:
+				t.Fatalf("Handle() = deploy failed %s: %s, want deployed", f.Reason, f.Message)
+			case tt.reason != "" && (!failed || f.Reason != tt.reason):
+				t.Fatalf("Handle() = %+v, want deploy failed %s", outs[0].Event, tt.reason)
+			}
+			if tt.reason == "" {
+				d, err := cs.AppsV1().Deployments("flink-jobs").Get(context.Background(), ev.Job.ClusterID, metav1.GetOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, want := d.Spec.Template.Spec.ServiceAccountName, "flink"; got != want {
+					t.Fatalf("JobManager runs as %q, want %q", got, want)
+				}
+			}
+		})
 	}
 }
 

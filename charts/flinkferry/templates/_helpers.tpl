@@ -120,3 +120,19 @@ worker .name. */}}
       key: {{ index $r 1 }}
 {{- end }}
 {{- end -}}
+
+{{/*
+The submit worker's FLINKFERRY_SUBMIT_FLINK_CONF: its own env, the common
+env, or the chart's JobManager account; empty when none.
+*/}}
+{{- define "flinkferry.submitFlinkConf" -}}
+{{- $w := .Values.workers.submit | default dict -}}
+{{- $env := $w.env | default dict -}}
+{{- if $env.FLINKFERRY_SUBMIT_FLINK_CONF -}}
+{{- $env.FLINKFERRY_SUBMIT_FLINK_CONF -}}
+{{- else if .Values.env.FLINKFERRY_SUBMIT_FLINK_CONF -}}
+{{- .Values.env.FLINKFERRY_SUBMIT_FLINK_CONF -}}
+{{- else if .Values.jobManager.serviceAccount.create -}}
+{{- printf "kubernetes.service-account=%s" .Values.jobManager.serviceAccount.name -}}
+{{- end -}}
+{{- end }}

@@ -24,6 +24,7 @@ type ControlStore interface {
 	HasSavepoint(ctx context.Context, key, path string) (bool, error)
 	RecordOp(ctx context.Context, key string, op ops.Op, contentHash string) (jobstore.RecordResult, error)
 	MarkOp(ctx context.Context, key string) error
+	UpdateOp(ctx context.Context, key, requestID string, expectPhase ops.Phase, next ops.Op, step *jobstore.OpStep) (bool, error)
 }
 
 // RefusalPublisher publishes a refused control request's event on the
@@ -359,6 +360,8 @@ func (h *ControlHandler) HandleAny(ctx context.Context, ev messages.Event) ([]bu
 		return h.Handle(ctx, e)
 	case *messages.UpgradeRequested:
 		return h.HandleUpgrade(ctx, e)
+	case *messages.DeployFailed:
+		return nil, h.HandleDeployFailed(ctx, e)
 	}
 	return nil, failure.Permanentf(bus.ReasonUnexpectedEventType, "the control topic carries no %s events", ev.EventType())
 }

@@ -72,6 +72,11 @@ func overlay(j *jobstore.Job, d state.Decision) (state.Decision, *opStep) {
 		case op.Phase == ops.Done && op.Result != ops.Completed:
 			if j.State == shown {
 				d.Reason, d.Message = op.Reason, op.Message
+				if op.Undeployed {
+					// Its cluster was removed and the new run never came:
+					// nothing runs, nothing is left to poll.
+					d.State, d.StopPolling, d.Final = messages.StateDeployFailed, true, false
+				}
 				return d, step
 			}
 			return d, nil

@@ -176,12 +176,13 @@ const (
 	fOpRequest     = "op_request"
 	fOpUpgrade     = "op_upgrade"
 	fOpOffline     = "op_offline"
+	fOpUndeployed  = "op_undeployed"
 )
 
 // opHashFields lists the fields of the job's operation.
 var opHashFields = []string{
 	fOpRequestID, fOpHash, fOpOperation, fOpMode, fOpTriggerID, fOpPhase, fOpResult,
-	fOpRequestedAt, fOpDeadline, fOpLocation, fOpReason, fOpMessage, fOpRun, fOpRequest, fOpUpgrade, fOpOffline,
+	fOpRequestedAt, fOpDeadline, fOpLocation, fOpReason, fOpMessage, fOpRun, fOpRequest, fOpUpgrade, fOpOffline, fOpUndeployed,
 }
 
 // hashFields lists every field a job hash may hold.

@@ -259,9 +259,12 @@ func checkOp(key string, op *ops.Op) error {
 // opArgs are the op_* field/value pairs of op but its hash; an empty
 // value deletes the field.
 func opArgs(op *ops.Op) []any {
-	req, upgrade, offline := "", "", ""
+	req, upgrade, offline, undeployed := "", "", "", ""
 	if op.Offline {
 		offline = "1"
+	}
+	if op.Undeployed {
+		undeployed = "1"
 	}
 	if op.Request != nil {
 		if b, err := json.Marshal(op.Request); err == nil {
@@ -300,6 +303,7 @@ func opArgs(op *ops.Op) []any {
 		fOpRequest, req,
 		fOpUpgrade, upgrade,
 		fOpOffline, offline,
+		fOpUndeployed, undeployed,
 	}
 }
 
@@ -326,6 +330,7 @@ func parseOp(p *parser) (*ops.Op, string) {
 	return &ops.Op{
 		Upgrade:     upgrade,
 		Offline:     h[fOpOffline] == "1",
+		Undeployed:  h[fOpUndeployed] == "1",
 		Request:     req,
 		RequestID:   h[fOpRequestID],
 		TriggerID:   h[fOpTriggerID],

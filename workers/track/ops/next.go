@@ -114,6 +114,11 @@ const (
 	// there CleanupGrace after the deadline (the savepoint, if any, was
 	// taken and is kept).
 	ReasonCleanupFailed = "cleanup_failed"
+	// ReasonDeployFailed: the submit worker could not deploy an upgrade's
+	// or restart's new run after the old one was stopped and its cluster
+	// removed (Op.Undeployed); the message starts with the deploy
+	// failure's own reason.
+	ReasonDeployFailed = "deploy_failed"
 )
 
 // CleanupGrace is how long past its deadline an operation goes on

@@ -56,6 +56,11 @@ type Op struct {
 	// new run deployed).
 	Upgrade *messages.ImageBuilt
 	Offline bool
+	// Undeployed: an upgrade or restart that had handed its new run over
+	// (the old run stopped, its cluster removed) failed because the
+	// submit worker could not deploy the new run (Reason and Message are
+	// the deploy failure's): the job has no cluster, it is DEPLOY_FAILED.
+	Undeployed bool
 	// Operation is what was asked; Mode the job's mode.
 	Operation messages.Operation
 	Mode      messages.Mode

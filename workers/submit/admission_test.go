@@ -2,6 +2,7 @@ package submit
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -54,6 +55,11 @@ func TestAdmissionBeforeDeploy(t *testing.T) {
 			f, ok := outs[0].Event.(*messages.DeployFailed)
 			if !ok || f.Reason != tt.reason {
 				t.Fatalf("Handle() = %+v, want deploy failed %s", outs[0].Event, tt.reason)
+			}
+			// The control topic too: the track worker ends an upgrade or
+			// restart whose new run this was (workers/track/handback.go).
+			if got, want := outs[0].Topics, []string{h.Topics.Status, h.Topics.Control}; !slices.Equal(got, want) {
+				t.Errorf("deploy failed published on %v, want %v", got, want)
 			}
 		})
 	}

@@ -23,12 +23,13 @@ import (
 )
 
 // TestCrashes is issue 18's crash profile: jobs flow through two
-// replicas of each worker while worker processes are SIGKILLed at random
+// replicas of each worker (the alert worker included) while worker processes are SIGKILLed at random
 // moments and started again. Four kinds of jobs, in turn: an application
 // job upgraded (savepoint mode) once RUNNING, one suspended with a
 // savepoint, one left running, and a session job on a shared session
 // cluster. Then, per request: one image pushed, one Deployment per run,
 // one savepoint trigger per operation, one Flink job per session job, one
+// alert per suspension, one
 // status event per transition in an unbroken chain, nothing
 // dead-lettered, every job in its final state, and no secret anywhere.
 func TestCrashes(t *testing.T) {
@@ -93,7 +94,7 @@ func TestCrashes(t *testing.T) {
 	time.Sleep(5 * time.Second)
 
 	c := s.collect(t)
-	var images, deploys, savepoints, runs, events []string
+	var images, deploys, savepoints, runs, alerts, events []string
 	sim := s.kube.Sim.Cluster(session + "-rest")
 	for i, id := range ids {
 		kind := kindOf(i)
@@ -107,6 +108,11 @@ func TestCrashes(t *testing.T) {
 		if kind == upgraded || kind == suspended {
 			if tr := triggerIDs(s.flink.writes(id+"-rest", "/stop")); len(tr) != 1 {
 				savepoints = append(savepoints, fmt.Sprintf("%s: stop-with-savepoint trigger ids %v", id, tr))
+			}
+		}
+		if kind == suspended {
+			if n := s.alerts.get(key(id) + " firing"); n != 1 {
+				alerts = append(alerts, fmt.Sprintf("%s: %d firing notices for its suspension", id, n))
 			}
 		}
 		if kind == sessionJob {
@@ -130,6 +136,7 @@ func TestCrashes(t *testing.T) {
 	report("Deployments created per job (want 1)", deploys)
 	report("savepoints triggered per suspend or upgrade (want 1 trigger id)", savepoints)
 	report("session jobs started per job (want 1)", runs)
+	report("alerts delivered per suspension (want 1, webhook of the alert workers)", alerts)
 	report("status events per transition (want one, in an unbroken chain)", events)
 	if len(c.deadLetters) > 0 {
 		t.Errorf("%d records dead-lettered: %v", len(c.deadLetters), c.deadLetters)

@@ -53,7 +53,7 @@ func TestRedisLostAndRestartedEmpty(t *testing.T) {
 func TestKubeAPIServerDown(t *testing.T) {
 	s := startStack(t)
 	ids := s.runJobs(t, "kube", 6)
-	d := outage(40*time.Second, 5*time.Minute)
+	d := outage(30*time.Second, 5*time.Minute)
 	s.kubeProxy.Down()
 	down := time.Now()
 	t.Logf("API server unreachable for %s", d)
@@ -107,7 +107,7 @@ func TestKafkaDown(t *testing.T) {
 		s.submit(t, id)
 		ids = append(ids, id)
 	}
-	d := outage(20*time.Second, time.Minute)
+	d := outage(15*time.Second, time.Minute)
 	s.kafkaDown.Store(true)
 	down := time.Now()
 	// Flink changes while Kafka is down are announced once it is back.

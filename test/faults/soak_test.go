@@ -33,7 +33,7 @@ func currentSoak() soakProfile {
 	if currentProfile().name == "full" {
 		return soakProfile{jobs: 5000, duration: 30 * time.Minute, every: 10 * time.Second}
 	}
-	return soakProfile{jobs: 300, duration: 100 * time.Second, every: 5 * time.Second}
+	return soakProfile{jobs: 300, duration: time.Minute, every: 4 * time.Second}
 }
 
 // Growth bounds of the soak: the mean of the last third of the samples

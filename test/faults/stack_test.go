@@ -3,6 +3,7 @@ package faults
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -90,6 +92,9 @@ type stack struct {
 	flink *flinkLog
 	// procs are the worker processes, by name (build-a, track-b, ...).
 	procs []*testenv.Proc
+	// alerts counts the alert notices the webhook receiver got, by
+	// "<job key> <status>" (firing, resolved).
+	alerts *counter
 	// ops are the worker processes' ops endpoints (/metrics), by name.
 	ops map[string]string
 	// secrets are the registry password, the Kafka SASL password and the
@@ -109,7 +114,7 @@ func startStack(t *testing.T) *stack {
 	t.Helper()
 	ctx := context.Background()
 	s := &stack{kafka: testenv.Kafka(t, kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", kafkaUser, kafkaPassword)),
-		reg: testenv.DockerRegistry(t), topics: messages.DefaultTopics("flinkferry."), pushes: newCounter(), flink: &flinkLog{}, ops: map[string]string{}}
+		reg: testenv.DockerRegistry(t), topics: messages.DefaultTopics("flinkferry."), pushes: newCounter(), flink: &flinkLog{}, ops: map[string]string{}, alerts: newCounter()}
 	s.kafka.ClientOpts = []kgo.Opt{kgo.SASL(scram.Auth{User: kafkaUser, Pass: kafkaPassword}.AsSha256Mechanism())}
 	s.producer = s.kafka.Client(t)
 	s.kafka.Control(func(kmsg.Request) (kmsg.Response, error, bool) {
@@ -213,6 +218,27 @@ func startStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 
+	// The alert workers' webhook: one notice per suspended job expected.
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var n struct{ Key, Status string }
+		if err := json.NewDecoder(r.Body).Decode(&n); err == nil {
+			s.alerts.add(n.Key + " " + n.Status)
+		}
+	}))
+	t.Cleanup(hook.Close)
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(rules, fmt.Appendf(nil, `channels:
+  - name: sink
+    url: %s
+rules:
+  - name: job-suspended
+    severity: info
+    match: {to: [SUSPENDED]}
+    channels: [sink]
+`, hook.URL+"/alerts"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
 	common := append(devproc.ScrubbedEnv(),
 		"HTTP_PROXY="+flinkProxy.URL, "NO_PROXY=127.0.0.1,localhost",
 		"FLINKFERRY_KAFKA_BROKERS="+strings.Join(s.kafka.Brokers, ","),
@@ -252,6 +278,12 @@ func startStack(t *testing.T) *stack {
 			"FLINKFERRY_SUBMIT_REGISTRY_PASSWORD=" + s.reg.Password,
 			"FLINKFERRY_SUBMIT_REGISTRY_INSECURE=true",
 		},
+		"alert": {
+			"FLINKFERRY_REDIS_URL=" + redisURL,
+			"FLINKFERRY_REDIS_TIMEOUT=2s",
+			"FLINKFERRY_ALERT_RULES_FILE=" + rules,
+			"FLINKFERRY_ALERT_RETRY_BUDGET=20s",
+		},
 		"track": {
 			"FLINKFERRY_REDIS_URL=" + redisURL,
 			"FLINKFERRY_REDIS_TIMEOUT=2s",
@@ -268,7 +300,7 @@ func startStack(t *testing.T) *stack {
 		},
 	}
 	ready := map[*testenv.Proc]string{}
-	for _, w := range []string{"build", "submit", "track"} {
+	for _, w := range []string{"build", "submit", "track", "alert"} {
 		for _, r := range []string{"a", "b"} {
 			ops := "127.0.0.1:" + strconv.Itoa(opsPort(t))
 			e := append(append(append([]string(nil), common...), env[w]...),

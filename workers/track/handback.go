@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/flinkferry/flinkferry/messages"
 	"github.com/flinkferry/flinkferry/workers/track/jobstore"
@@ -51,4 +52,43 @@ func (h *ControlHandler) HandleDeployFailed(ctx context.Context, df *messages.De
 	}
 	// The shard owner reads the job again and shows DEPLOY_FAILED.
 	return h.Store.MarkOp(ctx, key)
+}
+
+// HandBackGrace is how long past its operation's deadline a handed-over
+// run may take to register before the operation fails: the deploy failed
+// event is the usual way a failed hand-back ends, this bound the one for
+// a new run the submit worker never answered for (its retries exhausted,
+// the image built event dead-lettered).
+const HandBackGrace = ops.CleanupGrace
+
+// handBackOverdue reports whether j's run was handed over by an upgrade
+// or restart whose new run has not registered HandBackGrace after the
+// operation's deadline.
+func handBackOverdue(j *jobstore.Job, now time.Time) bool {
+	return handedOver(j) && !j.Op.Deadline.IsZero() && !now.Before(j.Op.Deadline.Add(HandBackGrace))
+}
+
+// failHandBack fails an overdue hand-over (handBackOverdue): the job
+// becomes DEPLOY_FAILED with reason deploy_failed. A new run that
+// registers later is tracked as any other.
+func (t *Tracker) failHandBack(ctx context.Context, r opRound) opDone {
+	j, op := &r.job, *r.job.Op
+	next := op
+	next.Result, next.Reason, next.Undeployed = ops.Failed, ops.ReasonDeployFailed, true
+	next.Message = fmt.Sprintf("the new run (request %s) did not register by %s, %s after the operation's deadline: "+
+		"the submit worker did not deploy it (see its logs and dead-letter topic); the old run's cluster was removed: "+
+		"restart the job to deploy the old run again, or submit a corrected request",
+		op.RequestID, op.Deadline.Add(HandBackGrace).UTC().Format(time.RFC3339), HandBackGrace)
+	ok, err := t.store.UpdateOp(ctx, j.Key, op.RequestID, ops.Done, next, nil)
+	if err != nil {
+		if ctx.Err() == nil {
+			t.log.Warn("failing an overdue hand-over", "job", j.Key, "request_id", op.RequestID, "error", err.Error())
+		}
+		return opDone{key: j.Key}
+	}
+	if !ok {
+		return t.loadOp(ctx, j.Key)
+	}
+	t.m.opSteps.WithLabelValues(string(op.Operation), ops.ReasonDeployFailed).Inc()
+	return opDone{key: j.Key, set: true, next: &next}
 }

@@ -122,3 +122,42 @@ func waitFor(t *testing.T, within time.Duration, what string, ok func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestHandOverThatNeverRegisters: an upgrade handed over whose new run
+// neither registers nor fails to deploy (the submit worker never answers)
+// ends HandBackGrace after the operation's deadline: DEPLOY_FAILED,
+// reason deploy_failed, the operation failed; not before.
+func TestHandOverThatNeverRegisters(t *testing.T) {
+	t.Parallel()
+	e := newOpsEnv(t, nil)
+	ctx := context.Background()
+	const ns, id = "flink", "hf2"
+	key, _ := e.addRunningJob(t, ns, id, flinksim.JobSpec{ID: jobIDOf(61), Script: flinksim.Script{{State: flinksim.Running}}})
+	e.startRedeploying(t, "r1", e.flink(), &redeployLog{})
+	waitState(t, e.store, key, messages.StateRunning, 15*time.Second)
+
+	up := upgradeOf(messages.JobRef{Namespace: ns, ClusterID: id}, "req-"+id, "hf2-v2", e.clock.Now().UTC())
+	up.Image.Request.Upgrade = &messages.UpgradeOptions{Mode: messages.UpgradeStateless}
+	if _, err := e.ctl.HandleAny(ctx, up); err != nil {
+		t.Fatal(err)
+	}
+	j := waitOpDone(t, e.store, key, up.RequestID, 15*time.Second)
+	if j.Op.Result != ops.Completed {
+		t.Fatalf("upgrade %+v, want handed over", *j.Op)
+	}
+	deadline := j.Op.Deadline
+	e.clock.Advance(deadline.Sub(e.clock.Now()) + HandBackGrace - time.Minute)
+	time.Sleep(time.Second) // a few operation rounds
+	if j, _ = e.store.Get(ctx, key); j.State != messages.StateUpgrading {
+		t.Fatalf("a minute before the bound: %s (%s), want UPGRADING", j.State, j.Reason)
+	}
+	e.clock.Advance(time.Minute)
+	j = waitState(t, e.store, key, messages.StateDeployFailed, 10*time.Second)
+	if j.Reason != ops.ReasonDeployFailed || !strings.Contains(j.Message, "did not register") || j.Op.Result != ops.Failed || !j.Op.Undeployed {
+		t.Errorf("DEPLOY_FAILED (%s: %s), operation %+v; want deploy_failed, the operation failed", j.Reason, j.Message, *j.Op)
+	}
+	evs := opEvents(e.events, key, up.RequestID)
+	if last := evs[len(evs)-1]; last.To != messages.StateDeployFailed || last.Operation.Status != messages.OperationFailed {
+		t.Errorf("last step %+v, want → DEPLOY_FAILED, failed", last)
+	}
+}

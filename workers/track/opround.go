@@ -37,6 +37,9 @@ type opRound struct {
 	slot     int64
 	// auto: check the job's restart policy (autorestart.go).
 	auto bool
+	// handBack: fail the job's hand-over, whose new run did not register
+	// in time (handback.go).
+	handBack bool
 }
 
 // opDone is a finished round, for the loop.
@@ -75,6 +78,8 @@ func (t *Tracker) opWorker(ctx context.Context) {
 				d = t.recordPeriodic(ctx, r)
 			case r.auto:
 				d = t.checkAutoRestart(ctx, r)
+			case r.handBack:
+				d = t.failHandBack(ctx, r)
 			default:
 				d = t.round(ctx, r)
 			}
@@ -109,8 +114,15 @@ func (t *Tracker) advanceOps(ctx context.Context) {
 		}
 		queue(opRound{job: *j, flinkState: t.flinkStates[k], load: true})
 	}
+	now := t.now()
 	for k, j := range t.jobs {
-		if j.Op == nil || j.Op.Phase == ops.Done || t.opBusy[k] || !t.owner.Owns(j.Shard) {
+		if j.Op == nil || t.opBusy[k] || !t.owner.Owns(j.Shard) {
+			continue
+		}
+		if j.Op.Phase == ops.Done {
+			if handBackOverdue(j, now) {
+				queue(opRound{job: *j, handBack: true})
+			}
 			continue
 		}
 		queue(opRound{job: *j, flinkState: t.flinkStates[k]})

@@ -39,6 +39,9 @@ func TestAlertWorker(t *testing.T) {
 	if got, want := len(rules.Rules), 4; got != want {
 		t.Errorf("rules = %d, want %d", got, want)
 	}
+	if got, want := rules.Channels[0].URLEnv, "ALERT_SLACK_URL"; got != want {
+		t.Errorf("channels[0].url_env = %q, want %q (the schema must let url_env through)", got, want)
+	}
 
 	d, err := cs.AppsV1().Deployments(ns).Get(ctx, release+"-flinkferry-alert", metav1.GetOptions{})
 	if err != nil {

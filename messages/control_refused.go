@@ -14,7 +14,7 @@ type ControlRefused struct {
 	// Operation is the refused request's operation.
 	Operation Operation `json:"operation"`
 	// Reason is a snake_case code: job_not_found, operation_in_progress,
-	// request_id_conflict, operation_not_allowed.
+	// request_id_conflict, operation_not_allowed, savepoint_not_shared.
 	Reason string `json:"reason" jsonschema:"maxLength=64,pattern=^[a-z][a-z0-9_]*$"`
 	// Message explains the refusal to a person (the operation in flight,
 	// both content hashes of a conflict), at most 32 KiB.
@@ -35,6 +35,11 @@ const (
 	// or mode (resume of a running job, dispose of a savepoint not in the
 	// history, delete of a session cluster that still runs jobs).
 	RefusedNotAllowed = "operation_not_allowed"
+	// RefusedSavepointNotShared: a move (upgrade.from) whose savepoint
+	// directory is local to the job's Kubernetes cluster (file://,
+	// local://, no scheme) and not declared shared: the new place could
+	// not read the savepoint.
+	RefusedSavepointNotShared = "savepoint_not_shared"
 )
 
 // EventType returns TypeControlRefused.

@@ -62,6 +62,10 @@ type ImageBuilt struct {
 	// track worker when it hands an upgrade back to the submit worker once
 	// the old cluster is gone (docs/upgrades.md); empty otherwise.
 	UpgradeOf string `json:"upgrade_of,omitempty" jsonschema:"maxLength=128,pattern=^[A-Za-z0-9._:-]+$"`
+	// MovedFrom is the job a move's hand-back replaces (upgrade.from),
+	// set by the track worker with UpgradeOf: the submit worker applies the
+	// event only once that job's JobManager Deployment is gone.
+	MovedFrom *JobRef `json:"moved_from,omitempty"`
 }
 
 // EventType returns TypeImageBuilt.
@@ -88,6 +92,12 @@ func (e *ImageBuilt) Validate() error {
 	checkSHA256(&v, "jar_sha256", e.JarSHA256, e.Mode == ModeApplication || e.Mode == ModeSession)
 	if e.UpgradeOf != "" {
 		checkRequestID(&v, "upgrade_of", e.UpgradeOf)
+	}
+	if e.MovedFrom != nil {
+		e.MovedFrom.validate(&v, "moved_from")
+		if e.UpgradeOf == "" {
+			v.addf("moved_from", "only with upgrade_of")
+		}
 	}
 	if e.JarName != "" && !jarNameRegexp.MatchString(e.JarName) {
 		v.addf("jar_name", "must be a file name of letters, digits, '.', '_' or '-' ending in .jar")

@@ -3,6 +3,8 @@ package messages
 import (
 	"crypto/sha256"
 	"encoding/hex"
+
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // SubmitRequested asks flinkferry to run a Flink job or session cluster on
@@ -310,6 +312,44 @@ type UpgradeOptions struct {
 	// checkpoint when the job is not running (no savepoint can be taken)
 	// and its history has no savepoint.
 	AllowFallback bool `json:"allow_fallback,omitempty"`
+	// From makes the request a move (docs/upgrades.md, "Move between
+	// clusters"): the job runs in another Kubernetes cluster or namespace
+	// (or under another cluster id), and this request replaces it there,
+	// restoring from a savepoint on storage both places reach. Each field
+	// defaults to the request's job's. Only with mode savepoint.
+	From *UpgradeFrom `json:"from,omitempty"`
+}
+
+// UpgradeFrom names where the job a move replaces runs; an empty field is
+// the request's own.
+type UpgradeFrom struct {
+	KubeCluster string `json:"kube_cluster,omitempty" jsonschema:"maxLength=63,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
+	Namespace   string `json:"namespace,omitempty" jsonschema:"maxLength=63,pattern=^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"`
+	ClusterID   string `json:"cluster_id,omitempty" jsonschema:"maxLength=45,pattern=^[a-z]([-a-z0-9]*[a-z0-9])?$"`
+}
+
+// Of is the job f names for a request for job: job with f's fields.
+func (f UpgradeFrom) Of(job JobRef) JobRef {
+	if f.KubeCluster != "" {
+		job.KubeCluster = f.KubeCluster
+	}
+	if f.Namespace != "" {
+		job.Namespace = f.Namespace
+	}
+	if f.ClusterID != "" {
+		job.ClusterID = f.ClusterID
+	}
+	return job
+}
+
+// MovedFrom is the job r moves (upgrade.from), and whether it names
+// another place than r's job.
+func (r *SubmitRequested) MovedFrom() (JobRef, bool) {
+	if r.Upgrade == nil || r.Upgrade.From == nil {
+		return JobRef{}, false
+	}
+	from := r.Upgrade.From.Of(r.Job)
+	return from, from.Key() != r.Job.Key()
 }
 
 // UpgradeMode is how an upgrade keeps the job's state.
@@ -330,5 +370,21 @@ func (u *UpgradeOptions) validate(v *validator, p string, mode Mode) {
 	case "", UpgradeSavepoint, UpgradeLastState, UpgradeStateless:
 	default:
 		v.addf(at(p, "mode"), "must be one of savepoint, last-state, stateless, got %q", clip(string(u.Mode)))
+	}
+	if f := u.From; f != nil {
+		fp := at(p, "from")
+		if *f == (UpgradeFrom{}) {
+			v.addf(fp, "must name a kube_cluster, namespace or cluster_id")
+		}
+		if f.KubeCluster != "" {
+			v.addAll(at(fp, "kube_cluster"), validation.IsDNS1123Label(f.KubeCluster))
+		}
+		if f.Namespace != "" {
+			v.addAll(at(fp, "namespace"), validation.IsDNS1123Label(f.Namespace))
+		}
+		checkClusterID(v, at(fp, "cluster_id"), f.ClusterID, false)
+		if u.Mode != "" && u.Mode != UpgradeSavepoint {
+			v.addf(at(p, "mode"), "a move (upgrade.from) needs mode savepoint: the new place restores from a savepoint both places reach, got %q", clip(string(u.Mode)))
+		}
 	}
 }

@@ -11,8 +11,11 @@ import "time"
 type UpgradeRequested struct {
 	// RequestID is the new request's.
 	RequestID string `json:"request_id" jsonschema:"minLength=1,maxLength=128,pattern=^[A-Za-z0-9._:-]+$"`
-	// Job is the job both runs are of.
+	// Job is the job both runs are of: the running job, keyed by it.
 	Job JobRef `json:"job"`
+	// Target is where the new request runs when it is a move
+	// (upgrade.from): Image.Job, another place than Job. Nil: Job.
+	Target *JobRef `json:"target,omitempty"`
 	// Running is the request id of the run the cluster runs (its
 	// Deployment's flinkferry.io/request-id).
 	Running string `json:"running" jsonschema:"minLength=1,maxLength=128,pattern=^[A-Za-z0-9._:-]+$"`
@@ -41,7 +44,16 @@ func (e *UpgradeRequested) Validate() error {
 	if e.Image.RequestID != e.RequestID {
 		v.addf("image.request_id", "must be request_id")
 	}
-	if e.Image.Job != e.Job {
+	switch {
+	case e.Target != nil:
+		e.Target.validate(&v, "target")
+		if e.Image.Job != *e.Target {
+			v.addf("image.job", "must be target")
+		}
+		if e.Target.Key() == e.Job.Key() {
+			v.addf("target", "must be another job than job (or absent)")
+		}
+	case e.Image.Job != e.Job:
 		v.addf("image.job", "must be job")
 	}
 	if e.Image.Mode != ModeApplication {

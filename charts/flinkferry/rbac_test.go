@@ -2,6 +2,8 @@ package flinkferry_test
 
 import (
 	"context"
+	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -210,5 +212,29 @@ func TestChartRBACIsEnoughAndNoMore(t *testing.T) {
 		if sar(t, admin, serviceAccountUser(ns, release+"-flinkferry-build"), verb, "", "pods", jobs) {
 			t.Errorf("build may %s pods in %s", verb, jobs)
 		}
+	}
+}
+
+// TestDocsJobManagerRoleIsTheCharts: docs/rbac/flink-jobmanager.yaml, the
+// Role for installs without the chart, grants exactly the rules of the
+// chart's JobManager Role (the one TestChartRBACIsEnoughAndNoMore runs a
+// cluster under).
+func TestDocsJobManagerRoleIsTheCharts(t *testing.T) {
+	out := helm(t, "template", "rbac", ".", "--namespace", "ff-rbac", "--kube-version", kubetest.KubernetesVersion,
+		"--set", "jobNamespaces={rbac-jobs}")
+	chartRole, ok := rendered(t, out)["Role/rbac-flinkferry-jobmanager"]
+	if !ok {
+		t.Fatal("the chart renders no Role rbac-flinkferry-jobmanager")
+	}
+	b, err := os.ReadFile("../../docs/rbac/flink-jobmanager.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	docsRole, ok := rendered(t, b)["Role/flink-jobmanager"]
+	if !ok {
+		t.Fatal("docs/rbac/flink-jobmanager.yaml holds no Role flink-jobmanager")
+	}
+	if got, want := docsRole.Object["rules"], chartRole.Object["rules"]; !reflect.DeepEqual(got, want) {
+		t.Errorf("docs/rbac/flink-jobmanager.yaml rules =\n%v\nwant the chart's\n%v", got, want)
 	}
 }

@@ -48,6 +48,9 @@ type Config struct {
 	// restricted; NamespacePodSecurity overrides it per namespace.
 	PodSecurity          string            `json:"podSecurity,omitempty"`
 	NamespacePodSecurity map[string]string `json:"namespacePodSecurity,omitempty"`
+	// Ingress, when set, is the template of the Ingress the submit worker
+	// creates per Flink cluster for its Web UI (ingress.go).
+	Ingress *Ingress `json:"ingress,omitempty"`
 	// APIServer is the API server's URL (filled in from the kubeconfig).
 	APIServer string `json:"-"`
 }
@@ -115,6 +118,11 @@ func Load(path string) ([]Config, error) {
 		}
 		if err := cl.Policy().Validate(); err != nil {
 			errs = append(errs, fmt.Errorf("clusters[%d] (%s): %w", i, cl.Name, err))
+		}
+		if cl.Ingress != nil {
+			if err := cl.Ingress.Validate(cl.Name); err != nil {
+				errs = append(errs, fmt.Errorf("clusters[%d] (%s): %w", i, cl.Name, err))
+			}
 		}
 		switch cl.RestAccess {
 		case "":

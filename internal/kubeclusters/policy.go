@@ -47,7 +47,7 @@ func (cs *Set) Admitter() (*admission.Admitter, error) {
 type PolicyVars struct {
 	// ClustersFile lists several clusters with their own policies; it
 	// replaces the variables below.
-	ClustersFile string `envconfig:"CLUSTERS_FILE" desc:"YAML file listing several Kubernetes clusters (name, kubeconfig, context, allowedNamespaces, allowedServiceAccounts, podSecurity, namespacePodSecurity, default, restAccess); replaces KUBECONFIG, ALLOWED_* and *POD_SECURITY"`
+	ClustersFile string `envconfig:"CLUSTERS_FILE" desc:"YAML file listing several Kubernetes clusters (name, kubeconfig, context, allowedNamespaces, allowedServiceAccounts, podSecurity, namespacePodSecurity, default, restAccess, ingress); replaces KUBECONFIG, ALLOWED_* and *POD_SECURITY"`
 	// AllowedNamespaces and AllowedServiceAccounts are allow-lists; a
 	// request outside them is refused.
 	AllowedNamespaces      []string `envconfig:"ALLOWED_NAMESPACES" desc:"namespaces jobs may be deployed to (required without CLUSTERS_FILE; * allows all)"`

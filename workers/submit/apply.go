@@ -16,10 +16,10 @@ const FieldManager = "flinkferry"
 type Applied map[string]string
 
 // Apply server-side applies objs: the Deployment first (its uid goes into
-// the others' ownerReferences), then, owned by it, the ConfigMaps and
-// Services, all at once. Applying the same objects again changes nothing
+// the others' ownerReferences), then, owned by it, the ConfigMaps,
+// Services and the Web UI Ingress, if any, all at once. Applying the same objects again changes nothing
 // (same resourceVersion). On failure it returns what was applied and the
-// error of the first failed object in the order ConfigMaps, Services.
+// error of the first failed object in the order ConfigMaps, Services, Ingress.
 func Apply(ctx context.Context, cs kubernetes.Interface, objs *Objects) (Applied, error) {
 	opts := metav1.ApplyOptions{FieldManager: FieldManager, Force: true}
 	ns := *objs.Deployment.Namespace
@@ -49,6 +49,15 @@ func Apply(ctx context.Context, cs kubernetes.Interface, objs *Objects) (Applied
 				return result{}, fmt.Errorf("applying Service %s/%s: %w", ns, *s.Name, err)
 			}
 			return result{"Service/" + got.Name, string(got.UID)}, nil
+		})
+	}
+	if in := objs.Ingress; in != nil {
+		applies = append(applies, func() (result, error) {
+			got, err := cs.NetworkingV1().Ingresses(ns).Apply(ctx, in, opts)
+			if err != nil {
+				return result{}, fmt.Errorf("applying Ingress %s/%s: %w", ns, *in.Name, err)
+			}
+			return result{"Ingress/" + got.Name, string(got.UID)}, nil
 		})
 	}
 	results := make([]result, len(applies))

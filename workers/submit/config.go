@@ -31,6 +31,11 @@ type SubmitConfig struct {
 	// server's priority and fairness shields it from bursts (BENCHMARKS.md).
 	KubeQPS   float32 `envconfig:"KUBE_QPS" default:"200" desc:"requests per second to each Kubernetes API server (an application deployment is 4 requests)"`
 	KubeBurst int     `envconfig:"KUBE_BURST" default:"400" desc:"request burst to each Kubernetes API server"`
+	// IngressVars (INGRESS_*) are the default cluster's Web UI Ingress
+	// template (a clusters file sets it per cluster instead). Embedded
+	// with full names: envconfig falls back to the bare tag, and a nested
+	// HOST or PATH would read the shell's $HOST or $PATH.
+	IngressVars
 	// FlinkConf is the worker's Flink configuration, between Flink's
 	// defaults and the request's dynamic options: "key=value" pairs.
 	FlinkConf []string `envconfig:"FLINK_CONF" desc:"Flink configuration for every cluster, key=value pairs separated by commas (under the request's dynamic options)"`
@@ -88,4 +93,27 @@ func (c SubmitConfig) validateRegistry() error {
 		errs = append(errs, errors.New("submit: REGISTRY_USERNAME, REGISTRY_PASSWORD and REGISTRY_INSECURE need REGISTRY (the host they apply to)"))
 	}
 	return errors.Join(errs...)
+}
+
+// IngressVars are FLINKFERRY_SUBMIT_INGRESS_*: the Ingress template of the
+// single default cluster (kubeclusters.Ingress).
+type IngressVars struct {
+	IngressHost        string            `envconfig:"INGRESS_HOST" desc:"host of the Ingress created per Flink cluster for its Web UI, with {cluster_id}, {namespace}, {kube_cluster} (empty: no Ingress; without CLUSTERS_FILE only)"`
+	IngressPath        string            `envconfig:"INGRESS_PATH" default:"/" desc:"path prefix of that Ingress, with the same placeholders"`
+	IngressClass       string            `envconfig:"INGRESS_CLASS" desc:"IngressClass of that Ingress (empty: the cluster's default)"`
+	IngressAnnotations map[string]string `envconfig:"INGRESS_ANNOTATIONS" desc:"annotations of that Ingress, key:value pairs separated by commas (as given, no placeholders)"`
+	IngressTLSSecret   string            `envconfig:"INGRESS_TLS_SECRET" desc:"Secret with the host's certificate, with the same placeholders; set, the Web UI URL is https"`
+}
+
+// set reports whether any variable is set (Path has a default).
+func (v IngressVars) set() bool {
+	return v.IngressHost != "" || v.IngressClass != "" || len(v.IngressAnnotations) > 0 || v.IngressTLSSecret != "" || (v.IngressPath != "" && v.IngressPath != "/")
+}
+
+// template returns the Ingress template of the variables, nil without a host.
+func (v IngressVars) template() *kubeclusters.Ingress {
+	if v.IngressHost == "" {
+		return nil
+	}
+	return &kubeclusters.Ingress{Host: v.IngressHost, Path: v.IngressPath, ClassName: v.IngressClass, Annotations: v.IngressAnnotations, TLSSecret: v.IngressTLSSecret}
 }

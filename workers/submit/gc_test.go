@@ -15,7 +15,9 @@ import (
 
 // TestDeletingTheDeploymentRemovesTheRest: with the garbage collector of a
 // real controller-manager, the owned ConfigMaps and Services go with the
-// JobManager Deployment, as with Flink's own client.
+// JobManager Deployment, as with Flink's own client, and so does the Web
+// UI Ingress: the track worker's cleanup deletes the Deployment (background
+// propagation) and leaves the rest to the garbage collector.
 func TestDeletingTheDeploymentRemovesTheRest(t *testing.T) {
 	cp := kubetest.Start(t, kubetest.Options{ControllerManager: true})
 	cs := cp.Clientset()
@@ -26,12 +28,16 @@ func TestDeletingTheDeploymentRemovesTheRest(t *testing.T) {
 		r.Job = messages.JobRef{Namespace: ns, ClusterID: "wordcount"}
 		r.Kubernetes.TaskManagerPodTemplate = tmTemplate
 	})
-	applied, err := Apply(ctx, cs, build(t, ev))
+	objs := build(t, ev)
+	if _, err := objs.AddIngress(&kubeclusters.Ingress{Host: "{cluster_id}.flink.example.com"}, ev.Job, "default"); err != nil {
+		t.Fatal(err)
+	}
+	applied, err := Apply(ctx, cs, objs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(applied) != 5 {
-		t.Fatalf("applied %v, want a Deployment, 2 ConfigMaps and 2 Services", applied)
+	if len(applied) != 6 {
+		t.Fatalf("applied %v, want a Deployment, 2 ConfigMaps, 2 Services and the Web UI Ingress", applied)
 	}
 	bg := metav1.DeletePropagationBackground
 	if err := cs.AppsV1().Deployments(ns).Delete(ctx, "wordcount", metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil {
@@ -49,6 +55,9 @@ func TestDeletingTheDeploymentRemovesTheRest(t *testing.T) {
 			if _, err := cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 				left = append(left, "Service/"+name)
 			}
+		}
+		if _, err := cs.NetworkingV1().Ingresses(ns).Get(ctx, "wordcount", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+			left = append(left, "Ingress/wordcount")
 		}
 		if len(left) == 0 {
 			return

@@ -13,6 +13,7 @@ import (
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
 
 	"github.com/flinkferry/flinkferry/internal/admission"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
@@ -52,6 +53,8 @@ type Objects struct {
 	Deployment *appsv1ac.DeploymentApplyConfiguration
 	ConfigMaps []*corev1ac.ConfigMapApplyConfiguration
 	Services   []*corev1ac.ServiceApplyConfiguration
+	// Ingress is the optional Web UI Ingress (AddIngress).
+	Ingress *networkingv1ac.IngressApplyConfiguration
 }
 
 // ConfigMapName and the other name helpers follow Flink's naming (the REST
@@ -232,6 +235,10 @@ func (o *Objects) Owned(deploymentUID string) {
 	for _, s := range o.Services {
 		s.OwnerReferences = nil
 		s.WithOwnerReferences(ref)
+	}
+	if o.Ingress != nil {
+		o.Ingress.OwnerReferences = nil
+		o.Ingress.WithOwnerReferences(ref)
 	}
 }
 

@@ -17,10 +17,13 @@ import (
 	"github.com/flinkferry/flinkferry/internal/admission"
 	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
+	"github.com/flinkferry/flinkferry/internal/testenv"
 	"github.com/flinkferry/flinkferry/messages"
 )
 
-func TestMain(m *testing.M) { kubetest.Main(m) }
+func TestMain(m *testing.M) {
+	testenv.MainFunc(func() int { return kubetest.Run(m, kubetest.Options{}) })
+}
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 

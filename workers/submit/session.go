@@ -86,9 +86,16 @@ func (h *Handler) deploySession(ctx context.Context, cl *kubeclusters.Cluster, e
 	}
 	fl := h.flinkFor(cl)
 	jobID := ev.Request.FlinkJobID()
+	webUI := base + "/"
+	if cl.Ingress != nil {
+		// The session cluster's own Ingress (same template).
+		if r, err := cl.Ingress.Render(session, cl.Name); err == nil {
+			webUI = r.URL
+		}
+	}
 	deployed := &messages.Deployed{
 		RequestID: ev.RequestID, Job: ev.Job, Mode: ev.Mode, FlinkJobID: jobID, SessionClusterID: session.ClusterID,
-		RestEndpoint: base, WebUIURL: base + "/", Labels: ev.Labels,
+		RestEndpoint: base, WebUIURL: webUI, Labels: ev.Labels,
 		Request: &ev.Request, JarName: ev.JarName, JarArtifact: ev.JarArtifact, JarSHA256: ev.JarSHA256,
 	}
 

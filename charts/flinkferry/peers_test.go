@@ -14,7 +14,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -210,24 +209,6 @@ func waitJob(t *testing.T, store *jobstore.Store, key string, want messages.JobS
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("job %s: %+v, want %s within %s", key, last, want, within)
-}
-
-// forceTerminated removes pods being deleted, as a kubelet confirms it.
-func forceTerminated(t *testing.T, cs kubernetes.Interface, ns string) {
-	t.Helper()
-	pods, err := cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	zero := int64(0)
-	for _, p := range pods.Items {
-		if p.DeletionTimestamp == nil {
-			continue
-		}
-		if err := cs.CoreV1().Pods(ns).Delete(context.Background(), p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil && !apierrors.IsNotFound(err) {
-			t.Fatal(err)
-		}
-	}
 }
 
 func tinyDeployment(ns, name string) *appsv1.Deployment {

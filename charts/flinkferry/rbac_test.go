@@ -98,14 +98,7 @@ func TestChartRBACIsEnoughAndNoMore(t *testing.T) {
 	if got, want := d.Spec.Template.Spec.ServiceAccountName, "flink"; got != want {
 		t.Errorf("JobManager runs as %q, want the chart's JobManager account %q", got, want)
 	}
-	jmPod, err := kubetest.CreatePodFor(ctx, admin, d, corev1.PodRunning, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := kubetest.SetPodRunning(ctx, admin, jobs, jmPod.Name); err != nil {
-		t.Fatal(err)
-	}
-	if err := kubetest.SetDeploymentAvailable(ctx, admin, jobs, id, 1); err != nil {
+	if _, err := kubetest.RunDeployment(ctx, admin, d); err != nil {
 		t.Fatal(err)
 	}
 	store := newStore(t, r.URL(), 8)
@@ -129,7 +122,10 @@ func TestChartRBACIsEnoughAndNoMore(t *testing.T) {
 	produce(t, k, topics.Control, &messages.ControlRequested{RequestID: "rbac-cancel", Job: messages.JobRef{Namespace: jobs, ClusterID: id}, Operation: messages.OpCancel})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		forceTerminated(t, admin, jobs)
+		// The kubelet confirms pod deletions.
+		if err := kubetest.FinishPodDeletions(ctx, admin, jobs); err != nil {
+			t.Fatal(err)
+		}
 		j, err := store.Get(ctx, key)
 		if err == nil && j.State == messages.StateCanceled {
 			break

@@ -146,6 +146,44 @@ func CreatePodFor(ctx context.Context, cs kubernetes.Interface, d *appsv1.Deploy
 	return pod, nil
 }
 
+// RunDeployment does what the Deployment controller, the scheduler and a
+// kubelet do once a one-replica Deployment is up: one pod of d, running and
+// ready (CreatePodFor), and d available with one replica
+// (SetDeploymentAvailable). It returns the pod.
+func RunDeployment(ctx context.Context, cs kubernetes.Interface, d *appsv1.Deployment) (*corev1.Pod, error) {
+	pod, err := CreatePodFor(ctx, cs, d, corev1.PodRunning, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := SetDeploymentAvailable(ctx, cs, d.Namespace, d.Name, 1); err != nil {
+		return nil, err
+	}
+	return pod, nil
+}
+
+// FinishPodDeletions deletes with no grace period the pods of namespace
+// that are being deleted, as their kubelet does once their containers
+// stopped: without a kubelet, a deleted pod bound to a node stays
+// Terminating. Pods not being deleted are left alone; a pod already gone is
+// no error.
+func FinishPodDeletions(ctx context.Context, cs kubernetes.Interface, namespace string) error {
+	pods, err := cs.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("listing the pods of %s: %w", namespace, err)
+	}
+	zero := int64(0)
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp == nil {
+			continue
+		}
+		err := cs.CoreV1().Pods(namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("finishing the deletion of pod %s/%s: %w", namespace, p.Name, err)
+		}
+	}
+	return nil
+}
+
 // SetPodContainerWaiting reports container of pod as waiting with reason
 // and message, the way a kubelet reports ErrImagePull, ImagePullBackOff,
 // CreateContainerConfigError or CrashLoopBackOff. The container is not

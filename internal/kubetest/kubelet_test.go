@@ -5,6 +5,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -224,5 +225,63 @@ func TestSetLoadBalancerIngress(t *testing.T) {
 	}
 	if err := kubetest.SetLoadBalancerIngress(ctx, cs, ns, "job-rest", "203.0.113.8"); err == nil {
 		t.Error("SetLoadBalancerIngress on a ClusterIP Service succeeded")
+	}
+}
+
+// TestRunDeploymentAndFinishPodDeletions: RunDeployment leaves a running,
+// ready pod and an available Deployment; a deleted pod stays Terminating
+// (bound to a node, no kubelet) until FinishPodDeletions, which leaves the
+// other pods alone.
+func TestRunDeploymentAndFinishPodDeletions(t *testing.T) {
+	cs := kubetest.Shared(t).Clientset()
+	ctx := t.Context()
+	ns := newNamespace(t, cs, "run")
+	d, err := cs.AppsV1().Deployments(ns).Apply(ctx, newJobManager(ns, "job").deployment, metav1.ApplyOptions{FieldManager: fieldManager})
+	if err != nil {
+		t.Fatalf("applying the Deployment: %v", err)
+	}
+	pod, err := kubetest.RunDeployment(ctx, cs, d)
+	if err != nil {
+		t.Fatalf("RunDeployment: %v", err)
+	}
+	if got, want := pod.Status.Phase, corev1.PodRunning; got != want {
+		t.Errorf("pod phase = %q, want %q", got, want)
+	}
+	if got := pod.Status.ContainerStatuses; len(got) != 1 || !got[0].Ready {
+		t.Errorf("container statuses = %+v, want one ready", got)
+	}
+	d, err = cs.AppsV1().Deployments(ns).Get(ctx, "job", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := d.Status.AvailableReplicas, int32(1); got != want {
+		t.Errorf("availableReplicas = %d, want %d", got, want)
+	}
+
+	other, err := kubetest.CreatePodFor(ctx, cs, d, corev1.PodRunning, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.CoreV1().Pods(ns).Delete(ctx, pod.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	terminating, err := cs.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("a deleted pod bound to a node: %v, want it Terminating until its kubelet confirms", err)
+	}
+	if terminating.DeletionTimestamp == nil {
+		t.Fatalf("deleted pod has no deletionTimestamp")
+	}
+	if err := kubetest.FinishPodDeletions(ctx, cs, ns); err != nil {
+		t.Fatalf("FinishPodDeletions: %v", err)
+	}
+	if _, err := cs.CoreV1().Pods(ns).Get(ctx, pod.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("deleted pod after FinishPodDeletions: %v, want NotFound", err)
+	}
+	if _, err := cs.CoreV1().Pods(ns).Get(ctx, other.Name, metav1.GetOptions{}); err != nil {
+		t.Errorf("the pod not being deleted: %v, want it left alone", err)
+	}
+	if err := kubetest.FinishPodDeletions(ctx, cs, ns); err != nil {
+		t.Errorf("FinishPodDeletions again: %v, want nil", err)
 	}
 }

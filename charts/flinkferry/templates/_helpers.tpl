@@ -136,3 +136,16 @@ env, or the chart's JobManager account; empty when none.
 {{- printf "kubernetes.service-account=%s" .Values.jobManager.serviceAccount.name -}}
 {{- end -}}
 {{- end }}
+
+{{/*
+"true" when the submit worker creates Web UI Ingresses in this cluster
+(ingress.enabled, or a kubeClusters entry without existingSecret, i.e.
+this cluster, with an ingress); empty otherwise.
+*/}}
+{{- define "flinkferry.ingresses" -}}
+{{- $on := .Values.ingress.enabled -}}
+{{- range .Values.kubeClusters -}}
+{{- if and .ingress (not .existingSecret) -}}{{- $on = true -}}{{- end -}}
+{{- end -}}
+{{- if $on -}}true{{- end -}}
+{{- end }}

@@ -9,6 +9,11 @@ import (
 	"github.com/flinkferry/flinkferry/messages"
 )
 
+// AnnotationWebUIURL on the JobManager Deployment is the Web UI Ingress's
+// URL, so the track worker's recovery (after a Redis loss) restores the
+// job's web_ui_url.
+const AnnotationWebUIURL = "flinkferry.io/web-ui-url"
+
 // IngressName is the name of a Flink cluster's Web UI Ingress: the
 // cluster id, like its Deployment.
 func IngressName(clusterID string) string { return clusterID }
@@ -17,7 +22,7 @@ func IngressName(clusterID string) string { return clusterID }
 // cluster kubeCluster, to the objects: one rule to the REST Service's port,
 // TLS when t names a secret, labelled like the ConfigMaps and owned by the
 // Deployment (Owned), so it goes with the cluster. It returns the Web UI
-// URL. A template that gives this job no valid host is a permanent
+// URL, also annotated on the Deployment (AnnotationWebUIURL). A template that gives this job no valid host is a permanent
 // failure (kubernetes_refused, what the API server would answer), found
 // before anything is applied.
 func (o *Objects) AddIngress(t *kubeclusters.Ingress, job messages.JobRef, kubeCluster string) (string, error) {
@@ -47,5 +52,6 @@ func (o *Objects) AddIngress(t *kubeclusters.Ingress, job messages.JobRef, kubeC
 		in.WithAnnotations(t.Annotations)
 	}
 	o.Ingress = in
+	o.Deployment.WithAnnotations(map[string]string{AnnotationWebUIURL: r.URL})
 	return r.URL, nil
 }

@@ -117,6 +117,9 @@ func TestIngressEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkIngress(t, in, d.UID, "wordcount.ingress-e2e.flink.example.com", "ingress-e2e-flink-tls")
+	if got := d.Annotations[AnnotationWebUIURL]; got != wantURL {
+		t.Errorf("Deployment annotation %s = %q, want %q (the track worker's recovery reads it)", AnnotationWebUIURL, got, wantURL)
+	}
 	if got := dep.ObjectUIDs["Ingress/wordcount"]; got != string(in.UID) {
 		t.Errorf("deployed object_uids[Ingress/wordcount] = %q, want %q", got, in.UID)
 	}

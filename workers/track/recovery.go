@@ -13,7 +13,11 @@ import (
 	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 )
 
-const annotationKubeCluster = "flinkferry.io/kube-cluster"
+const (
+	annotationKubeCluster = "flinkferry.io/kube-cluster"
+	// annotationWebUIURL is the Web UI Ingress's URL (submit.AnnotationWebUIURL).
+	annotationWebUIURL = "flinkferry.io/web-ui-url"
+)
 
 // recovery rebuilds the tracked set from Kubernetes: every JobManager
 // Deployment the submit worker created is registered again (a no-op when
@@ -85,7 +89,11 @@ func (r *recovery) once(ctx context.Context) (int, error) {
 			if known[i] != nil {
 				continue
 			}
-			ev.RestEndpoint, ev.WebUIURL = r.endpoint(ctx, ev.Job)
+			rest, web := r.endpoint(ctx, ev.Job)
+			ev.RestEndpoint = rest
+			if ev.WebUIURL == "" {
+				ev.WebUIURL = web
+			}
 			res, err := r.store.RegisterRecovered(ctx, ev, time.Now().UTC())
 			if err != nil {
 				return n, err
@@ -134,6 +142,7 @@ func deployedFrom(d *appsv1.Deployment) *messages.Deployed {
 		RequestID: a[annotationRequest],
 		Job:       messages.JobRef{KubeCluster: a[annotationKubeCluster], Namespace: d.Namespace, ClusterID: d.Name},
 		Mode:      mode, FlinkJobID: a[annotationFlinkJob], Time: d.CreationTimestamp.UTC(),
+		WebUIURL: a[annotationWebUIURL],
 	}
 	for _, c := range d.Spec.Template.Spec.Containers {
 		if c.Name == "flink-main-container" {

@@ -295,14 +295,7 @@ func runningJobManager(t *testing.T, cs kubernetes.Interface, ns, id, jobID stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	pod, err := kubetest.CreatePodFor(ctx, cs, d, corev1.PodPending, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := kubetest.SetPodRunning(ctx, cs, ns, pod.Name); err != nil {
-		t.Fatal(err)
-	}
-	if err := kubetest.SetDeploymentAvailable(ctx, cs, ns, id, 1); err != nil {
+	if _, err := kubetest.RunDeployment(ctx, cs, d); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -113,7 +113,9 @@ func waitNothingLeft(t *testing.T, cs kubernetes.Interface, ns, id string, withi
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		terminated(t, cs, ns)
+		if err := kubetest.FinishPodDeletions(context.Background(), cs, ns); err != nil {
+			t.Fatal(err)
+		}
 		n, err := objectsLeft(context.Background(), cs, ns, id)
 		if err == nil && n == 0 {
 			return
@@ -122,26 +124,6 @@ func waitNothingLeft(t *testing.T, cs kubernetes.Interface, ns, id string, withi
 			t.Fatalf("objectsLeft(%s, %s) = %d, %v after %s, want 0", ns, id, n, err, within)
 		}
 		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// terminated deletes, with no grace period, the pods of namespace ns that
-// are being deleted, as their kubelet does once the containers stopped.
-func terminated(t *testing.T, cs kubernetes.Interface, ns string) {
-	t.Helper()
-	pods, err := cs.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	zero := int64(0)
-	for _, p := range pods.Items {
-		if p.DeletionTimestamp == nil {
-			continue
-		}
-		err := cs.CoreV1().Pods(ns).Delete(context.Background(), p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
-		if err != nil && !apierrors.IsNotFound(err) {
-			t.Fatal(err)
-		}
 	}
 }
 

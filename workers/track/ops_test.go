@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -772,14 +771,7 @@ func TestOpCancelApplicationJob(t *testing.T) {
 	e := newOpsEnv(t, nil)
 	ctx := context.Background()
 	d, created := applyAppCluster(t, cs, ns, id)
-	pod, err := kubetest.CreatePodFor(ctx, cs, d, corev1.PodRunning, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := kubetest.SetPodRunning(ctx, cs, ns, pod.Name); err != nil {
-		t.Fatal(err)
-	}
-	if err := kubetest.SetDeploymentAvailable(ctx, cs, ns, id, 1); err != nil {
+	if _, err := kubetest.RunDeployment(ctx, cs, d); err != nil {
 		t.Fatal(err)
 	}
 	jobID := jobIDOf(40)
@@ -794,9 +786,13 @@ func TestOpCancelApplicationJob(t *testing.T) {
 	req := messages.ControlRequested{RequestID: "cancel-1", Job: messages.JobRef{Namespace: ns, ClusterID: id}, Operation: messages.OpCancel}
 	e.handle(t, req)
 	var j *jobstore.Job
+	var err error
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		terminated(t, cs, ns) // the kubelet confirms pod deletions
+		// The kubelet confirms pod deletions.
+		if err := kubetest.FinishPodDeletions(ctx, cs, ns); err != nil {
+			t.Fatal(err)
+		}
 		if j, err = e.store.Get(ctx, key); err == nil && j.State == messages.StateCanceled {
 			break
 		}

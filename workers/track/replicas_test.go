@@ -258,14 +258,7 @@ func TestTrackRedisFlushRecovery(t *testing.T) {
 	for i := range 3 {
 		id := fmt.Sprintf("flushed-%d", i)
 		d := flinkCluster(t, cs, ns, id, jobIDOf(i))
-		pod, err := kubetest.CreatePodFor(ctx, cs, d, corev1.PodRunning, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := kubetest.SetPodRunning(ctx, cs, ns, pod.Name); err != nil {
-			t.Fatal(err)
-		}
-		if err := kubetest.SetDeploymentAvailable(ctx, cs, ns, id, 1); err != nil {
+		if _, err := kubetest.RunDeployment(ctx, cs, d); err != nil {
 			t.Fatal(err)
 		}
 		svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: kubeclusters.RestServiceName(id), Namespace: ns},

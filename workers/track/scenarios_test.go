@@ -91,14 +91,7 @@ func TestTrackKubernetesOutageIsUnknown(t *testing.T) {
 
 	jobID := jobIDOf(0)
 	d := flinkCluster(t, cs, ns, "steady", jobID)
-	pod, err := kubetest.CreatePodFor(ctx, cs, d, corev1.PodRunning, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := kubetest.SetPodRunning(ctx, cs, ns, pod.Name); err != nil {
-		t.Fatal(err)
-	}
-	if err := kubetest.SetDeploymentAvailable(ctx, cs, ns, "steady", 1); err != nil {
+	if _, err := kubetest.RunDeployment(ctx, cs, d); err != nil {
 		t.Fatal(err)
 	}
 	jm := runningCluster(sim, "steady", jobID)

@@ -54,11 +54,12 @@ type TrackConfig struct {
 	RecoveryInterval         time.Duration `envconfig:"RECOVERY_INTERVAL" default:"5m" desc:"how often the tracked set is rebuilt from Kubernetes (JobManager Deployments flinkferry created)"`
 
 	// Day-2 operations (docs/day2.md).
-	OperationTimeout   time.Duration `envconfig:"OPERATION_TIMEOUT" default:"30m" desc:"longest a day-2 operation (savepoint, suspend, cancel, dispose) may take from its request until Flink finishes it; a request's timeout_seconds overrides it for savepoints"`
-	SavepointsMaxCount int           `envconfig:"SAVEPOINTS_MAX_COUNT" default:"10" desc:"savepoints kept in each job's history (the latest completed one is always kept)"`
-	SavepointsMaxAge   time.Duration `envconfig:"SAVEPOINTS_MAX_AGE" default:"24h" desc:"age past which savepoints leave the history and are disposed through Flink while the job's cluster runs (the latest completed one is always kept)"`
-	SavepointDirs      []string      `envconfig:"SAVEPOINT_DIRS" desc:"allow-list of URI prefixes that control requests may write savepoints to or restore from (e.g. s3://flink-state/); empty allows any"`
-	OperationInterval  time.Duration `envconfig:"OPERATION_INTERVAL" default:"1s" desc:"how often operations in flight are advanced (trigger, poll the savepoint, clean up)"`
+	OperationTimeout    time.Duration `envconfig:"OPERATION_TIMEOUT" default:"30m" desc:"longest a day-2 operation (savepoint, suspend, cancel, dispose) may take from its request until Flink finishes it; a request's timeout_seconds overrides it for savepoints"`
+	SavepointsMaxCount  int           `envconfig:"SAVEPOINTS_MAX_COUNT" default:"10" desc:"savepoints kept in each job's history (the latest completed one is always kept)"`
+	SavepointsMaxAge    time.Duration `envconfig:"SAVEPOINTS_MAX_AGE" default:"24h" desc:"age past which savepoints leave the history and are disposed through Flink while the job's cluster runs (the latest completed one is always kept)"`
+	SavepointDirs       []string      `envconfig:"SAVEPOINT_DIRS" desc:"allow-list of URI prefixes that control requests may write savepoints to or restore from (e.g. s3://flink-state/); empty allows any"`
+	SharedSavepointDirs []string      `envconfig:"SHARED_SAVEPOINT_DIRS" desc:"URI prefixes of savepoint directories every Kubernetes cluster reaches though their scheme is local (file://, local://, none: e.g. an NFS export mounted in all clusters); a move (upgrade.from) is refused savepoint_not_shared for a local directory outside them"`
+	OperationInterval   time.Duration `envconfig:"OPERATION_INTERVAL" default:"1s" desc:"how often operations in flight are advanced (trigger, poll the savepoint, clean up)"`
 }
 
 // Validate reports every problem at once.

@@ -49,6 +49,10 @@ type ControlHandler struct {
 	// savepoint directory or a restore path (TrackConfig.SavepointDirs);
 	// empty allows any.
 	SavepointDirs []string
+	// SharedSavepointDirs are the local-scheme savepoint directories every
+	// Kubernetes cluster reaches (TrackConfig.SharedSavepointDirs): a move
+	// may take its savepoint there.
+	SharedSavepointDirs []string
 	// Now defaults to time.Now.
 	Now func() time.Time
 }
@@ -140,6 +144,9 @@ func (h *ControlHandler) timeout(req *messages.ControlRequested) time.Duration {
 func (h *ControlHandler) check(ctx context.Context, j *jobstore.Job, req *messages.ControlRequested, op *ops.Op) (string, error) {
 	if msg := h.checkPaths(req); msg != "" {
 		return msg, nil
+	}
+	if movedAway(j) && j.Op.Phase == ops.Done && j.Op.Result == ops.Completed && (req.Operation == messages.OpResume || req.Operation == messages.OpRestart) {
+		return "the job moved to " + j.Op.Upgrade.Job.Key() + ": act on it there", nil
 	}
 	live := !j.State.IsTerminal() && j.State != messages.StateSuspended && !settled(j)
 	switch req.Operation {
@@ -296,7 +303,7 @@ func restartLive(j *jobstore.Job) bool {
 // upgrade or restart whose new run has not registered.
 func handedOver(j *jobstore.Job) bool {
 	op := j.Op
-	return op != nil && op.Redeploys() && op.Phase == ops.Done && op.Result == ops.Completed && op.Run == j.RequestID
+	return op != nil && op.Redeploys() && op.Phase == ops.Done && op.Result == ops.Completed && op.Run == j.RequestID && !movedAway(j)
 }
 
 // checkPaths refuses a savepoint directory or restore path outside the
@@ -395,6 +402,13 @@ func (h *ControlHandler) HandleUpgrade(ctx context.Context, u *messages.UpgradeR
 			return nil, err
 		} else if msg != "" {
 			return nil, h.refuse(ctx, req, now, messages.RefusedNotAllowed, msg)
+		}
+		if u.Target != nil {
+			if msg, err := h.checkMove(ctx, j, u, &op); err != nil {
+				return nil, err
+			} else if msg != "" {
+				return nil, h.refuse(ctx, req, now, messages.RefusedSavepointNotShared, msg)
+			}
 		}
 	}
 	hash, err := messages.ContentHash(&u.Image.Request)

@@ -95,7 +95,8 @@ func (t *Tracker) trigger(ctx context.Context, j *jobstore.Job, op ops.Op) (ops.
 	switch op.Operation {
 	case messages.OpUpgrade, messages.OpRestart:
 		if op.StopsWithSavepoint() {
-			_, err := t.opFlink.StopWithSavepoint(ctx, j.RestEndpoint, j.FlinkJobID, flinkrest.StopRequest{TriggerID: op.TriggerID})
+			// A move names the directory (shared by both places).
+			_, err := t.opFlink.StopWithSavepoint(ctx, j.RestEndpoint, j.FlinkJobID, flinkrest.StopRequest{TriggerID: op.TriggerID, Directory: sp.Directory})
 			return ops.Outcome{Kind: ops.Accepted}, "", err
 		}
 		err := t.opFlink.CancelJob(ctx, j.RestEndpoint, j.FlinkJobID)
@@ -368,6 +369,10 @@ func (t *Tracker) deployUpgrade(ctx context.Context, j *jobstore.Job, op ops.Op)
 	}
 	ev := *op.Upgrade
 	ev.UpgradeOf, ev.Time = op.Run, t.now().UTC()
+	if ev.Job.Key() != j.Key { // a move: the target waits for this job's cluster to be gone
+		from := j.Job
+		ev.MovedFrom = &from
+	}
 	if op.Location != "" && ev.Request.Program != nil && ev.Request.Program.Savepoint == nil {
 		p := *ev.Request.Program
 		p.Savepoint = &messages.Savepoint{Path: op.Location}

@@ -69,6 +69,12 @@ func overlay(j *jobstore.Job, d state.Decision) (state.Decision, *opStep) {
 			return d, nil
 		case op.Run != j.RequestID:
 			return d, nil
+		case op.Phase == ops.Done && op.Result == ops.Completed && movedAway(j):
+			// Moved: the job is the target's now; this record ends.
+			d.State, d.Reason, d.Message = messages.StateTerminated, ReasonMoved, "moved to "+op.Upgrade.Job.Key()+" (request "+op.RequestID+")"
+			d.StopPolling, d.Final = true, true
+			step.path = op.Location
+			return d, step
 		case op.Phase == ops.Done && op.Result != ops.Completed:
 			if j.State == shown {
 				d.Reason, d.Message = op.Reason, op.Message

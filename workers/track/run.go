@@ -88,7 +88,7 @@ func Spec(cfg Config, o Overrides) worker.Spec {
 			if err := bus.Handle(d.Router, "track", d.Topics.Deployed, h.Handle); err != nil {
 				return nil, err
 			}
-			ch := &ControlHandler{Store: store, Refusals: pub, Timeout: t.OperationTimeout, SavepointDirs: t.SavepointDirs}
+			ch := &ControlHandler{Store: store, Refusals: pub, Timeout: t.OperationTimeout, SavepointDirs: t.SavepointDirs, SharedSavepointDirs: t.SharedSavepointDirs}
 			if err := bus.Handle(d.Router, "track-control", d.Topics.Control, ch.HandleAny); err != nil {
 				return nil, err
 			}

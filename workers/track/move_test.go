@@ -1,0 +1,263 @@
+package track
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/flinkferry/flinkferry/internal/bus"
+	"github.com/flinkferry/flinkferry/internal/flinkrest"
+	"github.com/flinkferry/flinkferry/internal/flinksim"
+	"github.com/flinkferry/flinkferry/internal/kubeclusters"
+	"github.com/flinkferry/flinkferry/internal/kubetest"
+	"github.com/flinkferry/flinkferry/messages"
+	"github.com/flinkferry/flinkferry/workers/submit"
+	"github.com/flinkferry/flinkferry/workers/track/jobstore"
+	"github.com/flinkferry/flinkferry/workers/track/ops"
+)
+
+// A move between two Kubernetes clusters (issue 15, docs/upgrades.md) on
+// two real control planes: the submit worker's handler deploys and hands
+// over, the track worker's control handler and tracker (Redis, the Flink
+// REST simulator) stop the job with a savepoint, remove its cluster in the
+// first control plane and hand the request back; the test plays Kafka
+// (passing each handler's output to the next) and Flink's JobManagers.
+
+// moveEnv is two control planes, a clusters set naming both, the submit
+// worker's handler and a tracker replica.
+type moveEnv struct {
+	*opsEnv
+	a, b      kubernetes.Interface
+	submit    *submit.Handler
+	redeploys *redeployLog
+	flink     *countingFlink
+}
+
+const moveNS = "flink-mv"
+
+func newMoveEnv(t *testing.T) *moveEnv {
+	t.Helper()
+	e := &moveEnv{opsEnv: newOpsEnv(t, nil), redeploys: &redeployLog{}}
+	e.a = kubetest.Shared(t).Clientset()
+	e.b = kubetest.Start(t, kubetest.Options{}).Clientset()
+	for _, cs := range []kubernetes.Interface{e.a, e.b} {
+		if _, err := cs.CoreV1().Namespaces().Get(context.Background(), moveNS, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			kubetest.CreateNamespace(t, cs, moveNS)
+		}
+		// No controller manager makes the namespace's default account.
+		if _, err := cs.CoreV1().ServiceAccounts(moveNS).Create(context.Background(), &corev1.ServiceAccount{
+			ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+	}
+	clusters := &kubeclusters.Set{}
+	clusters.Add(kubeclusters.Config{Name: "a", Default: true, AllowedNamespaces: []string{moveNS}}, e.a)
+	clusters.Add(kubeclusters.Config{Name: "b", AllowedNamespaces: []string{moveNS}}, e.b)
+	e.submit = &submit.Handler{Clusters: clusters, Topics: messages.DefaultTopics("flinkferry.")}
+	e.flink = e.opsEnv.flink()
+	startReplicaWith(t, e.r, e.cfg, "r1", Deps{Flink: e.flink, Publisher: e.events, Redeployer: e.redeploys, Clusters: clusters},
+		func(tr *Tracker) { tr.now = e.clock.Now })
+	return e
+}
+
+// request is an application request for job, with dynamic options.
+func moveRequest(requestID string, job messages.JobRef, opts ...string) *messages.ImageBuilt {
+	req := runRequest(requestID, job, messages.ModeApplication)
+	req.Flink.DynamicOptions = append(req.Flink.DynamicOptions, opts...)
+	return &messages.ImageBuilt{
+		RequestID: requestID, Job: job, Mode: messages.ModeApplication,
+		Image:   "registry.example.com/flinkferry/wc@sha256:" + strings.Repeat("0", 63) + "1",
+		JarName: "wordcount-1.0.jar", JarSHA256: strings.Repeat("c", 64), Time: time.Now().UTC(), Request: *req,
+	}
+}
+
+// deliver hands ev to the submit worker's handler and returns its one
+// output.
+func (e *moveEnv) deliver(t *testing.T, ev *messages.ImageBuilt) bus.Out {
+	t.Helper()
+	outs, err := e.submit.Handle(context.Background(), ev)
+	if err != nil || len(outs) != 1 {
+		t.Fatalf("submit Handle(%s) = %+v, %v; want one output", ev.RequestID, outs, err)
+	}
+	return outs[0]
+}
+
+// run deploys ev in its place and plays its JobManager (a running job on
+// the simulator, a TaskManager pod), registering the run as the track
+// worker's deployed handler would. It returns the job's key.
+func (e *moveEnv) run(t *testing.T, ev *messages.ImageBuilt, cs kubernetes.Interface) (string, *flinksim.Cluster) {
+	t.Helper()
+	d, ok := e.deliver(t, ev).Event.(*messages.Deployed)
+	if !ok {
+		t.Fatalf("%s not deployed", ev.RequestID)
+	}
+	name := kubeclusters.RestServiceName(ev.Job.ClusterID)
+	e.sim.RemoveCluster(name) // the simulator is addressed by cluster id: one JobManager at a time
+	jm := e.sim.AddCluster(name, flinksim.ClusterOptions{Application: true, Clock: e.clock, Jobs: []flinksim.JobSpec{{
+		ID: d.FlinkJobID, Script: flinksim.Script{{State: flinksim.Running}}, Savepoints: flinksim.SavepointSpec{Duration: 5 * time.Second}}}})
+	d.RestEndpoint = restURL(ev.Job.Namespace, ev.Job.ClusterID)
+	if _, err := cs.CoreV1().Pods(moveNS).Create(context.Background(), &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: ev.Job.ClusterID + "-taskmanager-1-1", Labels: map[string]string{
+			"app": ev.Job.ClusterID, "type": "flink-native-kubernetes", "component": "taskmanager"}},
+		// Not bound to a node: deleted at once, with no kubelet to confirm.
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "flink-main-container", Image: "flink:1.20"}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Register(context.Background(), d, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return ev.Job.Key(), jm
+}
+
+// left counts the objects of cluster id labelled as Flink's in cs.
+func left(t *testing.T, cs kubernetes.Interface, id string) (deployments, pods, configMaps int) {
+	t.Helper()
+	ctx, sel := context.Background(), metav1.ListOptions{LabelSelector: "app=" + id + ",type=flink-native-kubernetes"}
+	ds, err := cs.AppsV1().Deployments(moveNS).List(ctx, sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := cs.CoreV1().Pods(moveNS).List(ctx, sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cms, err := cs.CoreV1().ConfigMaps(moveNS).List(ctx, sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ds.Items), len(ps.Items), len(cms.Items)
+}
+
+// TestMoveBetweenClusters: a job RUNNING in control plane a, a request for
+// the same cluster id in b with upgrade.from naming a (delivered twice):
+// one savepoint is taken in a, into the shared directory; nothing of the
+// job is left in a; the job runs in b, its Flink configuration restoring
+// from that savepoint; the old record ends TERMINATED (moved), one status
+// event per step.
+func TestMoveBetweenClusters(t *testing.T) {
+	e := newMoveEnv(t)
+	ctx := context.Background()
+	const id = "mv1"
+	from := messages.JobRef{KubeCluster: "a", Namespace: moveNS, ClusterID: id}
+	to := messages.JobRef{KubeCluster: "b", Namespace: moveNS, ClusterID: id}
+	keyA, _ := e.run(t, moveRequest("mv1-v1", from), e.a)
+	waitState(t, e.store, keyA, messages.StateRunning, 15*time.Second)
+
+	move := moveRequest("mv1-v2", to, "-Dstate.savepoints.dir=s3://shared/savepoints")
+	move.Request.Upgrade = &messages.UpgradeOptions{From: &messages.UpgradeFrom{KubeCluster: "a"}}
+	for range 2 { // a redelivery is the same hand-over
+		out := e.deliver(t, move)
+		up, ok := out.Event.(*messages.UpgradeRequested)
+		if !ok || !slices.Equal(out.Topics, []string{e.submit.Topics.Control}) || up.JobKey() != keyA || up.Target == nil || *up.Target != to {
+			t.Fatalf("submit output %+v on %v, want an upgrade of %s targeting %s on the control topic", out.Event, out.Topics, keyA, to.Key())
+		}
+		if err := up.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.ctl.HandleAny(ctx, up); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, _, _ := left(t, e.b, id); n != 0 {
+		t.Fatalf("%d Deployments in b before the hand-back", n)
+	}
+	waitJob(t, e.store, keyA, 10*time.Second, "the savepoint triggered", func(j *jobstore.Job) bool {
+		return j.State == messages.StateUpgrading && j.Op != nil && j.Op.Phase == ops.Triggered
+	})
+	e.clock.Advance(5 * time.Second)
+	j := waitOpDone(t, e.store, keyA, move.RequestID, 15*time.Second)
+	sps := e.sim.Cluster(kubeclusters.RestServiceName(id)).Savepoints()
+	if j.Op.Result != ops.Completed || len(sps) != 1 || j.Op.Location != sps[0] || !strings.HasPrefix(sps[0], "s3://shared/savepoints/") {
+		t.Fatalf("move %+v, savepoints %v: want completed at one savepoint under s3://shared/savepoints/", *j.Op, sps)
+	}
+	if got := e.flink.n("stop", flinkrest.TriggerID(move.RequestID)); got != 1 {
+		t.Errorf("stop-with-savepoint triggered %d times, want 1", got)
+	}
+	if d, p, c := left(t, e.a, id); d+p+c != 0 {
+		t.Errorf("left in a: %d Deployments, %d pods, %d ConfigMaps; want none", d, p, c)
+	}
+
+	// The hand-back: applied in b once a's Deployment is gone.
+	backs := e.redeploys.of(move.RequestID)
+	if len(backs) != 1 || backs[0].MovedFrom == nil || *backs[0].MovedFrom != from || backs[0].UpgradeOf != "mv1-v1" || backs[0].Job != to {
+		t.Fatalf("hand-back %+v, want one image built event for %s moved from %s", backs, to.Key(), from.Key())
+	}
+	keyB, _ := e.run(t, &backs[0], e.b)
+	cm, err := e.b.CoreV1().ConfigMaps(moveNS).Get(ctx, "flink-config-"+id, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conf := cm.Data["config.yaml"] + cm.Data["flink-conf.yaml"]; !strings.Contains(conf, sps[0]) {
+		t.Errorf("b's Flink configuration does not restore from %s:\n%s", sps[0], conf)
+	}
+	waitJob(t, e.store, keyB, 15*time.Second, "the job RUNNING in b", func(j *jobstore.Job) bool {
+		return j.RequestID == move.RequestID && j.State == messages.StateRunning
+	})
+	j = waitState(t, e.store, keyA, messages.StateTerminated, 10*time.Second)
+	if j.Reason != ReasonMoved || !strings.Contains(j.Message, keyB) {
+		t.Errorf("old record TERMINATED (%s: %s), want reason moved naming %s", j.Reason, j.Message, keyB)
+	}
+	want := []stepSummary{
+		{messages.StateRunning, messages.StateUpgrading, "upgrade_requested", messages.OperationRequested, ""},
+		{messages.StateUpgrading, messages.StateUpgrading, "savepoint_completed", messages.OperationInProgress, sps[0]},
+		{messages.StateUpgrading, messages.StateTerminated, ReasonMoved, messages.OperationCompleted, sps[0]},
+	}
+	if got := opEvents(e.events, keyA, move.RequestID); !slices.Equal(summarize(got), want) {
+		t.Errorf("status events of the move:%s\nwant %+v", describe(got), want)
+	}
+	// The request delivered again after the move: a no-op in b.
+	if _, ok := e.deliver(t, move).Event.(*messages.Deployed); !ok {
+		t.Errorf("a late redelivery was not the running deployment's")
+	}
+	if n := len(e.redeploys.all()); n != 1 {
+		t.Errorf("%d hand-backs after a late redelivery, want 1", n)
+	}
+}
+
+// TestMoveRefusedForALocalSavepointDirectory: a move whose savepoint
+// directory is file:// is refused savepoint_not_shared before anything is
+// stopped: the job keeps running in a, untouched.
+func TestMoveRefusedForALocalSavepointDirectory(t *testing.T) {
+	e := newMoveEnv(t)
+	ctx := context.Background()
+	const id = "mv2"
+	from := messages.JobRef{KubeCluster: "a", Namespace: moveNS, ClusterID: id}
+	keyA, _ := e.run(t, moveRequest("mv2-v1", from, "-Dstate.savepoints.dir=file:///flink/savepoints"), e.a)
+	waitState(t, e.store, keyA, messages.StateRunning, 15*time.Second)
+
+	move := moveRequest("mv2-v2", messages.JobRef{KubeCluster: "b", Namespace: moveNS, ClusterID: id})
+	move.Request.Upgrade = &messages.UpgradeOptions{From: &messages.UpgradeFrom{KubeCluster: "a"}}
+	up, ok := e.deliver(t, move).Event.(*messages.UpgradeRequested)
+	if !ok {
+		t.Fatal("not handed over")
+	}
+	if _, err := e.ctl.HandleAny(ctx, up); err == nil {
+		t.Fatal("HandleAny = nil, want the refusal (dead-lettered)")
+	}
+	refs := e.refusals.of(move.RequestID)
+	if len(refs) != 1 || refs[0].Reason != messages.RefusedSavepointNotShared || !strings.Contains(refs[0].Message, "file:///flink/savepoints") {
+		t.Fatalf("refusals %+v, want one savepoint_not_shared naming the directory", refs)
+	}
+	time.Sleep(time.Second)
+	j, err := e.store.Get(ctx, keyA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.State != messages.StateRunning || j.Op != nil {
+		t.Errorf("after the refusal: %s, operation %+v; want RUNNING, none", j.State, j.Op)
+	}
+	if e.flink.n("stop", flinkrest.TriggerID(move.RequestID)) != 0 {
+		t.Error("the refused move stopped the job")
+	}
+	if d, p, c := left(t, e.a, id); d != 1 || p != 1 || c == 0 {
+		t.Errorf("left in a: %d Deployments, %d pods, %d ConfigMaps; want the cluster untouched", d, p, c)
+	}
+}

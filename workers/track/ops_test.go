@@ -90,40 +90,6 @@ func (f *countingFlink) DisposeSavepoint(ctx context.Context, base, path string)
 	return f.Client.DisposeSavepoint(ctx, base, path)
 }
 
-// refusalLog is a RefusalPublisher that keeps the refusals it published,
-// once per event id.
-type refusalLog struct {
-	mu  sync.Mutex
-	ids map[string]bool
-	evs []messages.ControlRefused
-}
-
-func (l *refusalLog) PublishRefusal(_ context.Context, ev *messages.ControlRefused, id string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.ids == nil {
-		l.ids = map[string]bool{}
-	}
-	if !l.ids[id] {
-		l.ids[id] = true
-		l.evs = append(l.evs, *ev)
-	}
-	return nil
-}
-
-// of returns the refusals of request id.
-func (l *refusalLog) of(requestID string) []messages.ControlRefused {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []messages.ControlRefused
-	for _, ev := range l.evs {
-		if ev.RequestID == requestID {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
-
 // opsEnv is one test's peers: a Redis database, the simulator, the clock
 // they share with the tracker, and the control handler with its refusals.
 type opsEnv struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,46 +20,6 @@ import (
 // simulator; the submit worker's part (deploying the image built event)
 // is played by the test, which registers the new run as its deployed
 // event would.
-
-// redeployLog is a Redeployer that keeps what it published, once per id.
-type redeployLog struct {
-	mu  sync.Mutex
-	ids map[string]bool
-	evs []messages.ImageBuilt
-}
-
-func (l *redeployLog) Redeploy(_ context.Context, ev *messages.ImageBuilt, id string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.ids == nil {
-		l.ids = map[string]bool{}
-	}
-	if !l.ids[id] {
-		l.ids[id] = true
-		l.evs = append(l.evs, *ev)
-	}
-	return nil
-}
-
-// of returns the events published under request id.
-func (l *redeployLog) of(requestID string) []messages.ImageBuilt {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []messages.ImageBuilt
-	for _, ev := range l.evs {
-		if ev.RequestID == requestID {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
-
-// all returns every event published.
-func (l *redeployLog) all() []messages.ImageBuilt {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.evs)
-}
 
 // startRedeploying starts a tracker replica that publishes redeploys to r.
 func (e *opsEnv) startRedeploying(t *testing.T, id string, f *countingFlink, r Redeployer) *replica {

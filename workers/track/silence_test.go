@@ -3,7 +3,6 @@ package track
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,40 +17,6 @@ import (
 	"github.com/flinkferry/flinkferry/messages"
 	"github.com/flinkferry/flinkferry/workers/track/state"
 )
-
-// eventLog is a Publisher that keeps the status events it published, in
-// order, once per event id.
-type eventLog struct {
-	mu  sync.Mutex
-	ids map[string]bool
-	evs []messages.JobStatusChanged
-}
-
-func (l *eventLog) Publish(_ context.Context, ev *messages.JobStatusChanged, id string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.ids == nil {
-		l.ids = map[string]bool{}
-	}
-	if !l.ids[id] {
-		l.ids[id] = true
-		l.evs = append(l.evs, *ev)
-	}
-	return nil
-}
-
-// of returns the events of job key published at or after since.
-func (l *eventLog) of(key string, since time.Time) []messages.JobStatusChanged {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []messages.JobStatusChanged
-	for _, ev := range l.evs {
-		if ev.Job.Key() == key && !ev.Time.Before(since) {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
 
 // setReadySince marks a pod Ready since at (the kubelet's Ready condition).
 func setReadySince(ctx context.Context, cs kubernetes.Interface, ns, name string, at time.Time) error {

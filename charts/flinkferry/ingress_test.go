@@ -61,7 +61,7 @@ func TestIngressThroughTheChart(t *testing.T) {
 		t.Fatal(err)
 	}
 	if in.Spec.IngressClassName == nil || *in.Spec.IngressClassName != "nginx" || len(in.Spec.TLS) != 1 || in.Spec.TLS[0].SecretName != "flink-wildcard-tls" ||
-		in.Annotations["nginx.ingress.kubernetes.io/proxy-body-size"] != "64m" || in.Spec.Rules[0].Host != "wordcount.ing-jobs.flink.example.com" {
+		in.Annotations["nginx.ingress.kubernetes.io/proxy-body-size"] != "64m" || in.Annotations["nginx.ingress.kubernetes.io/auth-url"] != "https://auth.example.com/check?rd=a,b" || in.Spec.Rules[0].Host != "wordcount.ing-jobs.flink.example.com" {
 		t.Errorf("Ingress = %+v, want the chart's template", in)
 	}
 

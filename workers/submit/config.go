@@ -1,6 +1,7 @@
 package submit
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -98,11 +99,11 @@ func (c SubmitConfig) validateRegistry() error {
 // IngressVars are FLINKFERRY_SUBMIT_INGRESS_*: the Ingress template of the
 // single default cluster (kubeclusters.Ingress).
 type IngressVars struct {
-	IngressHost        string            `envconfig:"INGRESS_HOST" desc:"host of the Ingress created per Flink cluster for its Web UI, with {cluster_id}, {namespace}, {kube_cluster} (empty: no Ingress; without CLUSTERS_FILE only)"`
-	IngressPath        string            `envconfig:"INGRESS_PATH" default:"/" desc:"path prefix of that Ingress, with the same placeholders"`
-	IngressClass       string            `envconfig:"INGRESS_CLASS" desc:"IngressClass of that Ingress (empty: the cluster's default)"`
-	IngressAnnotations map[string]string `envconfig:"INGRESS_ANNOTATIONS" desc:"annotations of that Ingress, key:value pairs separated by commas (as given, no placeholders)"`
-	IngressTLSSecret   string            `envconfig:"INGRESS_TLS_SECRET" desc:"Secret with the host's certificate, with the same placeholders; set, the Web UI URL is https"`
+	IngressHost        string      `envconfig:"INGRESS_HOST" desc:"host of the Ingress created per Flink cluster for its Web UI, with {cluster_id}, {namespace}, {kube_cluster} (empty: no Ingress; without CLUSTERS_FILE only)"`
+	IngressPath        string      `envconfig:"INGRESS_PATH" default:"/" desc:"path prefix of that Ingress, with the same placeholders"`
+	IngressClass       string      `envconfig:"INGRESS_CLASS" desc:"IngressClass of that Ingress (empty: the cluster's default)"`
+	IngressAnnotations Annotations `envconfig:"INGRESS_ANNOTATIONS" desc:"annotations of that Ingress, as given (no placeholders): a JSON object, or key:value pairs separated by commas"`
+	IngressTLSSecret   string      `envconfig:"INGRESS_TLS_SECRET" desc:"Secret with the host's certificate, with the same placeholders; set, the Web UI URL is https"`
 }
 
 // set reports whether any variable is set (Path has a default).
@@ -115,5 +116,34 @@ func (v IngressVars) template() *kubeclusters.Ingress {
 	if v.IngressHost == "" {
 		return nil
 	}
-	return &kubeclusters.Ingress{Host: v.IngressHost, Path: v.IngressPath, ClassName: v.IngressClass, Annotations: v.IngressAnnotations, TLSSecret: v.IngressTLSSecret}
+	return &kubeclusters.Ingress{Host: v.IngressHost, Path: v.IngressPath, ClassName: v.IngressClass, Annotations: map[string]string(v.IngressAnnotations), TLSSecret: v.IngressTLSSecret}
+}
+
+// Annotations is INGRESS_ANNOTATIONS: a JSON object (any value), or
+// key:value pairs separated by commas, split at the first colon (so a
+// value may be a URL, but not hold a comma).
+type Annotations map[string]string
+
+// Decode implements envconfig.Decoder.
+func (a *Annotations) Decode(value string) error {
+	m := map[string]string{}
+	if v := strings.TrimSpace(value); strings.HasPrefix(v, "{") {
+		if err := json.Unmarshal([]byte(v), &m); err != nil {
+			return fmt.Errorf("not a JSON object of strings: %w", err)
+		}
+		*a = m
+		return nil
+	}
+	for _, kv := range strings.Split(value, ",") {
+		if strings.TrimSpace(kv) == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return fmt.Errorf("entry %q is not key:value", kv)
+		}
+		m[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	*a = m
+	return nil
 }

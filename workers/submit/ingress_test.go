@@ -31,7 +31,7 @@ import (
 // ingressVars is the template of these tests: host per job, TLS.
 var ingressVars = IngressVars{
 	IngressHost: "{cluster_id}.{namespace}.flink.example.com", IngressPath: "/", IngressClass: "nginx",
-	IngressAnnotations: map[string]string{"nginx.ingress.kubernetes.io/proxy-body-size": "64m"},
+	IngressAnnotations: Annotations{"nginx.ingress.kubernetes.io/proxy-body-size": "64m"},
 	IngressTLSSecret:   "{namespace}-flink-tls",
 }
 
@@ -337,4 +337,27 @@ func startHostSim(t *testing.T) (*flinksim.Server, *http.Client) {
 	}
 	t.Cleanup(tr.CloseIdleConnections)
 	return sim, &http.Client{Transport: tr}
+}
+
+func TestAnnotationsDecode(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Annotations
+		err  bool
+	}{
+		{in: `a.io/x:1,b.io/auth-url:https://auth.example.com/check`, want: Annotations{"a.io/x": "1", "b.io/auth-url": "https://auth.example.com/check"}},
+		{in: `{"a.io/snippet":"more_set_headers \"X: y, z\";"}`, want: Annotations{"a.io/snippet": `more_set_headers "X: y, z";`}},
+		{in: ``, want: Annotations{}},
+		{in: `novalue`, err: true},
+		{in: `{"a": 1}`, err: true},
+	} {
+		var got Annotations
+		err := got.Decode(tc.in)
+		if (err != nil) != tc.err {
+			t.Fatalf("Decode(%q) = %v, want error %v", tc.in, err, tc.err)
+		}
+		if !tc.err && fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("Decode(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
 }

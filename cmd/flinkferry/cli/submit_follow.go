@@ -165,6 +165,12 @@ func (f *submitFollow) judge(ev messages.Event) judgement {
 		}
 	case *messages.JobStatusChanged:
 		if e.JobKey() != req.JobKey() {
+			// A move's steps are the moved job's (upgrade.from).
+			if from, moves := req.MovedFrom(); moves && e.JobKey() == from.Key() {
+				if op := e.Operation; op != nil && op.RequestID == req.RequestID && op.Operation == messages.OpUpgrade {
+					return f.upgradeStep(e)
+				}
+			}
 			return judgement{}
 		}
 		if op := e.Operation; op != nil && op.RequestID == req.RequestID && op.Operation == messages.OpUpgrade && e.RequestID != req.RequestID {

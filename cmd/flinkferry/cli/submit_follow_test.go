@@ -68,6 +68,8 @@ func TestSubmitWaitShowsTheUpgradesSteps(t *testing.T) {
 		events func(r *messages.SubmitRequested) []messages.Event
 		// state and reason of the *JobFailedError; "" for success.
 		state, reason string
+		// move: the request moves the job from kube cluster a to b.
+		move bool
 	}{
 		{name: "savepoint", events: func(r *messages.SubmitRequested) []messages.Event {
 			return []messages.Event{
@@ -127,6 +129,41 @@ func TestSubmitWaitShowsTheUpgradesSteps(t *testing.T) {
 				oldRun(r, running, messages.StateFinished), // never reached: the wait ended
 			}
 		}},
+		// The new run failed to deploy after the old cluster was removed
+		// (workers/track/handback.go): the job is DEPLOY_FAILED.
+		{name: "deploy-fails", state: "UPGRADE_FAILED", reason: "deploy_failed", events: func(r *messages.SubmitRequested) []messages.Event {
+			return []messages.Event{
+				pushed(r),
+				upgradeStep(r, messages.OperationRequested, running, upgrading, "upgrade_requested", "", ""),
+				upgradeStep(r, messages.OperationInProgress, upgrading, upgrading, "savepoint_completed", "", spPath),
+				upgradeStep(r, messages.OperationCompleted, upgrading, upgrading, "upgraded", "", spPath),
+				handBack(r),
+				upgradeStep(r, messages.OperationFailed, upgrading, messages.StateDeployFailed, "deploy_failed",
+					"admission_refused: the new run (request wc-v2) was not deployed: refused", ""),
+			}
+		}},
+		// A move (upgrade.from): the steps are the moved job's (cluster a),
+		// the new run's events the job's in cluster b.
+		{name: "move", move: true, events: func(r *messages.SubmitRequested) []messages.Event {
+			from, _ := r.MovedFrom()
+			moved := func(status messages.OperationStatus, to messages.JobState, reason, msg, path string) messages.Event {
+				e := withSavepoint(step(from, r.RequestID, messages.OpUpgrade, status, running, to, reason, msg), path)
+				if to != upgrading || reason != "upgrade_requested" {
+					e.From = upgrading
+				}
+				e.RequestID = "wc-v1"
+				return e
+			}
+			return []messages.Event{
+				pushed(r),
+				moved(messages.OperationRequested, upgrading, "upgrade_requested", "", ""),
+				moved(messages.OperationInProgress, upgrading, "savepoint_completed", "", spPath),
+				moved(messages.OperationCompleted, messages.StateTerminated, "moved", "moved to b/flink-jobs/wordcount (request wc-v2)", spPath),
+				handBack(r), deployed(r),
+				newRun(r, "", messages.StateStarting),
+				newRun(r, messages.StateStarting, running),
+			}
+		}},
 		{name: "refused", state: "REFUSED", reason: messages.RefusedNotAllowed, events: func(r *messages.SubmitRequested) []messages.Event {
 			return []messages.Event{
 				pushed(r),
@@ -138,6 +175,10 @@ func TestSubmitWaitShowsTheUpgradesSteps(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := upgradeReq(tc.mode)
+			if tc.move {
+				r.Job.KubeCluster = "b"
+				r.Upgrade = &messages.UpgradeOptions{From: &messages.UpgradeFrom{KubeCluster: "a"}}
+			}
 			var out bytes.Buffer
 			f := newSubmitFollow(r, nil, &plainProgress{w: &out})
 			var err error

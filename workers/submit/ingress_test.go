@@ -361,3 +361,49 @@ func TestAnnotationsDecode(t *testing.T) {
 		}
 	}
 }
+
+// TestIngressSessionClusterAndJob: a session cluster gets its Ingress like
+// an application cluster; a session job submitted to it reports the
+// session cluster's Ingress URL as its Web UI.
+func TestIngressSessionClusterAndJob(t *testing.T) {
+	cs := kubetest.Shared(t).Clientset()
+	ctx := context.Background()
+	ns := "ingress-session"
+	kubetest.CreateNamespace(t, cs, ns)
+	tmpl := &kubeclusters.Ingress{Host: "{cluster_id}.{namespace}.flink.example.com"}
+	clusters := &kubeclusters.Set{}
+	clusters.Add(kubeclusters.Config{Name: "default", Default: true, AllowedNamespaces: []string{ns, sessionNS},
+		AllowedServiceAccounts: []string{"default"}, Ingress: tmpl}, cs)
+
+	h := &Handler{Clusters: clusters, Topics: messages.DefaultTopics("flinkferry.")}
+	ev := imageBuilt(messages.ModeSessionCluster, func(r *messages.SubmitRequested) {
+		r.Job = messages.JobRef{Namespace: ns, ClusterID: "shared"}
+	})
+	ev.Job = ev.Request.Job
+	outs, err := h.Handle(ctx, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep, ok := outs[0].Event.(*messages.Deployed)
+	if !ok || dep.WebUIURL != "http://shared.ingress-session.flink.example.com/" {
+		t.Fatalf("Handle() = %+v, want deployed with the Ingress URL", outs[0].Event)
+	}
+	if _, err := cs.NetworkingV1().Ingresses(ns).Get(ctx, "shared", metav1.GetOptions{}); err != nil {
+		t.Fatalf("session cluster's Ingress: %v", err)
+	}
+
+	reg := testenv.InProcessRegistry(t)
+	res := stageJar(t, reg, sessionJar(t))
+	s, _ := startSim(t, flinksim.ClusterOptions{})
+	cfg := SubmitConfig{Registry: reg.Host, RegistryInsecure: true}
+	hs := &Handler{Clusters: clusters, Topics: messages.DefaultTopics("flinkferry."), Config: cfg,
+		SessionEndpoint: simEndpoint(s), Jars: NewRegistryJars(cfg)}
+	outs, err = hs.Handle(ctx, sessionEvent(res, "req-ingress-session", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, ok := outs[0].Event.(*messages.Deployed)
+	if want := "http://session." + sessionNS + ".flink.example.com/"; !ok || job.WebUIURL != want {
+		t.Fatalf("session job: %+v, want deployed with web_ui_url %s", outs[0].Event, want)
+	}
+}

@@ -32,19 +32,10 @@ func Spec(cfg Config) worker.Spec {
 			if err != nil {
 				return nil, err
 			}
-			clusters, err := cfg.Build.Clusters("build", "", "")
+			adm, err := cfg.Build.admitter()
 			if err != nil {
 				return nil, err
 			}
-			adm, err := kubeclusters.NewAdmitter(clusters)
-			if err != nil {
-				return nil, err
-			}
-			base, err := admission.ParseFlinkConf(cfg.Build.SubmitFlinkConf)
-			if err != nil {
-				return nil, fmt.Errorf("build: SUBMIT_FLINK_CONF: %w", err)
-			}
-			adm = adm.WithFlinkConf(base)
 			h := &Handler{Builder: b, Admitter: adm, Topics: d.Topics, DefaultBaseImage: cfg.Build.DefaultBaseImage, MavenRepository: cfg.Build.MavenRepository}
 			var loops []func(context.Context) error
 			if cfg.Build.RequestHashes {
@@ -94,4 +85,23 @@ func NewBuilder(c BuildConfig, m *Metrics) (*Builder, error) {
 		Platforms:  platforms,
 		Metrics:    m,
 	}, nil
+}
+
+// admitter admits requests with the submit worker's policy (the clusters
+// or ALLOWED_* variables) and its Flink configuration's service accounts
+// (SUBMIT_FLINK_CONF), as the submit worker does.
+func (b BuildConfig) admitter() (*admission.Admitter, error) {
+	clusters, err := b.Clusters("build", "", "")
+	if err != nil {
+		return nil, err
+	}
+	adm, err := kubeclusters.NewAdmitter(clusters)
+	if err != nil {
+		return nil, err
+	}
+	base, err := admission.ParseFlinkConf(b.SubmitFlinkConf)
+	if err != nil {
+		return nil, fmt.Errorf("build: SUBMIT_FLINK_CONF: %w", err)
+	}
+	return adm.WithFlinkConf(base), nil
 }

@@ -21,7 +21,10 @@ import (
 //     old place runs another request: handed to the track worker as an
 //     upgrade of the old job (keyed by it) whose target is ev.Job; nothing
 //     is applied. The target must not run another request already
-//     (cluster_id_taken). Nothing running in the old place (the move done,
+//     (cluster_id_taken). The hand-over is marked in the target
+//     (upgrademark.go), so a redelivery after the old cluster was removed
+//     is handed over again rather than deployed without its restore
+//     point. Nothing running in the old place and no mark (the move done,
 //     a redelivery; or a first run): nil, deployed as any request.
 //   - the track worker's hand-back (moved_from set): a transient error
 //     while the old place's Deployment is still there, so the new cluster
@@ -52,8 +55,21 @@ func (h *Handler) move(ctx context.Context, cl *kubeclusters.Cluster, ev *messag
 			"%s, where this request moves the job %s, runs request %s: a move needs a place no job runs in", ev.Job.Key(), from.Key(), here)
 	}
 	running, err := h.runningIn(ctx, from)
-	if err != nil || running == "" || running == ev.RequestID {
+	if err != nil {
 		return nil, err
+	}
+	if running == "" {
+		// Handed over already and the old cluster removed since: a
+		// redelivery, handed over again (the mark is in the target).
+		if running, err = upgradeInFlight(ctx, cl.Kube, ev); err != nil {
+			return nil, err
+		}
+	}
+	if running == "" || running == ev.RequestID {
+		return nil, nil
+	}
+	if err := markUpgrade(ctx, cl.Kube, ev, running); err != nil {
+		return nil, classify(err)
 	}
 	img := *ev
 	img.UpgradeOf, img.MovedFrom = "", nil

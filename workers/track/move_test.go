@@ -137,7 +137,8 @@ func left(t *testing.T, cs kubernetes.Interface, id string) (deployments, pods, 
 }
 
 // TestMoveBetweenClusters: a job RUNNING in control plane a, a request for
-// the same cluster id in b with upgrade.from naming a (delivered twice):
+// the same cluster id in b with upgrade.from naming a (delivered twice, and
+// again once a's cluster is gone):
 // one savepoint is taken in a, into the shared directory; nothing of the
 // job is left in a; the job runs in b, its Flink configuration restoring
 // from that savepoint; the old record ends TERMINATED (moved), one status
@@ -183,6 +184,17 @@ func TestMoveBetweenClusters(t *testing.T) {
 	}
 	if d, p, c := left(t, e.a, id); d+p+c != 0 {
 		t.Errorf("left in a: %d Deployments, %d pods, %d ConfigMaps; want none", d, p, c)
+	}
+
+	// The request redelivered now (its submit worker killed before it
+	// committed the hand-over), a's cluster gone: the mark in b hands it
+	// over again, a duplicate for the track worker.
+	up, ok := e.deliver(t, move).Event.(*messages.UpgradeRequested)
+	if !ok || up.Running != "mv1-v1" {
+		t.Fatalf("redelivery after the old cluster was removed: %+v, want handed over again", up)
+	}
+	if _, err := e.ctl.HandleAny(ctx, up); err != nil {
+		t.Fatal(err)
 	}
 
 	// The hand-back: applied in b once a's Deployment is gone.

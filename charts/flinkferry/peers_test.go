@@ -2,9 +2,6 @@ package flinkferry_test
 
 import (
 	"context"
-	"net"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,8 +14,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/flinkferry/flinkferry/internal/flinkrest"
-	"github.com/flinkferry/flinkferry/internal/flinksim"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/internal/redisclient"
 	"github.com/flinkferry/flinkferry/internal/testenv"
@@ -130,30 +125,6 @@ func waitAccess(t *testing.T, cs kubernetes.Interface, user, verb, group, resour
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// startSim starts a Flink REST simulator answering for every JobManager at
-// its cluster DNS name (http://<id>-rest.<namespace>:8081), and the client
-// that reaches it.
-func startSim(t *testing.T) (*flinksim.Server, *http.Client) {
-	t.Helper()
-	sim := flinksim.New(flinksim.ServerOptions{HostRouting: true})
-	base, err := sim.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := flinkrest.NewTransport(16)
-	var d net.Dialer
-	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return d.DialContext(ctx, network, u.Host)
-	}
-	t.Cleanup(tr.CloseIdleConnections)
-	return sim, &http.Client{Transport: tr}
 }
 
 // imageBuilt is the build worker's event for an application job.

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flinkferry/flinkferry/internal/flinksim"
+	"github.com/flinkferry/flinkferry/internal/flinksim/simtest"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/internal/redisclient"
@@ -49,7 +50,7 @@ func TestChartRBACIsEnoughAndNoMore(t *testing.T) {
 	waitAccess(t, admin, serviceAccountUser(jobs, "flink"), "create", "", "pods", jobs, true)
 
 	k, r := testenv.Kafka(t), testenv.Redis(t)
-	sim, hc := startSim(t)
+	sim, hc := simtest.HostRouted(t, 16)
 	dir := t.TempDir()
 
 	// The submit worker, as its ServiceAccount, with the chart's settings.

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"testing"
 	"time"
@@ -17,8 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/flinkferry/flinkferry/internal/flinkrest"
 	"github.com/flinkferry/flinkferry/internal/flinksim"
+	"github.com/flinkferry/flinkferry/internal/flinksim/simtest"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/internal/ops"
@@ -95,23 +93,7 @@ func deployed(ns, id, jobID, endpoint string) *messages.Deployed {
 // simulator cluster "<id>-rest"), and the HTTP client that reaches it.
 func startSim(t *testing.T) (*flinksim.Server, *http.Client) {
 	t.Helper()
-	sim := flinksim.New(flinksim.ServerOptions{HostRouting: true})
-	base, err := sim.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := flinkrest.NewTransport(64)
-	var d net.Dialer
-	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return d.DialContext(ctx, network, u.Host)
-	}
-	t.Cleanup(tr.CloseIdleConnections)
-	return sim, &http.Client{Transport: tr}
+	return simtest.HostRouted(t, 64)
 }
 
 // restURL is the REST endpoint the submit worker reports for a ClusterIP

@@ -104,7 +104,7 @@ func BenchmarkSubmit(b *testing.B) {
 // BenchmarkApply measures one submission's applies on an idle API server
 // (no Kafka): the owned objects applied together after the Deployment
 // (Apply) against one after the other (applySequentially, the first
-// version). Each iteration applies a new job with each variant, in
+// version), and Apply with the Web UI Ingress (issue 16). Each iteration applies a new job with each variant, in
 // alternating order, and the p50/p99 per variant are reported.
 //
 //	go test -run '^$' -bench 'Apply$' -benchtime 300x ./workers/submit
@@ -112,9 +112,10 @@ func BenchmarkApply(b *testing.B) {
 	cs := benchControlPlane(b).Clientset()
 	ctx := context.Background()
 	variants := []struct {
-		name  string
-		apply func(context.Context, kubernetes.Interface, *Objects) (Applied, error)
-	}{{"sequential", applySequentially}, {"concurrent", Apply}}
+		name    string
+		apply   func(context.Context, kubernetes.Interface, *Objects) (Applied, error)
+		ingress bool // with the Web UI Ingress (one more apply in the fan-out)
+	}{{"sequential", applySequentially, false}, {"concurrent", Apply, false}, {"ingress", Apply, true}}
 	ns := "apply"
 	kubetest.CreateNamespace(b, cs, ns)
 	lat := make([][]time.Duration, len(variants))
@@ -129,6 +130,11 @@ func BenchmarkApply(b *testing.B) {
 			objs, err := BuildObjects(ev, EffectiveConf(ev, ev.JarName, FlinkConf{}))
 			if err != nil {
 				b.Fatal(err)
+			}
+			if variants[v].ingress {
+				if _, err := objs.AddIngress(&kubeclusters.Ingress{Host: "{cluster_id}.{namespace}.flink.example.com"}, ev.Job, "default"); err != nil {
+					b.Fatal(err)
+				}
 			}
 			began := time.Now()
 			if _, err := variants[v].apply(ctx, cs, objs); err != nil {

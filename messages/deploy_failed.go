@@ -69,6 +69,10 @@ type DeployFailed struct {
 	Message string `json:"message" jsonschema:"minLength=1"`
 	// Labels are SubmitRequested.Labels.
 	Labels map[string]string `json:"labels,omitempty"`
+	// MovedFrom is the image built event's moved_from: the request was a
+	// move's hand-back, the job it replaced (whose record the track worker
+	// ends).
+	MovedFrom *JobRef `json:"moved_from,omitempty"`
 	// Time is when the deployment failed (RFC 3339).
 	Time time.Time `json:"time"`
 }
@@ -87,5 +91,8 @@ func (e *DeployFailed) Validate() error {
 	checkCommon(&v, e.RequestID, e.Job, e.Mode, e.Time, e.Labels)
 	checkReasonCode(&v, "reason", e.Reason, true)
 	checkMessage(&v, "message", e.Message, true)
+	if e.MovedFrom != nil {
+		e.MovedFrom.validate(&v, "moved_from")
+	}
 	return v.result()
 }

@@ -30,7 +30,7 @@ type SubmitConfig struct {
 	// An application deployment is 4 requests (5 with a TaskManager pod
 	// template): 200 a second allow 50 deployments a second; the API
 	// server's priority and fairness shields it from bursts (BENCHMARKS.md).
-	KubeQPS   float32 `envconfig:"KUBE_QPS" default:"200" desc:"requests per second to each Kubernetes API server (an application deployment is 4 requests)"`
+	KubeQPS   float32 `envconfig:"KUBE_QPS" default:"200" desc:"requests per second to each Kubernetes API server (an application deployment is 4 requests, 5 with a Web UI Ingress)"`
 	KubeBurst int     `envconfig:"KUBE_BURST" default:"400" desc:"request burst to each Kubernetes API server"`
 	// IngressVars (INGRESS_*) are the default cluster's Web UI Ingress
 	// template (a clusters file sets it per cluster instead). Embedded

@@ -26,10 +26,24 @@ func conditionID(rule, key string, fires bool) string {
 // restartWindow is the longest window of the restart conditions (0 when
 // no rule counts restarts).
 func (h *Handler) restartWindow() time.Duration {
+	return h.longestWindow(func(c *Condition) *CountWindow { return c.Restarts })
+}
+
+// failedWindow is the longest window of the failed-checkpoint conditions.
+func (h *Handler) failedWindow() time.Duration {
+	return h.longestWindow(func(c *Condition) *CountWindow { return c.FailedCheckpoints })
+}
+
+// longestWindow is the longest window of the rules' count conditions that
+// pick returns (nil for a condition of another kind); 0 when there are none.
+func (h *Handler) longestWindow(pick func(*Condition) *CountWindow) time.Duration {
 	var w time.Duration
 	for _, r := range h.Rules {
-		if r.Condition != nil && r.Condition.Restarts != nil {
-			w = max(w, r.Condition.Restarts.Window)
+		if r.Condition == nil {
+			continue
+		}
+		if cw := pick(r.Condition); cw != nil {
+			w = max(w, cw.Window)
 		}
 	}
 	return w
@@ -163,17 +177,6 @@ func (h *Handler) Evaluate(ctx context.Context, jobs []*jobstore.Job) error {
 		}
 	}
 	return h.send(ctx, due)
-}
-
-// failedWindow is the longest window of the failed-checkpoint conditions.
-func (h *Handler) failedWindow() time.Duration {
-	var w time.Duration
-	for _, r := range h.Rules {
-		if r.Condition != nil && r.Condition.FailedCheckpoints != nil {
-			w = max(w, r.Condition.FailedCheckpoints.Window)
-		}
-	}
-	return w
 }
 
 // rule returns the rule named name.

@@ -1,20 +1,16 @@
 package dev
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/flinkferry/flinkferry/internal/redisclient"
 	"github.com/flinkferry/flinkferry/internal/testenv"
 	"github.com/flinkferry/flinkferry/messages"
 	"github.com/flinkferry/flinkferry/workers/alert"
@@ -104,38 +100,7 @@ func startWithAlerts(t *testing.T, out io.Writer) (*Env, *Kube, *jobstore.Store)
 // startWithAlertsOptions is startWithAlerts with the workers' options.
 func startWithAlertsOptions(t *testing.T, wo WorkerOptions) (*Env, *Kube, *jobstore.Store) {
 	t.Helper()
-	t.Setenv("FLINKFERRY_DEV_STATE", filepath.Join(t.TempDir(), "dev.json"))
-	ctx := context.Background()
-	env, err := Start(ctx, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(env.Close)
-	log := slog.New(slog.DiscardHandler)
-	kube, err := StartKube(ctx, KubeOptions{FakeClientset: true, StartDelay: 300 * time.Millisecond, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(kube.Close)
-	w, err := StartWorkersWith(env, kube, log, wo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := w.Stop(); err != nil {
-			t.Error(err)
-		}
-	})
-	rdb, err := redisclient.New(ctx, redisclient.Config{URL: env.RedisURL, Timeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rdb.Close() })
-	store, err := jobstore.New(rdb, jobstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return env, kube, store
+	return startStack(t, Options{}, KubeOptions{FakeClientset: true, StartDelay: 300 * time.Millisecond}, wo)
 }
 
 // TestJobFailingInTheSimulatorAlertsEverywhereAndResolves is the issue's

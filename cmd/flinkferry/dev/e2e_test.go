@@ -38,6 +38,13 @@ func startAll(t *testing.T) (*Env, *jobstore.Store) {
 // binaries are required unless ko.FakeClientset.
 func startAllWith(t *testing.T, o Options, ko KubeOptions) (*Env, *Kube, *jobstore.Store) {
 	t.Helper()
+	return startStack(t, o, ko, WorkerOptions{})
+}
+
+// startStack is startAllWith with the workers' options wo; ko.StartDelay
+// defaults to 500 ms.
+func startStack(t *testing.T, o Options, ko KubeOptions, wo WorkerOptions) (*Env, *Kube, *jobstore.Store) {
+	t.Helper()
 	if !ko.FakeClientset && ko.Kubeconfig == "" && !kubetest.Available() {
 		t.Fatal("kube-apiserver/etcd binaries missing: see internal/kubetest")
 	}
@@ -53,13 +60,16 @@ func startAllWith(t *testing.T, o Options, ko KubeOptions) (*Env, *Kube, *jobsto
 	if testing.Verbose() {
 		log = slog.Default()
 	}
-	ko.StartDelay, ko.Logger = 500*time.Millisecond, log
+	if ko.StartDelay == 0 {
+		ko.StartDelay = 500 * time.Millisecond
+	}
+	ko.Logger = log
 	kube, err := StartKube(ctx, ko)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(kube.Close)
-	w, err := StartWorkers(env, kube, log)
+	w, err := StartWorkersWith(env, kube, log, wo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,7 +73,7 @@ func (h *Handler) Handle(ctx context.Context, ev *messages.ImageBuilt) ([]bus.Ou
 	// restart whose new run this was (docs/upgrades.md).
 	return []bus.Out{{Event: &messages.DeployFailed{
 		RequestID: ev.RequestID, Job: ev.Job, Mode: ev.Mode, Labels: ev.Labels,
-		Reason: failure.Reason(err), Message: err.Error(), Time: time.Now().UTC(),
+		Reason: failure.Reason(err), Message: err.Error(), MovedFrom: ev.MovedFrom, Time: time.Now().UTC(),
 	}, Topics: []string{h.Topics.Status, h.Topics.Control}}}, nil
 }
 

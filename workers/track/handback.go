@@ -20,11 +20,17 @@ import (
 // starting with the deploy failure's reason) and the job DEPLOY_FAILED.
 //
 // The submit worker publishes every deploy failure on the control topic,
-// keyed by the job; those of no hand-over are ignored. A failure that
+// keyed by the job; those of no hand-over are ignored. A move's
+// (moved_from) fails the moved job's operation: its record, which ended
+// TERMINATED (moved), becomes DEPLOY_FAILED and can be restarted in its
+// old place. A failure that
 // arrives before the track worker recorded the hand-over (its Deploy
 // phase) is returned to be retried.
 func (h *ControlHandler) HandleDeployFailed(ctx context.Context, df *messages.DeployFailed) error {
 	key := df.JobKey()
+	if df.MovedFrom != nil {
+		key = df.MovedFrom.Key() // a move's: the operation is the moved job's
+	}
 	j, err := h.Store.Get(ctx, key)
 	switch {
 	case errors.Is(err, jobstore.ErrNotFound):

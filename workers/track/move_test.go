@@ -273,3 +273,66 @@ func TestMoveRefusedForALocalSavepointDirectory(t *testing.T) {
 		t.Errorf("left in a: %d Deployments, %d pods, %d ConfigMaps; want the cluster untouched", d, p, c)
 	}
 }
+
+// TestMoveWhoseNewRunFailsToDeploy: the move's hand-back is refused in b
+// (its namespace is being deleted): the moved job's record, TERMINATED
+// (moved), becomes DEPLOY_FAILED with reason deploy_failed and the submit
+// worker's reason; a restart of it deploys the old run in a again, from
+// the move's savepoint.
+func TestMoveWhoseNewRunFailsToDeploy(t *testing.T) {
+	e := newMoveEnv(t)
+	ctx := context.Background()
+	const id = "mv3"
+	from := messages.JobRef{KubeCluster: "a", Namespace: moveNS, ClusterID: id}
+	keyA, _ := e.run(t, moveRequest("mv3-v1", from), e.a)
+	waitState(t, e.store, keyA, messages.StateRunning, 15*time.Second)
+
+	move := moveRequest("mv3-v2", messages.JobRef{KubeCluster: "b", Namespace: moveNS, ClusterID: id}, "-Dstate.savepoints.dir=gs://shared/savepoints")
+	move.Request.Upgrade = &messages.UpgradeOptions{From: &messages.UpgradeFrom{KubeCluster: "a"}}
+	up, ok := e.deliver(t, move).Event.(*messages.UpgradeRequested)
+	if !ok {
+		t.Fatal("not handed over")
+	}
+	if _, err := e.ctl.HandleAny(ctx, up); err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, e.store, keyA, 10*time.Second, "the savepoint triggered", func(j *jobstore.Job) bool { return j.Op != nil && j.Op.Phase == ops.Triggered })
+	e.clock.Advance(5 * time.Second)
+	waitState(t, e.store, keyA, messages.StateTerminated, 15*time.Second)
+	sps := e.sim.Cluster(kubeclusters.RestServiceName(id)).Savepoints()
+	backs := e.redeploys.of(move.RequestID)
+	if len(backs) != 1 || len(sps) != 1 {
+		t.Fatalf("hand-backs %+v, savepoints %v; want one of each", backs, sps)
+	}
+
+	// b refuses it: no controller manager finishes the namespace's deletion.
+	if err := e.b.CoreV1().Namespaces().Delete(ctx, moveNS, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := e.deliver(t, &backs[0])
+	df, ok := out.Event.(*messages.DeployFailed)
+	if !ok || df.MovedFrom == nil || *df.MovedFrom != from || !slices.Contains(out.Topics, e.submit.Topics.Control) {
+		t.Fatalf("hand-back in b: %+v on %v, want deploy failed naming %s on the control topic", out.Event, out.Topics, from.Key())
+	}
+	if _, err := e.ctl.HandleAny(ctx, df); err != nil {
+		t.Fatal(err)
+	}
+	j := waitState(t, e.store, keyA, messages.StateDeployFailed, 10*time.Second)
+	if j.Reason != ops.ReasonDeployFailed || !strings.HasPrefix(j.Message, df.Reason+": ") {
+		t.Errorf("DEPLOY_FAILED (%s: %s), want deploy_failed starting with %s", j.Reason, j.Message, df.Reason)
+	}
+	if evs := opEvents(e.events, keyA, move.RequestID); evs[len(evs)-1].To != messages.StateDeployFailed || evs[len(evs)-1].Operation.Status != messages.OperationFailed {
+		t.Errorf("last step of the move %+v, want → DEPLOY_FAILED, failed", evs[len(evs)-1])
+	}
+
+	restart := messages.ControlRequested{RequestID: "mv3-restart", Job: from, Operation: messages.OpRestart}
+	e.handle(t, restart)
+	j = waitOpDone(t, e.store, keyA, restart.RequestID, 10*time.Second)
+	evs := e.redeploys.of(restart.RequestID)
+	if j.Op.Result != ops.Completed || len(evs) != 1 || evs[0].Job != from || evs[0].Request.Program.Savepoint == nil || evs[0].Request.Program.Savepoint.Path != sps[0] {
+		t.Fatalf("restart %+v, image built %+v: want the old run in a restoring from %s", *j.Op, evs, sps[0])
+	}
+	if _, ok := e.deliver(t, &evs[0]).Event.(*messages.Deployed); !ok {
+		t.Fatal("the old run was not deployed in a again")
+	}
+}

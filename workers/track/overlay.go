@@ -76,7 +76,7 @@ func overlay(j *jobstore.Job, d state.Decision) (state.Decision, *opStep) {
 			step.path = op.Location
 			return d, step
 		case op.Phase == ops.Done && op.Result != ops.Completed:
-			if j.State == shown {
+			if j.State == shown || (op.Undeployed && j.State == messages.StateTerminated && j.Reason == ReasonMoved) {
 				d.Reason, d.Message = op.Reason, op.Message
 				if op.Undeployed {
 					// Its cluster was removed and the new run never came:

@@ -2,7 +2,9 @@
 // before any work is done for it: the target Kubernetes cluster is
 // configured, the namespace and every service account the request names
 // (the typed field, Flink's kubernetes.*service-account dynamic options,
-// the pod templates) are allow-listed, the pod templates are Pods whose
+// the pod templates) are allow-listed, and so is the account a request
+// naming none runs as (the submit worker's Flink configuration, see
+// [Admitter.WithFlinkConf]; "default" without one), the pod templates are Pods whose
 // main container is flink-main-container, and the pods Flink will create
 // from them (with the dynamic options that change pod shape: host network,
 // annotations) meet the Pod Security Standards level configured for the

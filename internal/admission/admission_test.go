@@ -267,7 +267,9 @@ func TestAdmitWorkerServiceAccount(t *testing.T) {
 			edit: func(r *messages.SubmitRequested) { r.Kubernetes.ServiceAccount = "default" },
 			want: `kubernetes.service_account: service account "default" is not allowed`},
 		{name: "request option overrides the worker's", conf: map[string]string{"kubernetes.service-account": "flink"},
-			edit: func(r *messages.SubmitRequested) { r.Flink.DynamicOptions = []string{"-Dkubernetes.service-account=default"} },
+			edit: func(r *messages.SubmitRequested) {
+				r.Flink.DynamicOptions = []string{"-Dkubernetes.service-account=default"}
+			},
 			want: `flink.dynamic_options[0]: service account "default" is not allowed`},
 		{name: "worker's jobmanager account is checked", conf: map[string]string{"kubernetes.service-account": "flink", "kubernetes.jobmanager.service-account": "root"},
 			want: `the worker's kubernetes.jobmanager.service-account: service account "root"`},

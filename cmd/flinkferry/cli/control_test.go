@@ -92,6 +92,19 @@ func TestControlCommandsProduceOneRequestEach(t *testing.T) {
 			messages.ControlRequested{RequestID: "d-1", Job: job, Operation: messages.OpDelete, Force: true}},
 		{[]string{"dispose", "wordcount", "s3://state/wc/savepoints/savepoint-1a2b3c", "--request-id", "x-1"},
 			messages.ControlRequested{RequestID: "x-1", Job: job, Operation: messages.OpDispose, SavepointPath: "s3://state/wc/savepoints/savepoint-1a2b3c"}},
+		{[]string{"restart", "wordcount", "--request-id", "rs-1"},
+			messages.ControlRequested{RequestID: "rs-1", Job: job, Operation: messages.OpRestart}},
+		{[]string{"restart", "wordcount", "--request-id", "rs-2", "--from", "checkpoint", "--allow-non-restored-state", "--restore-mode", "claim"},
+			messages.ControlRequested{RequestID: "rs-2", Job: job, Operation: messages.OpRestart,
+				Restore: &messages.RestoreOptions{From: messages.RestoreFromCheckpoint, AllowNonRestoredState: true, RestoreMode: messages.RestoreClaim}}},
+		{[]string{"restart", "wordcount", "--request-id", "rs-3", "--from", "s3://state/wc/savepoints/savepoint-1a2b3c", "--restore-mode", "NO_CLAIM"},
+			messages.ControlRequested{RequestID: "rs-3", Job: job, Operation: messages.OpRestart,
+				Restore: &messages.RestoreOptions{From: messages.RestoreFromPath, Path: "s3://state/wc/savepoints/savepoint-1a2b3c", RestoreMode: messages.RestoreNoClaim}}},
+		{[]string{"restart", "wordcount", "--request-id", "rs-4", "--allow-non-restored-state"},
+			messages.ControlRequested{RequestID: "rs-4", Job: job, Operation: messages.OpRestart,
+				Restore: &messages.RestoreOptions{AllowNonRestoredState: true}}},
+		{[]string{"restart", "wordcount", "--request-id", "rs-5", "--from", "none"},
+			messages.ControlRequested{RequestID: "rs-5", Job: job, Operation: messages.OpRestart, Restore: &messages.RestoreOptions{From: messages.RestoreFromNone}}},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args[:2], " ")+" "+tc.want.RequestID, func(t *testing.T) {
@@ -145,6 +158,9 @@ func TestControlRefusesBadCombinationsAndProducesNothing(t *testing.T) {
 		{"bad id, format and timeout", []string{"suspend", "Word_Count", "--format", "fast", "--timeout-seconds", "90000", "--request-id", "no spaces"},
 			[]string{"request_id", "job.cluster_id", "savepoint.format", "timeout_seconds"}},
 		{"relative savepoint dir", []string{"suspend", "wordcount", "--dir", "savepoints/"}, []string{"savepoint.directory"}},
+		{"restart: restore options without state", []string{"restart", "wordcount", "--from", "none", "--restore-mode", "CLAIM"}, []string{"restore"}},
+		{"restart: unknown restore mode", []string{"restart", "wordcount", "--restore-mode", "steal"}, []string{"restore.restore_mode"}},
+		{"restart: empty path and a bad request id", []string{"restart", "wordcount", "--from=", "--request-id", "a b"}, []string{"request_id", "restore.path"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -78,6 +78,26 @@ type judgement struct {
 	err error
 }
 
+// show prints j's line on p and reports whether the wait is over (with a
+// failure's error). Otherwise the display goes on with j.stage, which
+// replaces *stage unless empty.
+func (j judgement) show(p progress, stage *string) (bool, error) {
+	switch j.verdict {
+	case succeeded:
+		p.done(j.line)
+		return true, nil
+	case failed:
+		p.fail(j.line)
+		return true, j.err
+	}
+	p.done(j.line)
+	if j.stage != "" {
+		*stage = j.stage
+	}
+	p.start(*stage)
+	return false, nil
+}
+
 // judgeControl says what ev, read from the status topic, means for the
 // wait of req (see the rules above outcome).
 func judgeControl(req *messages.ControlRequested, ev messages.Event) judgement {
@@ -161,19 +181,6 @@ func (w *statusWatcher) followControl(ctx context.Context, req *messages.Control
 		if j.line == "" {
 			return false, nil
 		}
-		switch j.verdict {
-		case succeeded:
-			p.done(j.line)
-			return true, nil
-		case failed:
-			p.fail(j.line)
-			return true, j.err
-		}
-		p.done(j.line)
-		if j.stage != "" {
-			stage = j.stage
-		}
-		p.start(stage)
-		return false, nil
+		return j.show(p, &stage)
 	})
 }

@@ -108,20 +108,7 @@ func (f *submitFollow) handle(ctx context.Context, ev messages.Event, _ []byte) 
 			}()
 		}
 	}
-	switch j.verdict {
-	case succeeded:
-		p.done(j.line)
-		return true, nil
-	case failed:
-		p.fail(j.line)
-		return true, j.err
-	}
-	p.done(j.line)
-	if j.stage != "" {
-		f.stage = j.stage
-	}
-	p.start(f.stage)
-	return false, nil
+	return j.show(p, &f.stage)
 }
 
 // upgradeStages are the stages of an upgrade after it was recorded, by

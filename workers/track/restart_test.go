@@ -175,10 +175,18 @@ func TestRestartRunningJobFromItsSavepoint(t *testing.T) {
 	if !slices.Equal(summarize(got), want) {
 		t.Errorf("status events of the restart:%s\nwant %+v\nall: %s", describe(got), want, describe(e.events.of(key, time.Time{})))
 	}
+	// The job is RUNNING in Redis before its outbox entry is published:
+	// wait for the event.
 	var newRun []messages.JobState
-	for _, ev := range e.events.of(key, time.Time{}) {
-		if ev.RequestID == req.RequestID {
-			newRun = append(newRun, ev.To)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		newRun = newRun[:0]
+		for _, ev := range e.events.of(key, time.Time{}) {
+			if ev.RequestID == req.RequestID {
+				newRun = append(newRun, ev.To)
+			}
+		}
+		if (len(newRun) > 0 && newRun[len(newRun)-1] == messages.StateRunning) || time.Now().After(deadline) {
+			break
 		}
 	}
 	if len(newRun) == 0 || newRun[len(newRun)-1] != messages.StateRunning {

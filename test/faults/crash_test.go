@@ -51,7 +51,7 @@ func TestCrashes(t *testing.T) {
 	}
 
 	started := time.Now()
-	ch := startChaos(s, rng, p.kills)
+	ch := startChaos(s, rand.New(rand.NewPCG(seed, 1)), p.kills) // its own: it runs beside this goroutine
 	ids := make([]string, p.jobs)
 	var wg sync.WaitGroup
 	errs := make(chan error, p.jobs)

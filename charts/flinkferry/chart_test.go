@@ -56,6 +56,19 @@ func helmFails(t *testing.T, args ...string) string {
 	return err.Error()
 }
 
+// wantRefused renders the chart with set (--set values) and fails t
+// unless helm refuses it with an error containing want.
+func wantRefused(t *testing.T, want string, set ...string) {
+	t.Helper()
+	args := []string{"template", "x", ".", "--kube-version", kubetest.KubernetesVersion}
+	for _, s := range set {
+		args = append(args, "--set", s)
+	}
+	if msg := helmFails(t, args...); !strings.Contains(msg, want) {
+		t.Errorf("helm template failed with\n%s\nwant %q", msg, want)
+	}
+}
+
 func helmBin(t *testing.T) string {
 	t.Helper()
 	bin := os.Getenv("FLINKFERRY_HELM")

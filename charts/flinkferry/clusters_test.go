@@ -15,7 +15,6 @@ import (
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/internal/testenv"
-	"github.com/flinkferry/flinkferry/workers/submit"
 )
 
 // TestTwoClusters renders testdata/values/clusters.yaml (this cluster
@@ -103,13 +102,8 @@ func TestTwoClusters(t *testing.T) {
 
 	env := chartEnv(t, admin, ns, release, "submit")
 	env["FLINKFERRY_SUBMIT_CLUSTERS_FILE"] = clustersFile
-	var scfg submit.Config
-	loadConfig(t, env, &scfg)
 	k := testenv.Kafka(t)
-	prefix := scfg.Kafka.TopicPrefix
-	scfg.Common = k.WorkerCommon()
-	scfg.Kafka.TopicPrefix = prefix
-	testenv.RunWorker(t, submit.Spec(scfg, nil))
+	scfg := runChartSubmit(t, k, env)
 	waitAccess(t, admin, serviceAccountUser(ns, release+"-flinkferry-submit"), "patch", "apps", "deployments", "flink-jobs", true)
 
 	topics := scfg.Kafka.Topics()

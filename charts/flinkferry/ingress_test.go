@@ -10,7 +10,6 @@ import (
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/internal/testenv"
 	"github.com/flinkferry/flinkferry/messages"
-	"github.com/flinkferry/flinkferry/workers/submit"
 )
 
 // TestIngressThroughTheChart: with the ingress values, the submit worker
@@ -32,12 +31,7 @@ func TestIngressThroughTheChart(t *testing.T) {
 	k := testenv.Kafka(t)
 	env := chartEnv(t, admin, ns, release, "submit")
 	env["FLINKFERRY_SUBMIT_KUBECONFIG"] = kubeconfigFile(t, cp, t.TempDir(), ns, submitSA)
-	var scfg submit.Config
-	loadConfig(t, env, &scfg)
-	prefix := scfg.Kafka.TopicPrefix
-	scfg.Common = k.WorkerCommon()
-	scfg.Kafka.TopicPrefix = prefix
-	testenv.RunWorker(t, submit.Spec(scfg, nil))
+	scfg := runChartSubmit(t, k, env)
 
 	topics := scfg.Kafka.Topics()
 	produce(t, k, topics.ImageBuilt, imageBuilt(jobs, "wordcount", "0123456789abcdef0123456789abcdef"))

@@ -72,6 +72,20 @@ func loadConfig(t *testing.T, env map[string]string, cfg worker.Validator) {
 	}
 }
 
+// runChartSubmit runs the submit worker configured from env (the chart's
+// environment, see chartEnv) on Kafka k, keeping the chart's topic
+// prefix, and returns its configuration.
+func runChartSubmit(t *testing.T, k *testenv.KafkaCluster, env map[string]string) submit.Config {
+	t.Helper()
+	var cfg submit.Config
+	loadConfig(t, env, &cfg)
+	prefix := cfg.Kafka.TopicPrefix
+	cfg.Common = k.WorkerCommon()
+	cfg.Kafka.TopicPrefix = prefix
+	testenv.RunWorker(t, submit.Spec(cfg, nil))
+	return cfg
+}
+
 // kubeconfigFile writes a kubeconfig holding a token minted for the
 // ServiceAccount ns/name.
 func kubeconfigFile(t *testing.T, cp *kubetest.ControlPlane, dir, ns, name string) string {

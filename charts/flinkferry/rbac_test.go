@@ -18,7 +18,6 @@ import (
 	"github.com/flinkferry/flinkferry/internal/redisclient"
 	"github.com/flinkferry/flinkferry/internal/testenv"
 	"github.com/flinkferry/flinkferry/messages"
-	"github.com/flinkferry/flinkferry/workers/submit"
 	"github.com/flinkferry/flinkferry/workers/track"
 )
 
@@ -56,12 +55,7 @@ func TestChartRBACIsEnoughAndNoMore(t *testing.T) {
 	// The submit worker, as its ServiceAccount, with the chart's settings.
 	env := chartEnv(t, admin, ns, release, "submit")
 	env["FLINKFERRY_SUBMIT_KUBECONFIG"] = kubeconfigFile(t, cp, dir, ns, submitSA)
-	var scfg submit.Config
-	loadConfig(t, env, &scfg)
-	prefix := scfg.Kafka.TopicPrefix
-	scfg.Common = k.WorkerCommon()
-	scfg.Kafka.TopicPrefix = prefix
-	testenv.RunWorker(t, submit.Spec(scfg, nil))
+	scfg := runChartSubmit(t, k, env)
 
 	// The track worker, as its ServiceAccount, polling the simulator.
 	env = chartEnv(t, admin, ns, release, "track")
@@ -76,7 +70,7 @@ func TestChartRBACIsEnoughAndNoMore(t *testing.T) {
 	var tcfg track.Config
 	loadConfig(t, env, &tcfg)
 	tcfg.Common = k.WorkerCommon()
-	tcfg.Kafka.TopicPrefix = prefix
+	tcfg.Kafka.TopicPrefix = scfg.Kafka.TopicPrefix
 	tcfg.Redis = redisclient.Config{URL: r.URL(), Timeout: 2 * time.Second}
 	testenv.RunWorker(t, track.Spec(tcfg, track.Overrides{HTTPClient: hc}))
 

@@ -331,8 +331,10 @@ func TestSessionJobRefused(t *testing.T) {
 	if err := f.Validate(); err != nil {
 		t.Errorf("deploy failed does not validate: %v", err)
 	}
-	if got := outs[0].Topics; len(got) != 1 || got[0] != "flinkferry.status" {
-		t.Errorf("topics = %v, want the status topic", got)
+	// The control topic too: the track worker ends a restart whose new
+	// run this was (workers/track/handback.go).
+	if got := outs[0].Topics; len(got) != 2 || got[0] != "flinkferry.status" || got[1] != "flinkferry.control" {
+		t.Errorf("topics = %v, want the status and control topics", got)
 	}
 	if n := len(jm.Jobs()); n != 0 {
 		t.Errorf("jobs = %d, want 0", n)

@@ -19,22 +19,7 @@ import (
 )
 
 // syncLines collects the printer's lines.
-type syncLines struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncLines) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncLines) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncLines struct{ alerttest.Buffer }
 
 // waitFor waits until the printer printed want.
 func (s *syncLines) waitFor(t *testing.T, want string) {

@@ -204,6 +204,25 @@ func (b *lineBuffer) String() string {
 // build (what users run) and returns the module root, the working
 // directory README's commands run from, and the binary's path.
 func Build(dir string) (modRoot, bin string, err error) {
+	return build(dir)
+}
+
+// BuildTemp is Build into a new temporary directory whose name starts
+// with prefix; remove deletes it (a test's TestMain defers it).
+func BuildTemp(prefix string) (modRoot, bin string, remove func(), err error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", "", nil, err
+	}
+	remove = func() { os.RemoveAll(dir) }
+	if modRoot, bin, err = build(dir); err != nil {
+		remove()
+		return "", "", nil, err
+	}
+	return modRoot, bin, remove, nil
+}
+
+func build(dir string) (modRoot, bin string, err error) {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", "", fmt.Errorf("finding the module root: %w", err)

@@ -49,16 +49,13 @@ var (
 
 func TestMain(m *testing.M) {
 	testenv.MainFunc(func() int {
-		dir, err := os.MkdirTemp("", "flinkferry-e2e-")
-		if err != nil {
+		var remove func()
+		var err error
+		if root, binary, remove, err = devproc.BuildTemp("flinkferry-e2e-"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		defer os.RemoveAll(dir)
-		if root, binary, err = devproc.Build(dir); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
+		defer remove()
 		code := m.Run()
 		sharedMu.Lock()
 		if sharedDev != nil {

@@ -16,16 +16,13 @@ var binary, root string
 
 func TestMain(m *testing.M) {
 	testenv.MainFunc(func() int {
-		dir, err := os.MkdirTemp("", "flinkferry-faults-")
-		if err != nil {
+		var remove func()
+		var err error
+		if root, binary, remove, err = devproc.BuildTemp("flinkferry-faults-"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		defer os.RemoveAll(dir)
-		if root, binary, err = devproc.Build(dir); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
+		defer remove()
 		return m.Run()
 	})
 }

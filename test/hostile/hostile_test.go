@@ -80,16 +80,13 @@ func TestMain(m *testing.M) {
 		if *update {
 			return m.Run() // regenerating the corpus needs no binary
 		}
-		dir, err := os.MkdirTemp("", "flinkferry-hostile-")
-		if err != nil {
+		var remove func()
+		var err error
+		if root, binary, remove, err = devproc.BuildTemp("flinkferry-hostile-"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		defer os.RemoveAll(dir)
-		if root, binary, err = devproc.Build(dir); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
+		defer remove()
 		return m.Run()
 	})
 }

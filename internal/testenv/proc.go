@@ -104,7 +104,24 @@ func (p *Proc) Kill() (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%s exited on its own before the kill (%s)", p.Name, state)
 	}
 	p.kill()
-	return time.Now(), nil
+	at := time.Now()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		return at, fmt.Errorf("%s ended %v, want killed by SIGKILL", p.Name, cmd.ProcessState)
+	}
+	return at, nil
+}
+
+// ExitState describes how the last start ended ("running" while it runs).
+func (p *Proc) ExitState() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.cmd == nil:
+		return "never started"
+	case !p.exitedLocked():
+		return "running"
+	}
+	return p.cmd.ProcessState.String()
 }
 
 // Stop sends SIGTERM and waits up to grace for the process to exit (then

@@ -3,6 +3,7 @@ package testenv
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os/exec"
 	"strconv"
@@ -38,6 +39,25 @@ func FreePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// StablePort returns a loopback port that is free now and lies below the
+// kernel's ephemeral range (20000-29999), for a server the test restarts
+// on the same port (a worker's ops endpoints): FreePort's ports come from
+// the ephemeral range, where an outgoing connection may take the port
+// while the server is down.
+func StablePort(t testing.TB) int {
+	t.Helper()
+	for range 100 {
+		port := 20000 + rand.IntN(10000)
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port in 20000-29999")
+	return 0
 }
 
 // process is a peer started as a child process. It dies with the test

@@ -8,11 +8,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -42,9 +40,6 @@ const (
 	// complete a savepoint: long enough that the replacement worker
 	// starts and takes the shard over while Flink still runs it.
 	killSavepoint = 10 * time.Second
-	// outputTail bounds the output of a worker process kept for the test
-	// log.
-	outputTail = 64 << 10
 )
 
 // TestTrackWorkerKilledMidSavepoint is issue 14's "the worker restarted in
@@ -139,7 +134,7 @@ func TestTrackWorkerKilledMidSavepoint(t *testing.T) {
 		t.Fatalf("savepoint triggers received by Flink before the kill: %q, want [%s]", triggers, trigger)
 	}
 
-	killed := a.kill(t)
+	killed := kill(t, a)
 	t.Logf("A SIGKILLed %s after Flink accepted trigger %s (state %s, phase %s)",
 		killed.Sub(triggeredAt).Round(time.Millisecond), trigger, j.State, j.Op.Phase)
 	b := startTrackWorker(t, "b", env)
@@ -335,96 +330,26 @@ func trackEnv(k *testenv.KafkaCluster, r testenv.RedisServer, kubeconfig, ns str
 	)
 }
 
-// trackWorker is a `flinkferry worker track` process.
-type trackWorker struct {
-	name string
-	cmd  *exec.Cmd
-	out  *tailBuffer
-	done chan struct{}
-}
-
 // startTrackWorker starts `flinkferry worker track` as replica id with env
 // and a free ops port. It is killed at cleanup (and with the test
 // binary); its output's tail goes to the test log when the test failed.
-func startTrackWorker(t *testing.T, id string, env []string) *trackWorker {
+func startTrackWorker(t *testing.T, id string, env []string) *testenv.Proc {
 	t.Helper()
-	w := &trackWorker{name: id, out: &tailBuffer{max: outputTail}, done: make(chan struct{})}
-	w.cmd = exec.Command(binary, "worker", "track")
-	w.cmd.Dir = root
-	w.cmd.Env = append(append([]string(nil), env...),
-		"FLINKFERRY_TRACK_REPLICA_ID="+id,
-		"FLINKFERRY_OPS_ADDR=127.0.0.1:"+strconv.Itoa(testenv.FreePort(t)))
-	w.cmd.Stdout, w.cmd.Stderr = w.out, w.out
-	w.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := w.cmd.Start(); err != nil {
-		t.Fatalf("starting track worker %s: %v", id, err)
-	}
-	go func() { _ = w.cmd.Wait(); close(w.done) }()
-	t.Cleanup(func() {
-		_ = w.cmd.Process.Kill()
-		<-w.done
-		if t.Failed() {
-			t.Logf("track worker %s (%v), last %d KiB of its output:\n%s", id, w.cmd.ProcessState, outputTail>>10, w.out.String())
-		}
+	return testenv.StartProc(t, testenv.ProcOptions{
+		Name: "track worker " + id, Dir: root, Bin: binary, Args: []string{"worker", "track"},
+		Env: append(append([]string(nil), env...), "FLINKFERRY_TRACK_REPLICA_ID="+id,
+			"FLINKFERRY_OPS_ADDR=127.0.0.1:"+strconv.Itoa(testenv.StablePort(t))),
 	})
-	return w
 }
 
-// exited reports whether the process has exited.
-func (w *trackWorker) exited() bool {
-	select {
-	case <-w.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// kill sends SIGKILL, waits for the process to die of it and returns when
-// it did.
-func (w *trackWorker) kill(t *testing.T) time.Time {
+// kill SIGKILLs w, waits for it to die of it and returns when it did.
+func kill(t *testing.T, w *testenv.Proc) time.Time {
 	t.Helper()
-	if w.exited() {
-		t.Fatalf("track worker %s exited before the kill (%v)", w.name, w.cmd.ProcessState)
-	}
-	if err := w.cmd.Process.Kill(); err != nil {
-		t.Fatalf("killing track worker %s: %v", w.name, err)
-	}
-	<-w.done
-	at := time.Now()
-	if ws, ok := w.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Fatalf("track worker %s ended %v, want killed by SIGKILL", w.name, w.cmd.ProcessState)
+	at, err := w.Kill()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return at
-}
-
-// tailBuffer keeps the last max bytes written to it; safe for concurrent
-// use.
-type tailBuffer struct {
-	mu      sync.Mutex
-	max     int
-	buf     []byte
-	dropped bool
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-		b.dropped = true
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.dropped {
-		return "[...]" + string(b.buf)
-	}
-	return string(b.buf)
 }
 
 // recordedFlink is the Flink REST simulator behind a handler that records
@@ -574,12 +499,12 @@ func statusEvents(t *testing.T, k *testenv.KafkaCluster, topic, key string) []*m
 
 // waitStored polls the job in Redis until ok, failing with its last state
 // and operation when within passes or w exits.
-func waitStored(t *testing.T, store *jobstore.Store, key string, within time.Duration, w *trackWorker, what string, ok func(*jobstore.Job) bool) *jobstore.Job {
+func waitStored(t *testing.T, store *jobstore.Store, key string, within time.Duration, w *testenv.Proc, what string, ok func(*jobstore.Job) bool) *jobstore.Job {
 	t.Helper()
 	var last *jobstore.Job
 	var lastErr error
 	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) && !w.exited() {
+	for time.Now().Before(deadline) && !w.Exited() {
 		j, err := store.Get(context.Background(), key)
 		if err == nil {
 			last = j
@@ -590,8 +515,8 @@ func waitStored(t *testing.T, store *jobstore.Store, key string, within time.Dur
 		lastErr = err
 		time.Sleep(20 * time.Millisecond)
 	}
-	if w.exited() {
-		t.Fatalf("track worker %s exited (%v) while waiting for %s", w.name, w.cmd.ProcessState, what)
+	if w.Exited() {
+		t.Fatalf("%s exited (%s) while waiting for %s", w.Name, w.ExitState(), what)
 	}
 	if last == nil {
 		t.Fatalf("job %s: never in Redis (%v), want %s within %s", key, lastErr, what, within)
@@ -603,12 +528,12 @@ func waitStored(t *testing.T, store *jobstore.Store, key string, within time.Dur
 
 // waitFor polls cond until it holds, failing when within passes or w
 // exits.
-func waitFor(t *testing.T, within time.Duration, w *trackWorker, what string, cond func() bool) {
+func waitFor(t *testing.T, within time.Duration, w *testenv.Proc, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
-		if w.exited() {
-			t.Fatalf("track worker %s exited (%v) while waiting until %s", w.name, w.cmd.ProcessState, what)
+		if w.Exited() {
+			t.Fatalf("%s exited (%s) while waiting until %s", w.Name, w.ExitState(), what)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not within %s", what, within)

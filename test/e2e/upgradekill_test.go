@@ -10,11 +10,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -86,7 +84,7 @@ type upgradeStack struct {
 	// envs are the workers' environments by kind.
 	envs map[string][]string
 	// procs are the running worker processes by kind.
-	procs map[string]*trackWorker
+	procs map[string]*testenv.Proc
 	n     int
 	// root is the test the stack lives as long as (processes started in
 	// a subtest outlive it).
@@ -156,7 +154,7 @@ func startUpgradeStack(t *testing.T) *upgradeStack {
 	)
 	redis := []string{"FLINKFERRY_REDIS_URL=" + env.RedisURL, "FLINKFERRY_REDIS_TIMEOUT=2s"}
 	with := func(kv ...string) []string { return append(append([]string(nil), base...), kv...) }
-	s := &upgradeStack{root: t, env: env, kube: kube, rec: rec, store: store, procs: map[string]*trackWorker{}, envs: map[string][]string{
+	s := &upgradeStack{root: t, env: env, kube: kube, rec: rec, store: store, procs: map[string]*testenv.Proc{}, envs: map[string][]string{
 		"build": with(append(redis,
 			"FLINKFERRY_BUILD_REGISTRY="+env.Registry, "FLINKFERRY_BUILD_REGISTRY_INSECURE=true",
 			"FLINKFERRY_BUILD_DEFAULT_BASE_IMAGE="+env.BaseImage(), "FLINKFERRY_BUILD_ARTIFACT_ALLOWED_HOSTS="+au.Host,
@@ -187,27 +185,13 @@ func (s *upgradeStack) start(t *testing.T, kind string) {
 	t.Helper()
 	s.n++
 	id := fmt.Sprintf("%s-%d", kind, s.n)
-	w := &trackWorker{name: id, out: &tailBuffer{max: outputTail}, done: make(chan struct{})}
-	w.cmd = exec.Command(binary, "worker", kind)
-	w.cmd.Dir = root
-	w.cmd.Env = append(append([]string(nil), s.envs[kind]...), "FLINKFERRY_OPS_ADDR=127.0.0.1:"+strconv.Itoa(testenv.FreePort(t)))
+	env := append(append([]string(nil), s.envs[kind]...), "FLINKFERRY_OPS_ADDR=127.0.0.1:"+strconv.Itoa(testenv.StablePort(t)))
 	if kind == "track" {
-		w.cmd.Env = append(w.cmd.Env, "FLINKFERRY_TRACK_REPLICA_ID="+id)
+		env = append(env, "FLINKFERRY_TRACK_REPLICA_ID="+id)
 	}
-	w.cmd.Stdout, w.cmd.Stderr = w.out, w.out
-	w.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := w.cmd.Start(); err != nil {
-		t.Fatalf("starting %s worker %s: %v", kind, id, err)
-	}
-	go func() { _ = w.cmd.Wait(); close(w.done) }()
-	root := s.root
-	root.Cleanup(func() {
-		_ = w.cmd.Process.Kill()
-		<-w.done
-		if root.Failed() {
-			root.Logf("%s worker %s (%v), last %d KiB of its output:\n%s", kind, id, w.cmd.ProcessState, outputTail>>10, w.out.String())
-		}
-	})
+	// Killed at the end of the whole test, not of the step that started it.
+	w := testenv.StartProc(s.root, testenv.ProcOptions{Name: kind + " worker " + id, Dir: root, Bin: binary,
+		Args: []string{"worker", kind}, Env: env})
 	s.procs[kind] = w
 }
 
@@ -216,7 +200,7 @@ func (s *upgradeStack) start(t *testing.T, kind string) {
 func (s *upgradeStack) killAndRestart(t *testing.T) {
 	t.Helper()
 	for _, kind := range []string{"track", "submit"} {
-		s.procs[kind].kill(t)
+		kill(t, s.procs[kind])
 	}
 	for _, kind := range []string{"track", "submit"} {
 		s.start(t, kind)

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -302,7 +300,7 @@ rules:
 	ready := map[*testenv.Proc]string{}
 	for _, w := range []string{"build", "submit", "track", "alert"} {
 		for _, r := range []string{"a", "b"} {
-			ops := "127.0.0.1:" + strconv.Itoa(opsPort(t))
+			ops := "127.0.0.1:" + strconv.Itoa(testenv.StablePort(t))
 			e := append(append(append([]string(nil), common...), env[w]...),
 				"FLINKFERRY_OPS_ADDR="+ops, "FLINKFERRY_TRACK_REPLICA_ID="+w+"-"+r)
 			if w == "track" && r == "a" {
@@ -320,24 +318,6 @@ rules:
 		waitReady(t, p, u, time.Minute)
 	}
 	return s
-}
-
-// opsPort returns a free port below the ephemeral range for a worker's
-// ops endpoints. The port stays the worker's across its restarts, so it
-// must not be one the kernel hands to an outgoing connection meanwhile
-// (testenv.FreePort's are: a restarted worker then failed to bind).
-func opsPort(t *testing.T) int {
-	t.Helper()
-	for range 100 {
-		port := 20000 + rand.IntN(10000)
-		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err == nil {
-			l.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port in 20000-29999 for the ops endpoints")
-	return 0
 }
 
 // waitReady waits until the process answers 200 on its readiness URL,

@@ -131,6 +131,12 @@ func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*message
 		}
 		return nil, nil, failure.Permanent(messages.DeployReasonKubernetesRefused, err)
 	}
+	var webUI string
+	if cl.Ingress != nil {
+		if webUI, err = objs.AddIngress(cl.Ingress, ev.Job, cl.Name); err != nil {
+			return nil, nil, err
+		}
+	}
 	if err := checkPodSecurity(adm.PodSecurity(ev.Job), objs); err != nil {
 		return nil, nil, err
 	}
@@ -147,10 +153,13 @@ func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*message
 	if err != nil {
 		return nil, nil, classify(err)
 	}
+	if webUI == "" {
+		webUI = rest + "/"
+	}
 	return &messages.Deployed{
 		RequestID: ev.RequestID, Job: ev.Job, Mode: ev.Mode,
 		FlinkJobID: ev.Request.FlinkJobID(), Image: ev.Image,
-		RestEndpoint: rest, WebUIURL: rest + "/", ObjectUIDs: uids, Labels: ev.Labels, Time: time.Now().UTC(),
+		RestEndpoint: rest, WebUIURL: webUI, ObjectUIDs: uids, Labels: ev.Labels, Time: time.Now().UTC(),
 		Request: &ev.Request, JarName: ev.JarName, JarSHA256: ev.JarSHA256,
 	}, nil, nil
 }

@@ -228,11 +228,32 @@ func (a *Admitter) Admit(req *messages.SubmitRequested) error {
 	if !allowed(p.AllowedNamespaces, req.Job.Namespace) {
 		c.add("job.namespace", messages.DeployReasonNamespaceNotAllowed, "namespace %q is not allowed on Kubernetes cluster %s", req.Job.Namespace, p.Cluster)
 	}
+	a.checkMovedFrom(&c, req)
 	opts := parseOptions(req.Flink.DynamicOptions)
 	checkServiceAccounts(&c, p, req, opts, a.base)
 	pods := effectivePods(&c, req, opts)
 	checkPodSecurity(&c, p.level(req.Job.Namespace), pods)
 	return c.err()
+}
+
+// checkMovedFrom admits the place a move takes the job from
+// (upgrade.from) as the job's own: a move stops and removes the job there,
+// so a cluster or namespace this installation may not touch cannot be
+// reached through it.
+func (a *Admitter) checkMovedFrom(c *refusal, req *messages.SubmitRequested) {
+	from, moves := req.MovedFrom()
+	if !moves {
+		return
+	}
+	p, ok := a.policy(from)
+	switch {
+	case !ok && from.KubeCluster == "":
+		c.add("upgrade.from.kube_cluster", messages.DeployReasonUnknownKubeCluster, "is empty and no Kubernetes cluster is the default")
+	case !ok:
+		c.add("upgrade.from.kube_cluster", messages.DeployReasonUnknownKubeCluster, "Kubernetes cluster %q is not configured", from.KubeCluster)
+	case !allowed(p.AllowedNamespaces, from.Namespace):
+		c.add("upgrade.from.namespace", messages.DeployReasonNamespaceNotAllowed, "namespace %q is not allowed on Kubernetes cluster %s", from.Namespace, p.Cluster)
+	}
 }
 
 // PodSecurity returns the Pod Security Standards level of the job's

@@ -70,6 +70,15 @@ func TestAdmit(t *testing.T) {
 			reason: "unknown_kube_cluster", want: []string{`job.kube_cluster: Kubernetes cluster "mars" is not configured`}},
 		{name: "namespace", edit: func(r *messages.SubmitRequested) { r.Job.Namespace = "kube-system" },
 			reason: "namespace_not_allowed", want: []string{`job.namespace: namespace "kube-system" is not allowed on Kubernetes cluster eu-west-1`}},
+		{name: "move from an allowed place", edit: func(r *messages.SubmitRequested) {
+			r.Upgrade = &messages.UpgradeOptions{From: &messages.UpgradeFrom{KubeCluster: "lab", Namespace: "anything"}}
+		}},
+		{name: "move from a namespace not allowed", edit: func(r *messages.SubmitRequested) {
+			r.Upgrade = &messages.UpgradeOptions{From: &messages.UpgradeFrom{Namespace: "kube-system"}}
+		}, reason: "namespace_not_allowed", want: []string{`upgrade.from.namespace: namespace "kube-system" is not allowed on Kubernetes cluster eu-west-1`}},
+		{name: "move from a cluster not configured", edit: func(r *messages.SubmitRequested) {
+			r.Upgrade = &messages.UpgradeOptions{From: &messages.UpgradeFrom{KubeCluster: "mars"}}
+		}, reason: "unknown_kube_cluster", want: []string{`upgrade.from.kube_cluster: Kubernetes cluster "mars" is not configured`}},
 		{name: "service account field", edit: func(r *messages.SubmitRequested) { r.Kubernetes.ServiceAccount = "cluster-admin" },
 			reason: "service_account_not_allowed", want: []string{`kubernetes.service_account: service account "cluster-admin" is not allowed`}},
 		{name: "allowed service account", edit: func(r *messages.SubmitRequested) { r.Kubernetes.ServiceAccount = "flink" }},

@@ -51,6 +51,10 @@ func (g *gen) jobCases() {
 	g.req("namespace", "job.namespace default", buildFailed(rNamespace, ns), set(ns, "default"))
 	g.req("namespace", "job.namespace kube-public", buildFailed(rNamespace, ns), set(ns, "kube-public"))
 	g.req("namespace", "job.namespace flink-jobs2 (near miss)", buildFailed(rNamespace, ns), set(ns, "flink-jobs2"))
+	// A move stops and removes the job where it runs: upgrade.from is
+	// admitted as the job's own place.
+	g.req("namespace", "upgrade.from.namespace kube-system", buildFailed(rNamespace, "upgrade.from.namespace"), set("upgrade.from.namespace", "kube-system"))
+	g.req("namespace", "upgrade.from.kube_cluster not configured", buildFailed(rKubeCluster, "upgrade.from.kube_cluster"), set("upgrade.from.kube_cluster", "mars"))
 
 	const id = "job.cluster_id"
 	g.req("required", "job.cluster_id missing", invalid(id), del(id))

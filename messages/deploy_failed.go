@@ -45,6 +45,11 @@ const (
 	// DeployReasonServiceAccountNotAllowed: the JobManager's service account
 	// is not in the target Kubernetes cluster's allow-list.
 	DeployReasonServiceAccountNotAllowed = "service_account_not_allowed"
+	// DeployReasonSavepointLocationNotAllowed: a savepoint directory or
+	// restore path of the request (program.savepoint.path,
+	// savepoints.directory, a -D option naming one) is outside the
+	// installation's allow-list (FLINKFERRY_*_SAVEPOINT_DIRS).
+	DeployReasonSavepointLocationNotAllowed = "savepoint_location_not_allowed"
 	// DeployReasonFlinkConfUnrepresentable: the configuration cannot be
 	// written to flink-conf.yaml (Flink < 1.19) without changing it
 	// ('#' or a line break in a key or value). Validation refuses such

@@ -69,6 +69,8 @@ type Admitter struct {
 	def    *Policy
 	// base is the worker's Flink configuration (WithFlinkConf).
 	base map[string]string
+	// savepointDirs allow-list savepoint locations (WithSavepointDirs).
+	savepointDirs []string
 }
 
 // WithFlinkConf returns a copy of a that admits requests as running under
@@ -126,6 +128,7 @@ var reasonRank = []string{
 	messages.DeployReasonUnknownKubeCluster,
 	messages.DeployReasonNamespaceNotAllowed,
 	messages.DeployReasonServiceAccountNotAllowed,
+	messages.DeployReasonSavepointLocationNotAllowed,
 	messages.DeployReasonInvalidPodTemplate,
 	ReasonPodSecurity,
 }
@@ -231,6 +234,7 @@ func (a *Admitter) Admit(req *messages.SubmitRequested) error {
 	a.checkMovedFrom(&c, req)
 	opts := parseOptions(req.Flink.DynamicOptions)
 	checkServiceAccounts(&c, p, req, opts, a.base)
+	a.checkSavepointLocations(&c, req, opts)
 	pods := effectivePods(&c, req, opts)
 	checkPodSecurity(&c, p.level(req.Job.Namespace), pods)
 	return c.err()

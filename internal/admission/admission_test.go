@@ -307,3 +307,63 @@ func TestAdmitWorkerServiceAccount(t *testing.T) {
 		t.Fatal("WithFlinkConf changed the admitter it was called on")
 	}
 }
+
+// TestAdmitSavepointLocations: with an allow-list of savepoint locations,
+// no field or option of a submit request restores from or writes
+// savepoints outside it; without one, any location is admitted.
+func TestAdmitSavepointLocations(t *testing.T) {
+	a := admitter(t).WithSavepointDirs([]string{"s3://flink-state/", "hdfs://nn/savepoints"})
+	restore := func(p string) func(r *messages.SubmitRequested) {
+		return func(r *messages.SubmitRequested) { r.Program.Savepoint = &messages.Savepoint{Path: p} }
+	}
+	option := func(o string) func(r *messages.SubmitRequested) {
+		return func(r *messages.SubmitRequested) { r.Flink.DynamicOptions = []string{"-Dparallelism.default=2", o} }
+	}
+	for _, tc := range []struct {
+		name  string
+		edit  func(r *messages.SubmitRequested)
+		field string // "" admitted
+	}{
+		{"no location", nil, ""},
+		{"restore under a prefix", restore("s3://flink-state/orders/savepoint-ab12"), ""},
+		{"restore at a prefix without a slash", restore("hdfs://nn/savepoints/sp-1"), ""},
+		{"restore elsewhere", restore("s3://other-bucket/savepoint-ab12"), "program.savepoint.path"},
+		{"sibling of a prefix", restore("hdfs://nn/savepoints2/sp-1"), "program.savepoint.path"},
+		{"dot-dot out of a prefix", restore("s3://flink-state/../other/sp"), "program.savepoint.path"},
+		{"periodic savepoints directory", func(r *messages.SubmitRequested) {
+			r.Savepoints = &messages.SavepointPolicy{IntervalSeconds: 600, Directory: "file:///tmp/sp"}
+		}, "savepoints.directory"},
+		{"periodic savepoints allowed", func(r *messages.SubmitRequested) {
+			r.Savepoints = &messages.SavepointPolicy{IntervalSeconds: 600, Directory: "s3://flink-state/periodic"}
+		}, ""},
+		{"state.savepoints.dir option", option("-Dstate.savepoints.dir=s3://evil/sp"), "flink.dynamic_options[1]"},
+		{"Flink 2 savepoint-dir option", option("-Dexecution.checkpointing.savepoint-dir=s3://evil/sp"), "flink.dynamic_options[1]"},
+		{"execution.savepoint.path option", option("-Dexecution.savepoint.path=s3://evil/sp"), "flink.dynamic_options[1]"},
+		{"Flink 2 state-recovery option", option("-Dexecution.state-recovery.path=s3://evil/sp"), "flink.dynamic_options[1]"},
+		{"allowed option", option("-Dstate.savepoints.dir=s3://flink-state/orders"), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := a.Admit(request(tc.edit))
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var r *admission.Refusal
+			if !errors.As(err, &r) {
+				t.Fatalf("admitted, want refused at %s", tc.field)
+			}
+			if got := failure.Reason(err); got != messages.DeployReasonSavepointLocationNotAllowed {
+				t.Errorf("reason = %q, want %q", got, messages.DeployReasonSavepointLocationNotAllowed)
+			}
+			if len(r.Problems) != 1 || r.Problems[0].Field != tc.field || !strings.Contains(r.Problems[0].Message, "s3://flink-state/, hdfs://nn/savepoints") {
+				t.Errorf("problems = %+v, want one at %s naming the allow-list", r.Problems, tc.field)
+			}
+		})
+	}
+	// Without an allow-list every location is admitted.
+	if err := admitter(t).Admit(request(restore("s3://other-bucket/sp"))); err != nil {
+		t.Errorf("no allow-list: %v", err)
+	}
+}

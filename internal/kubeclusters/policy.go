@@ -56,6 +56,10 @@ type PolicyVars struct {
 	// levels Flink's pods must meet (package admission).
 	PodSecurity          string            `envconfig:"POD_SECURITY" default:"baseline" desc:"Pod Security Standards level Flink's pods must meet: privileged, baseline or restricted"`
 	NamespacePodSecurity map[string]string `envconfig:"NAMESPACE_POD_SECURITY" desc:"per-namespace levels overriding POD_SECURITY, namespace:level pairs separated by commas"`
+	// SavepointDirs allow-lists the savepoint locations a submit request
+	// may name (admission.WithSavepointDirs); the track worker's
+	// SAVEPOINT_DIRS, so one list holds for requests and control requests.
+	SavepointDirs []string `envconfig:"SAVEPOINT_DIRS" desc:"allow-list of URI prefixes a request may restore from or write savepoints to (program.savepoint.path, savepoints.directory, -Dstate.savepoints.dir and the other savepoint options); set it to FLINKFERRY_TRACK_SAVEPOINT_DIRS; empty allows any"`
 }
 
 // Clusters returns the clusters of ClustersFile, or the one default

@@ -89,7 +89,8 @@ func NewBuilder(c BuildConfig, m *Metrics) (*Builder, error) {
 
 // admitter admits requests with the submit worker's policy (the clusters
 // or ALLOWED_* variables) and its Flink configuration's service accounts
-// (SUBMIT_FLINK_CONF), as the submit worker does.
+// (SUBMIT_FLINK_CONF) and savepoint locations (SAVEPOINT_DIRS), as the
+// submit worker does.
 func (b BuildConfig) admitter() (*admission.Admitter, error) {
 	clusters, err := b.Clusters("build", "", "")
 	if err != nil {
@@ -103,5 +104,5 @@ func (b BuildConfig) admitter() (*admission.Admitter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build: SUBMIT_FLINK_CONF: %w", err)
 	}
-	return adm.WithFlinkConf(base), nil
+	return adm.WithFlinkConf(base).WithSavepointDirs(b.SavepointDirs), nil
 }

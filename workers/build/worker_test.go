@@ -29,7 +29,8 @@ func TestWorkerEndToEnd(t *testing.T) {
 		Registry: reg.Host, RegistryNamespace: "jobs", RegistryUsername: reg.Username, RegistryPassword: reg.Password,
 		RegistryInsecure: true, DefaultBaseImage: reg.Host + "/library/flink:{version}", LayerEncoding: EncodingGzipStored,
 		ArtifactAllowedHosts: []string{arts.host()}, ArtifactMaxBytes: 64 << 20,
-		PolicyVars: kubeclusters.PolicyVars{AllowedNamespaces: []string{"flink"}, AllowedServiceAccounts: []string{"default"}},
+		PolicyVars: kubeclusters.PolicyVars{AllowedNamespaces: []string{"flink"}, AllowedServiceAccounts: []string{"default"},
+			SavepointDirs: []string{"s3://flink-state/"}},
 	}}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -45,10 +46,12 @@ func TestWorkerEndToEnd(t *testing.T) {
 	submit("wordcount", "/wordcount.jar")
 	submit("missing", "/missing.jar")
 	// Refused before any work: a service account named by a dynamic
-	// option, and a privileged pod template (baseline by default).
+	// option, a privileged pod template (baseline by default), savepoints
+	// written outside the allow-list.
 	intruders := map[string]string{
 		"intruder-sa":  `"dynamic_options":["-Dkubernetes.jobmanager.service-account=cluster-admin"]`,
 		"intruder-psa": `"dynamic_options":["-Dkubernetes.hostnetwork.enabled=true"]`,
+		"intruder-sp":  `"dynamic_options":["-Dstate.savepoints.dir=s3://elsewhere/sp"]`,
 	}
 	for id, opts := range intruders {
 		v := fmt.Appendf(nil, `{"request_id":%q,"job":{"namespace":"flink","cluster_id":%q},"mode":"application",`+
@@ -98,8 +101,10 @@ func TestWorkerEndToEnd(t *testing.T) {
 	if reasons["wordcount"] != "built" || reasons["missing"] != messages.BuildReasonArtifactNotFound {
 		t.Errorf("status events = %v, want wordcount built and missing %s", reasons, messages.BuildReasonArtifactNotFound)
 	}
-	if reasons["intruder-sa"] != messages.DeployReasonServiceAccountNotAllowed || reasons["intruder-psa"] != admission.ReasonPodSecurity {
-		t.Errorf("status events = %v, want intruder-sa %s and intruder-psa %s", reasons, messages.DeployReasonServiceAccountNotAllowed, admission.ReasonPodSecurity)
+	if reasons["intruder-sa"] != messages.DeployReasonServiceAccountNotAllowed || reasons["intruder-psa"] != admission.ReasonPodSecurity ||
+		reasons["intruder-sp"] != messages.DeployReasonSavepointLocationNotAllowed {
+		t.Errorf("status events = %v, want intruder-sa %s, intruder-psa %s, intruder-sp %s", reasons,
+			messages.DeployReasonServiceAccountNotAllowed, admission.ReasonPodSecurity, messages.DeployReasonSavepointLocationNotAllowed)
 	}
 	if !strings.HasPrefix(texts["missing"], "program.jar.url: ") {
 		t.Errorf("missing: message %q does not name program.jar.url", texts["missing"])

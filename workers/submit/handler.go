@@ -190,7 +190,7 @@ func (h *Handler) admitter() (*admission.Admitter, error) {
 		if h.admitErr == nil {
 			// The account a request naming none runs as (FLINK_CONF).
 			base, err := h.Config.flinkConf()
-			h.Admitter, h.admitErr = h.Admitter.WithFlinkConf(base), err
+			h.Admitter, h.admitErr = h.Admitter.WithFlinkConf(base).WithSavepointDirs(h.Config.SavepointDirs), err
 		}
 	})
 	return h.Admitter, h.admitErr

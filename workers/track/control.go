@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flinkferry/flinkferry/internal/admission"
 	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
@@ -321,25 +322,11 @@ func (h *ControlHandler) checkPaths(req *messages.ControlRequested) string {
 		paths = append(paths, r.Path)
 	}
 	for _, p := range paths {
-		if !allowedPath(p, h.SavepointDirs) {
+		if !admission.AllowedLocation(p, h.SavepointDirs) {
 			return fmt.Sprintf("%q is not under an allowed savepoint location (%s)", truncate(p, 256), strings.Join(h.SavepointDirs, ", "))
 		}
 	}
 	return ""
-}
-
-// allowedPath reports whether p is under one of the prefixes; ".."
-// segments are refused outright.
-func allowedPath(p string, prefixes []string) bool {
-	if strings.Contains(p, "/../") || strings.HasSuffix(p, "/..") {
-		return false
-	}
-	for _, pre := range prefixes {
-		if pre != "" && strings.HasPrefix(p, pre) && (strings.HasSuffix(pre, "/") || len(p) == len(pre) || p[len(pre)] == '/') {
-			return true
-		}
-	}
-	return false
 }
 
 // refuse publishes the refusal and returns the permanent error that

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/flinkferry/flinkferry/internal/admission"
 	"github.com/flinkferry/flinkferry/messages"
 	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 	"github.com/flinkferry/flinkferry/workers/track/ops"
@@ -31,7 +32,7 @@ func sharedDir(dir string, shared []string) bool {
 	if u, err := url.Parse(dir); err == nil && sharedSchemes[strings.ToLower(u.Scheme)] {
 		return true
 	}
-	return len(shared) > 0 && allowedPath(dir, shared)
+	return len(shared) > 0 && admission.AllowedLocation(dir, shared)
 }
 
 // movedAway reports whether j's operation is a move of j to another place

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flinkferry/flinkferry/internal/admission"
 	"github.com/flinkferry/flinkferry/internal/flinkrest"
 	"github.com/flinkferry/flinkferry/messages"
 	"github.com/flinkferry/flinkferry/workers/track/jobstore"
@@ -66,7 +67,7 @@ func (t *Tracker) recordPeriodic(ctx context.Context, r opRound) opDone {
 		req.Savepoint = &messages.SavepointOptions{Directory: p.Directory, Format: p.Format}
 	}
 	if len(t.cfg.SavepointDirs) > 0 && req.Savepoint != nil && req.Savepoint.Directory != "" &&
-		!allowedPath(req.Savepoint.Directory, t.cfg.SavepointDirs) {
+		!admission.AllowedLocation(req.Savepoint.Directory, t.cfg.SavepointDirs) {
 		t.log.Warn("periodic savepoint not taken: its directory is not under FLINKFERRY_TRACK_SAVEPOINT_DIRS", "job", j.Key, "slot", r.slot)
 		return opDone{key: j.Key, slot: r.slot}
 	}

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +13,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/flinkferry/flinkferry/internal/flinkrest"
 	"github.com/flinkferry/flinkferry/internal/flinksim"
+	"github.com/flinkferry/flinkferry/internal/flinksim/simtest"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
 	"github.com/flinkferry/flinkferry/internal/ops"
@@ -61,7 +58,7 @@ func TestIngressEndToEnd(t *testing.T) {
 	clusters.Add(cfgs[0], cs)
 	testenv.RunWorker(t, Spec(cfg, clusters))
 
-	sim, hc := startHostSim(t)
+	sim, hc := simtest.HostRouted(t, 16)
 	tcfg := track.Config{Common: k.WorkerCommon(), Redis: redisclient.Config{URL: r.URL(), Timeout: 2 * time.Second}, Track: track.TrackConfig{
 		JobStatusInterval: 500 * time.Millisecond, ClusterMetricInterval: time.Second,
 		JobStatusTimeout: 30 * time.Second, ClusterMetricTimeout: 5 * time.Second,
@@ -314,29 +311,6 @@ func TestIngressConfig(t *testing.T) {
 			}
 		})
 	}
-}
-
-// startHostSim starts a Flink REST simulator answering for every JobManager
-// at its cluster DNS name, and the HTTP client that reaches it.
-func startHostSim(t *testing.T) (*flinksim.Server, *http.Client) {
-	t.Helper()
-	sim := flinksim.New(flinksim.ServerOptions{HostRouting: true})
-	base, err := sim.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := flinkrest.NewTransport(16)
-	var d net.Dialer
-	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return d.DialContext(ctx, network, u.Host)
-	}
-	t.Cleanup(tr.CloseIdleConnections)
-	return sim, &http.Client{Transport: tr}
 }
 
 func TestAnnotationsDecode(t *testing.T) {

@@ -50,6 +50,12 @@ func testLogger(t testing.TB) *slog.Logger {
 // (or stop is called) and waits until it consumes.
 func startRouter(t *testing.T, cfg bus.Config, fn bus.HandlerFunc[*messages.SubmitRequested]) (stop func()) {
 	t.Helper()
+	return startRouterGivingUp(t, cfg, fn, nil)
+}
+
+// startRouterGivingUp is startRouter with the handler's GiveUpFunc.
+func startRouterGivingUp(t *testing.T, cfg bus.Config, fn bus.HandlerFunc[*messages.SubmitRequested], giveUp bus.GiveUpFunc[*messages.SubmitRequested]) (stop func()) {
+	t.Helper()
 	if err := bus.EnsureTopics(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +63,7 @@ func startRouter(t *testing.T, cfg bus.Config, fn bus.HandlerFunc[*messages.Subm
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := bus.Handle(r, "submit", cfg.Topics().Submit, fn); err != nil {
+	if err := bus.HandleGivingUp(r, "submit", cfg.Topics().Submit, fn, giveUp); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -474,4 +480,73 @@ func containsString(s, sub string) bool { return strings.Contains(s, sub) }
 // ceHeaders are complete CloudEvents headers for type typ.
 func ceHeaders(typ string) map[string]string {
 	return map[string]string{"ce_specversion": "1.0", "ce_type": typ, "ce_id": "id-1", "ce_source": "test"}
+}
+
+// TestGivingUpTellsTheOthers: a record whose transient errors outlast the
+// retry budget is dead-lettered (retries_exhausted) and the handler's
+// GiveUpFunc events are published beside it, once, with the id its own
+// output would have; a permanent error or success never calls it.
+func TestGivingUpTellsTheOthers(t *testing.T) {
+	k := testenv.Kafka(t)
+	cfg := k.BusConfig()
+	topics := cfg.Topics()
+	var mu sync.Mutex
+	gaveUp := map[string]int{}
+	rec := newRecorder()
+	startRouterGivingUp(t, cfg, func(ctx context.Context, ev *messages.SubmitRequested) ([]bus.Out, error) {
+		switch ev.RequestID {
+		case "stuck":
+			return nil, errors.New("the API server answered 500: range is full")
+		case "poison":
+			return nil, failure.Permanentf("artifact_not_found", "404")
+		}
+		rec.add(ev.RequestID)
+		return nil, nil
+	}, func(ctx context.Context, ev *messages.SubmitRequested, err error) []bus.Out {
+		mu.Lock()
+		gaveUp[ev.RequestID]++
+		mu.Unlock()
+		return []bus.Out{{Event: &messages.BuildFailed{
+			RequestID: ev.RequestID, Job: ev.Job, Mode: ev.Mode,
+			Reason: bus.ReasonRetriesExhausted, Message: err.Error(), Time: time.Now().UTC(),
+		}, Topics: []string{topics.Status}}}
+	})
+	k.Produce(t, topics.Submit, "/flink/same", submitJSON("stuck", "same"), nil)
+	k.Produce(t, topics.Submit, "/flink/same", submitJSON("poison", "same"), nil)
+	k.Produce(t, topics.Submit, "/flink/same", submitJSON("after", "same"), nil)
+	rec.wait(t, 30*time.Second, "after")
+
+	dlq := k.Consume(t, topics.DeadLetter, 3, 3*time.Second)
+	reasons := map[string]string{}
+	for _, d := range dlq {
+		var req struct {
+			RequestID string `json:"request_id"`
+		}
+		if err := json.Unmarshal(d.Value, &req); err != nil {
+			t.Fatal(err)
+		}
+		reasons[req.RequestID] = testenv.Header(d, bus.ReasonHeader)
+	}
+	if len(dlq) != 2 || reasons["stuck"] != bus.ReasonRetriesExhausted || reasons["poison"] != "artifact_not_found" {
+		t.Errorf("dead letters = %v, want stuck retries_exhausted and poison artifact_not_found", reasons)
+	}
+	status := k.Consume(t, topics.Status, 2, 3*time.Second)
+	if len(status) != 1 {
+		t.Fatalf("status records = %d, want the one given-up event", len(status))
+	}
+	ev, _, err := messages.DecodeMessage(headerMap(status[0].Headers), "", status[0].Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bf, ok := ev.(*messages.BuildFailed); !ok || bf.RequestID != "stuck" || !strings.Contains(bf.Message, "range is full") {
+		t.Errorf("given-up event = %#v, want stuck's BuildFailed with the last error", ev)
+	}
+	if testenv.Header(status[0], "ce_id") == "" || string(status[0].Key) != "/flink/same" {
+		t.Errorf("given-up event: ce_id %q, key %q", testenv.Header(status[0], "ce_id"), status[0].Key)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(gaveUp) != 1 || gaveUp["stuck"] != 1 {
+		t.Errorf("GiveUpFunc calls = %v, want stuck once", gaveUp)
+	}
 }

@@ -117,12 +117,18 @@ func (r *Router) deadLetter(h message.HandlerFunc) message.HandlerFunc {
 		info.reason = logging.Truncate(ReasonOf(err), maxHeaderBytes)
 		logErr := logging.Truncate(info.errText, MaxErrorLogBytes)
 
+		// Given up on: the handler's events telling the others, published
+		// by the router as its output once the dead letter is written.
+		var told []*message.Message
+		if giveUp := r.giveUps[info.handler]; giveUp != nil && info.reason == ReasonRetriesExhausted {
+			told = giveUp(msg, err)
+		}
 		pubErr := r.publishDeadLetter(msg, info)
 		switch {
 		case pubErr == nil:
 			r.metrics.deadLettered.WithLabelValues(info.handler, info.reason).Inc()
 			log.Warn("message dead-lettered", "reason", info.reason, "error", logErr)
-			return nil, nil
+			return told, nil
 		case errors.Is(pubErr, errShutdown):
 			return nil, shutdownError(err)
 		default:
@@ -131,7 +137,7 @@ func (r *Router) deadLetter(h message.HandlerFunc) message.HandlerFunc {
 				"reason", info.reason, "error", logErr,
 				"dead_letter_error", logging.Truncate(pubErr.Error(), MaxErrorLogBytes),
 				"payload_bytes", len(msg.Payload), "payload_sha256", payloadSum(msg.Payload))
-			return nil, nil
+			return told, nil
 		}
 	}
 }

@@ -36,7 +36,41 @@ type HandlerFunc[T messages.Event] func(ctx context.Context, ev T) ([]Out, error
 // decode reason. The context passed to fn carries a logger with the
 // request id and the job (logging.FromContext).
 func Handle[T messages.Event](r *Router, name, topic string, fn HandlerFunc[T]) error {
+	return HandleGivingUp(r, name, topic, fn, nil)
+}
+
+// GiveUpFunc tells the others about an event the handler gave up on: its
+// transient errors outlasted the retry budget (reason retries_exhausted)
+// and it is being dead-lettered. It returns the events to publish beside
+// the dead letter (a deploy failed, so nobody waits for a deployment that
+// will not come); it must not block.
+type GiveUpFunc[T messages.Event] func(ctx context.Context, ev T, err error) []Out
+
+// HandleGivingUp is Handle with giveUp called when fn's transient errors
+// outlast the retry budget; its events get the ids fn's own output would
+// (derived from the consumed message), so a consumer sees one outcome per
+// input whichever path produced it.
+func HandleGivingUp[T messages.Event](r *Router, name, topic string, fn HandlerFunc[T], giveUp GiveUpFunc[T]) error {
 	defaultType := r.cfg.Topics().DefaultType(topic)
+	if giveUp != nil {
+		r.giveUps[name] = func(msg *message.Message, final error) []*message.Message {
+			ev, _, err := messages.DecodeMessage(msg.Metadata, defaultType, msg.Payload)
+			typed, ok := ev.(T)
+			if err != nil || !ok {
+				return nil
+			}
+			requestID := messages.RequestIDOf(ev)
+			log := r.log.With("request_id", requestID, "job", ev.JobKey(), "handler", name, "message_id", msg.UUID)
+			ctx, cancel := detach(msg.Context())
+			defer cancel()
+			msgs, err := r.encode(msg.UUID, requestID, giveUp(logging.WithLogger(ctx, log), typed, final))
+			if err != nil {
+				log.Error("giving up: the events to publish do not encode", "error", logging.Truncate(err.Error(), MaxErrorLogBytes))
+				return nil
+			}
+			return msgs
+		}
+	}
 	return r.addHandler(name, topic, func(msg *message.Message) ([]*message.Message, error) {
 		ev, _, err := messages.DecodeMessage(msg.Metadata, defaultType, msg.Payload)
 		if err != nil {

@@ -51,6 +51,9 @@ type Router struct {
 	// no retry starts, nothing more is dead-lettered, and waits between
 	// dead-letter publishes end.
 	stopping chan struct{}
+	// giveUps are the handlers' GiveUpFuncs by handler name, called by
+	// the dead-letter middleware (HandleGivingUp).
+	giveUps map[string]func(msg *message.Message, err error) []*message.Message
 }
 
 // NewRouter connects a publisher to the brokers and prepares an empty router.
@@ -70,7 +73,8 @@ func NewRouter(cfg Config, opts Options) (*Router, error) {
 	// Every line the router, watermill and the handlers' loggers write is
 	// bounded, whatever the message (issue 13).
 	opts.Logger = logging.BoundLogger(opts.Logger)
-	r := &Router{cfg: cfg, opts: opts, log: opts.Logger, wlog: newWatermillLogger(opts.Logger), stopping: make(chan struct{})}
+	r := &Router{cfg: cfg, opts: opts, log: opts.Logger, wlog: newWatermillLogger(opts.Logger), stopping: make(chan struct{}),
+		giveUps: map[string]func(*message.Message, error) []*message.Message{}}
 
 	pub, err := newPublisher(cfg, "flinkferry-"+opts.Worker, r.wlog)
 	if err != nil {

@@ -57,8 +57,9 @@ var ManagerControllers = []string{
 // apiserver mints; it is also their default audience.
 const ServiceAccountIssuer = "https://kubernetes.default.svc.cluster.local"
 
-// ServiceClusterIPRange is the apiserver's --service-cluster-ip-range.
-const ServiceClusterIPRange = "10.0.0.0/24"
+// ServiceClusterIPRange is the apiserver's --service-cluster-ip-range: room
+// for the fault suite's 500 jobs' REST Services (a /24 ran out at 254).
+const ServiceClusterIPRange = "10.0.0.0/16"
 
 // ControlPlane is a running etcd and kube-apiserver, and optionally
 // kube-controller-manager. Its methods are safe for concurrent use.

@@ -69,12 +69,26 @@ func (h *Handler) Handle(ctx context.Context, ev *messages.ImageBuilt) ([]bus.Ou
 		return nil, err
 	}
 	logging.FromContext(ctx).Warn("deploy failed", "reason", failure.Reason(err), "error", err.Error())
-	// On the control topic too: the track worker ends an upgrade or
-	// restart whose new run this was (docs/upgrades.md).
+	return h.deployFailed(ev, failure.Reason(err), err), nil
+}
+
+// GiveUp tells that ev will not be deployed after its transient errors
+// (an API server refusing for longer than the retry budget) outlasted the
+// retries: a deploy failed with reason retries_exhausted, as a permanent
+// failure would, so no upgrade, restart or waiting client hangs on it.
+func (h *Handler) GiveUp(ctx context.Context, ev *messages.ImageBuilt, err error) []bus.Out {
+	logging.FromContext(ctx).Warn("deploy given up after retries", "error", logging.Truncate(err.Error(), bus.MaxErrorLogBytes))
+	return h.deployFailed(ev, bus.ReasonRetriesExhausted, err)
+}
+
+// deployFailed is the deploy failed event of ev, on the status topic and
+// on the control topic: the track worker ends an upgrade or restart whose
+// new run this was (docs/upgrades.md).
+func (h *Handler) deployFailed(ev *messages.ImageBuilt, reason string, err error) []bus.Out {
 	return []bus.Out{{Event: &messages.DeployFailed{
 		RequestID: ev.RequestID, Job: ev.Job, Mode: ev.Mode, Labels: ev.Labels,
-		Reason: failure.Reason(err), Message: err.Error(), MovedFrom: ev.MovedFrom, Time: time.Now().UTC(),
-	}, Topics: []string{h.Topics.Status, h.Topics.Control}}}, nil
+		Reason: reason, Message: logging.Truncate(err.Error(), 8<<10), MovedFrom: ev.MovedFrom, Time: time.Now().UTC(),
+	}, Topics: []string{h.Topics.Status, h.Topics.Control}}}
 }
 
 func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*messages.Deployed, *messages.UpgradeRequested, error) {

@@ -53,7 +53,7 @@ func SpecWith(cfg Config, o Overrides) worker.Spec {
 			if h.Jars == nil {
 				h.Jars = NewRegistryJars(cfg.Submit)
 			}
-			return nil, bus.Handle(d.Router, "submit", d.Topics.ImageBuilt, h.Handle)
+			return nil, bus.HandleGivingUp(d.Router, "submit", d.Topics.ImageBuilt, h.Handle, h.GiveUp)
 		},
 	}
 }

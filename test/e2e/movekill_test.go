@@ -18,26 +18,39 @@ import (
 )
 
 // moveKillSteps are the steps of a move after which the workers are
-// killed: the ones an upgrade does not have (TestUpgradeKilledAtEachStep
-// covers the shared ones: recorded, savepoint triggered and completed,
-// old cluster removed). old is the moved job's record, newDeployed
-// whether the target's Deployment runs the move's request.
+// killed: an upgrade's (recorded, savepoint triggered and completed, old
+// cluster removed) and the move's own (hand-back, old record ended moved,
+// target Deployment created). old is the moved job's record, oldGone
+// whether its Deployment in a is gone, newDeployed whether the target's
+// Deployment runs the move's request.
 var moveKillSteps = []struct {
 	name    string
-	reached func(old *jobstore.Job, newDeployed bool) bool
+	reached func(old *jobstore.Job, oldGone, newDeployed bool) bool
 }{
+	{"requested", func(old *jobstore.Job, _, _ bool) bool {
+		return old.Op != nil && old.Op.Operation == messages.OpUpgrade
+	}},
+	{"savepoint-triggered", func(old *jobstore.Job, _, _ bool) bool {
+		return old.Op != nil && old.Op.Operation == messages.OpUpgrade && old.Op.Phase == ops.Triggered
+	}},
+	{"savepoint-completed", func(old *jobstore.Job, _, _ bool) bool {
+		return old.Op != nil && old.Op.Operation == messages.OpUpgrade && old.Op.Location != "" && old.Op.Phase != ops.Triggered && old.Op.Phase != ops.Requested
+	}},
+	{"cleanup", func(old *jobstore.Job, oldGone, _ bool) bool {
+		return old.Op != nil && old.Op.Operation == messages.OpUpgrade && oldGone
+	}},
 	// The hand-back (image built event with moved_from) published: the
 	// operation done.
-	{"handed-back", func(old *jobstore.Job, _ bool) bool {
+	{"handed-back", func(old *jobstore.Job, _, _ bool) bool {
 		return old.Op != nil && old.Op.Operation == messages.OpUpgrade && old.Op.Phase == ops.Done
 	}},
 	// The old record ended TERMINATED (moved).
-	{"old-record-moved", func(old *jobstore.Job, _ bool) bool {
+	{"old-record-moved", func(old *jobstore.Job, _, _ bool) bool {
 		return old.State == messages.StateTerminated && old.Reason == "moved"
 	}},
 	// The target's Deployment created (before the track worker registers
 	// the new run and carries the history).
-	{"target-deployed", func(_ *jobstore.Job, newDeployed bool) bool { return newDeployed }},
+	{"target-deployed", func(_ *jobstore.Job, _, newDeployed bool) bool { return newDeployed }},
 }
 
 // demoIn is the dev demo request of cluster id id with request id
@@ -67,9 +80,9 @@ func demoIn(t *testing.T, id, requestID, kube, from, jarURL string) []byte {
 // the real binaries, on two control planes: the build, submit and track
 // workers run as `flinkferry worker` processes with a clusters file naming
 // Kubernetes clusters a (the default) and b, each a real kube-apiserver
-// with the kubelet simulation and its own Flink simulator. For each
-// move-specific step (hand-back published, old record ended moved, target
-// Deployment created) a job of its own runs in a, a request for b with
+// with the kubelet simulation and its own Flink simulator. For each step
+// (moveKillSteps: the upgrade's and the move's own) a job of its own runs
+// in a, a request for b with
 // upgrade.from naming a moves it, and the track and submit workers are
 // SIGKILLed as soon as the move reached the step, then started again.
 // Each time: one savepoint trigger id sent to Flink in a and one
@@ -102,8 +115,9 @@ func TestMoveKilledAtEachStep(t *testing.T) {
 					t.Fatalf("the move did not reach step %s within 90s", step.name)
 				}
 				j, err := s.store.Get(ctx, from.Key())
+				_, aerr := s.kube.Client.AppsV1().Deployments(dev.Namespace).Get(ctx, id, metav1.GetOptions{})
 				d, derr := s.kubeB.Client.AppsV1().Deployments(dev.Namespace).Get(ctx, id, metav1.GetOptions{})
-				if err == nil && step.reached(j, derr == nil && d.Annotations["flinkferry.io/request-id"] == v2) {
+				if err == nil && step.reached(j, apierrors.IsNotFound(aerr), derr == nil && d.Annotations["flinkferry.io/request-id"] == v2) {
 					t.Logf("killing at %s: old record %s, operation %s", step.name, j.State, opSummary(j.Op))
 					break
 				}

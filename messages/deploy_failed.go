@@ -18,6 +18,11 @@ const (
 	DeployReasonRequestIDConflict = "request_id_conflict"
 	// DeployReasonClusterIDTaken: another job already uses job.cluster_id.
 	DeployReasonClusterIDTaken = "cluster_id_taken"
+	// DeployReasonMoveSourceNotRunning: a move (upgrade.from) names a place
+	// where no JobManager Deployment runs (a session job, which is not
+	// moved; a suspended, ended or unknown job): nothing is moved and
+	// nothing deployed (docs/upgrades.md, "Move between clusters").
+	DeployReasonMoveSourceNotRunning = "move_source_not_running"
 	// DeployReasonSessionClusterNotFound: the session cluster of a session job
 	// does not exist or does not answer.
 	DeployReasonSessionClusterNotFound = "session_cluster_not_found"

@@ -52,3 +52,33 @@ func TestUpgradeFrom(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionJobsAreNotMoved: a session job's request naming upgrade.from
+// does not decode (validation_failed, the field upgrade.from saying why):
+// the build worker dead-letters it with that reason before anything is
+// built, stopped or deployed (docs/decisions.md, "Session jobs are not
+// moved").
+func TestSessionJobsAreNotMoved(t *testing.T) {
+	for _, tt := range []struct {
+		file, wantErr string
+	}{
+		{"submit-session.json", "upgrade.from: only an application job is moved"},
+		{"submit-session-cluster.json", "upgrade.from: only an application job is moved"},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			var r map[string]any
+			if err := json.Unmarshal(readFile(t, filepath.Join("testdata", "valid", tt.file)), &r); err != nil {
+				t.Fatal(err)
+			}
+			r["upgrade"] = map[string]any{"from": map[string]any{"kube_cluster": "eu-west-1"}}
+			b, err := json.Marshal(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = messages.DecodeMessage(nil, messages.TypeSubmitRequested, b)
+			if got, want := messages.ReasonOf(err), messages.ReasonValidationFailed; got != want || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("DecodeMessage() = %v (reason %q), want reason %q and an error containing %q", err, got, want, tt.wantErr)
+			}
+		})
+	}
+}

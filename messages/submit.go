@@ -363,7 +363,11 @@ const (
 )
 
 func (u *UpgradeOptions) validate(v *validator, p string, mode Mode) {
-	if mode != ModeApplication {
+	switch {
+	case mode != ModeApplication && u.From != nil:
+		// docs/decisions.md, "Session jobs are not moved".
+		v.addf(at(p, "from"), "only an application job is moved: a session job is not (submit it to the other session cluster, then cancel it here, restoring from a savepoint of its own)")
+	case mode != ModeApplication:
 		v.addf(p, "only in mode application")
 	}
 	switch u.Mode {

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/flinkferry/flinkferry/cmd/flinkferry/dev"
 	"github.com/flinkferry/flinkferry/internal/devproc"
@@ -43,6 +46,9 @@ const upgradeShards = 8
 // savepoint) it serves.
 type simRecorder struct {
 	sim *flinksim.Server
+	// other is the second control plane's simulator (a move's stack):
+	// a JobManager it runs is reached there, any other on sim.
+	other *flinksim.Server
 
 	mu       sync.Mutex
 	triggers map[string][]string // Flink job id -> trigger ids, in order
@@ -62,6 +68,10 @@ func (s *simRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.triggers[parts[1]] = append(s.triggers[parts[1]], req.TriggerID)
 		s.mu.Unlock()
 	}
+	if name, _, _ := strings.Cut(r.Host, "."); s.other != nil && s.other.Cluster(name) != nil {
+		s.other.ServeHTTP(w, r)
+		return
+	}
 	s.sim.ServeHTTP(w, r)
 }
 
@@ -77,8 +87,11 @@ func (s *simRecorder) triggersOf(job string) []string {
 // simulation and the Flink REST simulator) and the three workers as
 // `flinkferry worker` processes.
 type upgradeStack struct {
-	env   *dev.Env
-	kube  *dev.Kube
+	env  *dev.Env
+	kube *dev.Kube
+	// kubeB is the second control plane of a move's stack (Kubernetes
+	// cluster "b"; kube is "a", the default); nil otherwise.
+	kubeB *dev.Kube
 	rec   *simRecorder
 	store *jobstore.Store
 	// envs are the workers' environments by kind.
@@ -92,6 +105,14 @@ type upgradeStack struct {
 }
 
 func startUpgradeStack(t *testing.T) *upgradeStack {
+	t.Helper()
+	return startStack(t, false)
+}
+
+// startStack starts the upgrade stack; with two, a second control plane
+// (with its kubelet simulation and Flink simulator) and a clusters file
+// naming both, "a" (the default) and "b", for every worker.
+func startStack(t *testing.T, two bool) *upgradeStack {
 	t.Helper()
 	testenv.LookPath(t, "redis-server")
 	if !kubetest.Available() {
@@ -109,6 +130,29 @@ func startUpgradeStack(t *testing.T) *upgradeStack {
 	}
 	t.Cleanup(kube.Close)
 	rec := &simRecorder{sim: kube.Sim, triggers: map[string][]string{}}
+	// Each worker's Kubernetes settings: one cluster, or a clusters file.
+	kubeEnv := map[string][]string{
+		"build":  {"FLINKFERRY_BUILD_ALLOWED_NAMESPACES=" + dev.Namespace},
+		"submit": {"FLINKFERRY_SUBMIT_KUBECONFIG=" + kube.Kubeconfig, "FLINKFERRY_SUBMIT_ALLOWED_NAMESPACES=" + dev.Namespace},
+		"track":  {"FLINKFERRY_TRACK_KUBECONFIG=" + kube.Kubeconfig, "FLINKFERRY_TRACK_NAMESPACES=" + dev.Namespace},
+	}
+	var kubeB *dev.Kube
+	if two {
+		if kubeB, err = dev.StartKube(ctx, dev.KubeOptions{StartDelay: 500 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(kubeB.Close)
+		rec.other = kubeB.Sim
+		file := filepath.Join(t.TempDir(), "clusters.yaml")
+		clusters := fmt.Sprintf("clusters:\n- {name: a, default: true, kubeconfig: %q, allowedNamespaces: [%s]}\n- {name: b, kubeconfig: %q, allowedNamespaces: [%s]}\n",
+			kube.Kubeconfig, dev.Namespace, kubeB.Kubeconfig, dev.Namespace)
+		if err := os.WriteFile(file, []byte(clusters), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, kind := range []string{"build", "submit", "track"} {
+			kubeEnv[kind] = []string{"FLINKFERRY_" + strings.ToUpper(kind) + "_CLUSTERS_FILE=" + file}
+		}
+	}
 	proxy := httptest.NewServer(rec)
 	t.Cleanup(proxy.Close)
 
@@ -154,16 +198,14 @@ func startUpgradeStack(t *testing.T) *upgradeStack {
 	)
 	redis := []string{"FLINKFERRY_REDIS_URL=" + env.RedisURL, "FLINKFERRY_REDIS_TIMEOUT=2s"}
 	with := func(kv ...string) []string { return append(append([]string(nil), base...), kv...) }
-	s := &upgradeStack{root: t, env: env, kube: kube, rec: rec, store: store, procs: map[string]*testenv.Proc{}, envs: map[string][]string{
-		"build": with(append(redis,
+	s := &upgradeStack{root: t, env: env, kube: kube, kubeB: kubeB, rec: rec, store: store, procs: map[string]*testenv.Proc{}, envs: map[string][]string{
+		"build": with(append(append(redis, kubeEnv["build"]...),
 			"FLINKFERRY_BUILD_REGISTRY="+env.Registry, "FLINKFERRY_BUILD_REGISTRY_INSECURE=true",
 			"FLINKFERRY_BUILD_DEFAULT_BASE_IMAGE="+env.BaseImage(), "FLINKFERRY_BUILD_ARTIFACT_ALLOWED_HOSTS="+au.Host,
-			"FLINKFERRY_BUILD_ALLOWED_NAMESPACES="+dev.Namespace, "FLINKFERRY_BUILD_REQUEST_HASHES=true")...),
-		"submit": with(
-			"FLINKFERRY_SUBMIT_KUBECONFIG="+kube.Kubeconfig, "FLINKFERRY_SUBMIT_ALLOWED_NAMESPACES="+dev.Namespace,
-			"FLINKFERRY_SUBMIT_REGISTRY="+env.Registry, "FLINKFERRY_SUBMIT_REGISTRY_INSECURE=true"),
-		"track": with(append(redis,
-			"FLINKFERRY_TRACK_KUBECONFIG="+kube.Kubeconfig, "FLINKFERRY_TRACK_NAMESPACES="+dev.Namespace,
+			"FLINKFERRY_BUILD_REQUEST_HASHES=true")...),
+		"submit": with(append(kubeEnv["submit"],
+			"FLINKFERRY_SUBMIT_REGISTRY="+env.Registry, "FLINKFERRY_SUBMIT_REGISTRY_INSECURE=true")...),
+		"track": with(append(append(redis, kubeEnv["track"]...),
 			"FLINKFERRY_TRACK_SHARDS="+strconv.Itoa(upgradeShards),
 			"FLINKFERRY_TRACK_LEASE_TTL=2s",
 			"FLINKFERRY_TRACK_JOB_STATUS_INTERVAL=500ms",
@@ -270,8 +312,14 @@ func (s *upgradeStack) jobStatusEvents(t *testing.T, key string) []statusEvent {
 // in the dev namespace until cleanup.
 func (s *upgradeStack) watchDeployments(t *testing.T, name string) func() []types.UID {
 	t.Helper()
+	return watchDeploymentsIn(t, s.kube.Client, name)
+}
+
+// watchDeploymentsIn is watchDeployments in the cluster of cs.
+func watchDeploymentsIn(t *testing.T, cs kubernetes.Interface, name string) func() []types.UID {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	w, err := s.kube.Client.AppsV1().Deployments(dev.Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
+	w, err := cs.AppsV1().Deployments(dev.Namespace).Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,8 +24,12 @@ import (
 //     (cluster_id_taken). The hand-over is marked in the target
 //     (upgrademark.go), so a redelivery after the old cluster was removed
 //     is handed over again rather than deployed without its restore
-//     point. Nothing running in the old place and no mark (the move done,
-//     a redelivery; or a first run): nil, deployed as any request.
+//     point. The target running the request already (the move done, a
+//     redelivery): nil, the deploy a no-op. Nothing running in the old
+//     place and no mark: refused move_source_not_running, nothing
+//     deployed: a session job (not moved, docs/decisions.md), a job
+//     suspended or ended (resume it first) or unknown would otherwise get
+//     a second run in the target, without its state.
 //   - the track worker's hand-back (moved_from set): a transient error
 //     while the old place's Deployment is still there, so the new cluster
 //     never runs beside the old one; nil once it is gone.
@@ -65,8 +69,12 @@ func (h *Handler) move(ctx context.Context, cl *kubeclusters.Cluster, ev *messag
 			return nil, err
 		}
 	}
-	if running == "" || running == ev.RequestID {
+	switch running {
+	case ev.RequestID:
 		return nil, nil
+	case "":
+		return nil, failure.Permanentf(messages.DeployReasonMoveSourceNotRunning,
+			"upgrade.from names %s, where no JobManager Deployment runs: nothing to move (a session job is not moved; a suspended or ended job is resumed first; without upgrade.from the request deploys a new job)", from.Key())
 	}
 	if err := markUpgrade(ctx, cl.Kube, ev, running); err != nil {
 		return nil, classify(err)

@@ -90,9 +90,15 @@ func (e *moveEnv) deliver(t *testing.T, ev *messages.ImageBuilt) bus.Out {
 }
 
 // run deploys ev in its place and plays its JobManager (a running job on
-// the simulator, a TaskManager pod), registering the run as the track
-// worker's deployed handler would. It returns the job's key.
+// the simulator, a TaskManager pod), registering the run through the
+// track worker's deployed handler. It returns the job's key.
 func (e *moveEnv) run(t *testing.T, ev *messages.ImageBuilt, cs kubernetes.Interface) (string, *flinksim.Cluster) {
+	key, jm, _ := e.runDeployed(t, ev, cs)
+	return key, jm
+}
+
+// runDeployed is run, also returning the deployed event registered.
+func (e *moveEnv) runDeployed(t *testing.T, ev *messages.ImageBuilt, cs kubernetes.Interface) (string, *flinksim.Cluster, *messages.Deployed) {
 	t.Helper()
 	d, ok := e.deliver(t, ev).Event.(*messages.Deployed)
 	if !ok {
@@ -111,10 +117,10 @@ func (e *moveEnv) run(t *testing.T, ev *messages.ImageBuilt, cs kubernetes.Inter
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.store.Register(context.Background(), d, e.clock.Now()); err != nil {
+	if _, err := (&Handler{Store: e.store, Now: e.clock.Now}).Handle(context.Background(), d); err != nil {
 		t.Fatal(err)
 	}
-	return ev.Job.Key(), jm
+	return ev.Job.Key(), jm, d
 }
 
 // left counts the objects of cluster id labelled as Flink's in cs.
@@ -151,6 +157,11 @@ func TestMoveBetweenClusters(t *testing.T) {
 	to := messages.JobRef{KubeCluster: "b", Namespace: moveNS, ClusterID: id}
 	keyA, _ := e.run(t, moveRequest("mv1-v1", from), e.a)
 	waitState(t, e.store, keyA, messages.StateRunning, 15*time.Second)
+	earlier := jobstore.SavepointEntry{Path: "s3://shared/savepoints/savepoint-000000-111111111111", Time: e.clock.Now().Add(-10 * time.Minute),
+		Trigger: jobstore.TriggerManual, Result: ops.Completed, RequestID: "mv1-sp1", Format: messages.FormatCanonical}
+	if _, err := e.store.AddSavepoint(ctx, keyA, earlier); err != nil {
+		t.Fatal(err)
+	}
 
 	move := moveRequest("mv1-v2", to, "-Dstate.savepoints.dir=s3://shared/savepoints")
 	move.Request.Upgrade = &messages.UpgradeOptions{From: &messages.UpgradeFrom{KubeCluster: "a"}}
@@ -202,7 +213,7 @@ func TestMoveBetweenClusters(t *testing.T) {
 	if len(backs) != 1 || backs[0].MovedFrom == nil || *backs[0].MovedFrom != from || backs[0].UpgradeOf != "mv1-v1" || backs[0].Job != to {
 		t.Fatalf("hand-back %+v, want one image built event for %s moved from %s", backs, to.Key(), from.Key())
 	}
-	keyB, _ := e.run(t, &backs[0], e.b)
+	keyB, _, deployed := e.runDeployed(t, &backs[0], e.b)
 	cm, err := e.b.CoreV1().ConfigMaps(moveNS).Get(ctx, "flink-config-"+id, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -225,12 +236,95 @@ func TestMoveBetweenClusters(t *testing.T) {
 	if got := opEvents(e.events, keyA, move.RequestID); !slices.Equal(summarize(got), want) {
 		t.Errorf("status events of the move:%s\nwant %+v", describe(got), want)
 	}
+	// The history carried to b, the move's savepoint first; the deployed
+	// event delivered again adds nothing.
+	wantHistory := []jobstore.SavepointEntry{
+		{Path: sps[0], Trigger: jobstore.TriggerUpgrade, Result: ops.Completed, RequestID: move.RequestID, Format: messages.FormatCanonical},
+		{Path: earlier.Path, Trigger: jobstore.TriggerManual, Result: ops.Completed, RequestID: earlier.RequestID, Format: messages.FormatCanonical},
+	}
+	for i := range 2 {
+		if i == 1 {
+			if _, err := (&Handler{Store: e.store, Now: e.clock.Now}).Handle(ctx, deployed); err != nil {
+				t.Fatal(err)
+			}
+		}
+		hist, err := e.store.Savepoints(ctx, keyB, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range hist {
+			hist[k].Time = time.Time{}
+		}
+		if !slices.Equal(hist, wantHistory) {
+			t.Errorf("delivery %d: savepoint history of %s = %+v, want %+v", i+1, keyB, hist, wantHistory)
+		}
+	}
 	// The request delivered again after the move: a no-op in b.
 	if _, ok := e.deliver(t, move).Event.(*messages.Deployed); !ok {
 		t.Errorf("a late redelivery was not the running deployment's")
 	}
 	if n := len(e.redeploys.all()); n != 1 {
 		t.Errorf("%d hand-backs after a late redelivery, want 1", n)
+	}
+
+	// A restart of the moved job deploys it again in b: its stored request
+	// names upgrade.from, the restart's does not (it is not a move).
+	restart := messages.ControlRequested{RequestID: "mv1-restart", Job: to, Operation: messages.OpRestart}
+	e.handle(t, restart)
+	waitJob(t, e.store, keyB, 10*time.Second, "the restart's savepoint triggered", func(j *jobstore.Job) bool {
+		return j.Op != nil && j.Op.RequestID == restart.RequestID && j.Op.Phase == ops.Triggered
+	})
+	e.clock.Advance(5 * time.Second)
+	waitOpDone(t, e.store, keyB, restart.RequestID, 15*time.Second)
+	again := e.redeploys.of(restart.RequestID)
+	if len(again) != 1 || again[0].Job != to || (again[0].Request.Upgrade != nil && again[0].Request.Upgrade.From != nil) {
+		t.Fatalf("restart's image built %+v, want one for %s without upgrade.from", again, to.Key())
+	}
+	if _, ok := e.deliver(t, &again[0]).Event.(*messages.Deployed); !ok {
+		t.Fatal("the restarted run was not deployed in b")
+	}
+}
+
+// TestMoveRefusedWhenNothingRunsThere: a move whose upgrade.from names a
+// place without a JobManager Deployment (a session job: its session
+// cluster's Deployment has another name; a job suspended, ended or never
+// run) is refused move_source_not_running by the submit worker, on the
+// status and control topics (a deploy failed event with the reason), and
+// nothing is deployed in the target.
+func TestMoveRefusedWhenNothingRunsThere(t *testing.T) {
+	cs := kubetest.Shared(t).Clientset()
+	ctx := context.Background()
+	const ns = "flink-mv-none"
+	kubetest.CreateNamespace(t, cs, ns)
+	clusters := &kubeclusters.Set{}
+	clusters.Add(kubeclusters.Config{Name: "a", Default: true, AllowedNamespaces: []string{ns}}, cs)
+	clusters.Add(kubeclusters.Config{Name: "b", AllowedNamespaces: []string{ns}}, cs)
+	h := &submit.Handler{Clusters: clusters, Topics: messages.DefaultTopics("flinkferry.")}
+	for _, tt := range []struct {
+		name string
+		from messages.UpgradeFrom
+	}{
+		{"a session job", messages.UpgradeFrom{KubeCluster: "a", ClusterID: "orders-session-job"}},
+		{"nothing there", messages.UpgradeFrom{KubeCluster: "a", ClusterID: "never-ran"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			to := messages.JobRef{KubeCluster: "b", Namespace: ns, ClusterID: "mv4"}
+			move := moveRequest("mv4-"+tt.from.ClusterID, to, "-Dstate.savepoints.dir=s3://shared/savepoints")
+			move.Request.Upgrade = &messages.UpgradeOptions{From: &tt.from}
+			outs, err := h.Handle(ctx, move)
+			if err != nil || len(outs) != 1 {
+				t.Fatalf("Handle = %+v, %v; want one output", outs, err)
+			}
+			df, ok := outs[0].Event.(*messages.DeployFailed)
+			if !ok || df.Reason != messages.DeployReasonMoveSourceNotRunning || !strings.Contains(df.Message, tt.from.Of(to).Key()) ||
+				!slices.Equal(outs[0].Topics, []string{h.Topics.Status, h.Topics.Control}) {
+				t.Fatalf("output %+v on %v, want deploy failed %s naming %s on the status and control topics",
+					outs[0].Event, outs[0].Topics, messages.DeployReasonMoveSourceNotRunning, tt.from.Of(to).Key())
+			}
+			if ds, err := cs.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{}); err != nil || len(ds.Items) != 0 {
+				t.Errorf("Deployments in %s: %v, %v; want none", ns, ds, err)
+			}
+		})
 	}
 }
 
@@ -321,8 +415,17 @@ func TestMoveWhoseNewRunFailsToDeploy(t *testing.T) {
 	if j.Reason != ops.ReasonDeployFailed || !strings.HasPrefix(j.Message, df.Reason+": ") {
 		t.Errorf("DEPLOY_FAILED (%s: %s), want deploy_failed starting with %s", j.Reason, j.Message, df.Reason)
 	}
-	if evs := opEvents(e.events, keyA, move.RequestID); evs[len(evs)-1].To != messages.StateDeployFailed || evs[len(evs)-1].Operation.Status != messages.OperationFailed {
-		t.Errorf("last step of the move %+v, want → DEPLOY_FAILED, failed", evs[len(evs)-1])
+	// Redis has the state before the outbox publishes its event.
+	var last messages.JobStatusChanged
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if evs := opEvents(e.events, keyA, move.RequestID); len(evs) > 0 {
+			if last = evs[len(evs)-1]; last.To == messages.StateDeployFailed {
+				break
+			}
+		}
+	}
+	if last.To != messages.StateDeployFailed || last.Operation.Status != messages.OperationFailed {
+		t.Errorf("last step of the move %+v, want → DEPLOY_FAILED, failed", last)
 	}
 
 	restart := messages.ControlRequested{RequestID: "mv3-restart", Job: from, Operation: messages.OpRestart}

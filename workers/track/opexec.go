@@ -288,6 +288,12 @@ func (t *Tracker) redeploy(ctx context.Context, j *jobstore.Job, op ops.Op) (ops
 	req := *run.Request
 	req.RequestID = op.RequestID
 	req.Program.Savepoint = nil
+	if u := req.Upgrade; u != nil && u.From != nil {
+		// The run of a moved job: deployed again where it is, not a move.
+		nu := *u
+		nu.From = nil
+		req.Upgrade = &nu
+	}
 	if run.Mode == messages.ModeSession {
 		// A session cluster keeps the ended job under its id (Flink's job
 		// result store refuses the id again): the resumed job gets the id

@@ -84,7 +84,7 @@ func Spec(cfg Config, o Overrides) worker.Spec {
 			}}
 			d.Ops.AddReadinessCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 
-			h := &Handler{Store: store}
+			h := &Handler{Store: store, Log: d.Log}
 			if err := bus.Handle(d.Router, "track", d.Topics.Deployed, h.Handle); err != nil {
 				return nil, err
 			}

@@ -208,6 +208,7 @@ func resolveJob(ctx context.Context, cmd *cobra.Command, o *controlOptions, job 
 		// An empty KubeCluster filters nothing: keep the default cluster's only.
 		jobs = slices.DeleteFunc(jobs, func(j *jobstore.Job) bool { return j.Job.KubeCluster != job.KubeCluster })
 	}
+	jobs = withoutMovedAway(jobs, warn)
 	switch {
 	case err != nil && o.namespace != "":
 		fmt.Fprintf(warn, "warning: cannot read the tracked jobs (%v); acting on %s (--kube-cluster names another Kubernetes cluster)\n", err, job.Key())

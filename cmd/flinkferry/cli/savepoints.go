@@ -54,8 +54,11 @@ NATIVE, "-" when unknown), PATH ("-" for a failed one).
 The job is found by its cluster id among the tracked jobs, as for the day-2
 commands: a cluster id tracked in several namespaces or Kubernetes clusters
 needs --namespace and/or --kube-cluster (--kube-cluster default is the
-workers' default Kubernetes cluster). A job the track worker no longer
-tracks has no history.
+workers' default Kubernetes cluster). A job moved to another Kubernetes
+cluster or namespace under the same cluster id is found where it runs now
+(its history, carried along, starts with the move's savepoint); the record
+it left behind is reached with --kube-cluster/--namespace. A job the track
+worker no longer tracks has no history.
 
 -o json and -o yaml print a list of objects with the fields time, trigger,
 result, format, path, request_id (always present, empty when unknown).

@@ -108,3 +108,85 @@ func TestSavepointsWithoutHistoryOrJob(t *testing.T) {
 		})
 	}
 }
+
+// TestSavepointsOfAMovedJob: a job moved from Kubernetes cluster a to b
+// keeps its cluster id; `flinkferry savepoints <cluster-id>` names the
+// job in b (the record left in a, TERMINATED moved, is set aside with a
+// note) and prints the history carried there, the move's savepoint
+// first; --kube-cluster a still reaches the old record.
+func TestSavepointsOfAMovedJob(t *testing.T) {
+	url := statusRedis(t, false)
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	s, err := jobstore.New(rdb, jobstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	from := messages.JobRef{KubeCluster: "a", Namespace: "flink-jobs", ClusterID: "wordcount"}
+	to := messages.JobRef{KubeCluster: "b", Namespace: "flink-jobs", ClusterID: "wordcount"}
+	image := "registry.example.com/ff/wordcount@sha256:" + strings.Repeat("a", 64)
+	for _, d := range []*messages.Deployed{
+		{RequestID: "wc-1", Job: from, Mode: messages.ModeApplication, FlinkJobID: "0123456789abcdef0123456789abcdef", Image: image, Time: statusT0.Add(-time.Hour)},
+		{RequestID: "wc-2", Job: to, Mode: messages.ModeApplication, FlinkJobID: "fedcba9876543210fedcba9876543210", Image: image, Time: statusT0},
+	} {
+		if _, err := s.Register(ctx, d, d.Time); err != nil {
+			t.Fatal(err)
+		}
+	}
+	move := ops.Op{RequestID: "wc-2", Run: "wc-1", Operation: messages.OpUpgrade, Mode: messages.ModeApplication, Phase: ops.Requested,
+		RequestedAt: statusT0.Add(-time.Minute), Upgrade: &messages.ImageBuilt{RequestID: "wc-2", Job: to, Mode: messages.ModeApplication}}
+	if res, err := s.RecordOp(ctx, from.Key(), move, "hash-wc-2"); err != nil || res.Outcome != jobstore.OpRecorded {
+		t.Fatalf("RecordOp = %+v, %v", res, err)
+	}
+	j, err := s.Get(ctx, from.Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.Apply(ctx, []jobstore.Update{{Key: from.Key(), ExpectVersion: j.Version, Transition: &jobstore.Transition{
+		To: messages.StateTerminated, Reason: "moved", Message: "moved to " + to.Key() + " (request wc-2)", Time: statusT0.Add(-time.Minute)}}}); err != nil || res[0].Conflict {
+		t.Fatalf("Apply = %+v, %v", res, err)
+	}
+	const sp = "s3://shared/savepoints/savepoint-012345-abcdefabcdef"
+	for key, e := range map[string]jobstore.SavepointEntry{
+		from.Key(): {Path: sp, Time: statusT0.Add(-time.Minute), Trigger: jobstore.TriggerUpgrade, Result: ops.Completed, RequestID: "wc-2"},
+		to.Key():   {Path: sp, Time: statusT0.Add(-time.Minute), Trigger: jobstore.TriggerUpgrade, Result: ops.Completed, RequestID: "wc-2"},
+	} {
+		if _, err := s.AddSavepoint(ctx, key, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Taken in a after the history was carried: the old record's alone.
+	if _, err := s.AddSavepoint(ctx, from.Key(), jobstore.SavepointEntry{Time: statusT0, Trigger: jobstore.TriggerManual, Result: ops.Failed, RequestID: "sp-late"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name          string
+		args          []string
+		want, notWant []string
+	}{
+		{"by cluster id", []string{"wordcount"}, []string{"note: a/flink-jobs/wordcount moved to b/flink-jobs/wordcount", "upgrade  completed  -       " + sp}, []string{"manual"}},
+		{"the old record", []string{"wordcount", "--kube-cluster", "a"}, []string{"manual", "upgrade  completed  -       " + sp}, []string{"note:"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := runSavepointsCmd(t, url, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output does not say %q:\n%s", w, out)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(out, w) {
+					t.Errorf("output says %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}

@@ -146,7 +146,7 @@ func (f *submitFollow) judge(ev messages.Event) judgement {
 			return judgement{}
 		}
 		return judgement{
-			line:    "upgrade refused (" + strings.Trim(e.Reason+": "+e.Message, ": ") + ")",
+			line:    f.opName() + " refused (" + strings.Trim(e.Reason+": "+e.Message, ": ") + ")",
 			verdict: failed,
 			err:     &JobFailedError{RequestID: req.RequestID, State: "REFUSED", Reason: e.Reason, Message: e.Message},
 		}
@@ -182,10 +182,7 @@ func (f *submitFollow) upgradeStep(e *messages.JobStatusChanged) judgement {
 	f.from = e.RequestID
 	switch e.Operation.Status {
 	case messages.OperationRequested:
-		return judgement{
-			line:  fmt.Sprintf("upgrading (%s): the job runs request %s (%s); %s…", f.mode(), e.RequestID, stateOrUnknown(e.From), upgradeStages[f.mode()]),
-			stage: upgradeStages[f.mode()],
-		}
+		return judgement{line: f.requestedLine(e.RequestID, e.From), stage: upgradeStages[f.mode()]}
 	case messages.OperationInProgress:
 		if f.completed {
 			return judgement{} // told by the completed step already
@@ -196,13 +193,12 @@ func (f *submitFollow) upgradeStep(e *messages.JobStatusChanged) judgement {
 		return judgement{line: stateLine(e), stage: "removing the old cluster"}
 	case messages.OperationCompleted:
 		f.completed, f.restore = true, e.SavepointPath
-		line := "old cluster removed, deploying without state"
-		if f.restore != "" {
-			line = "old cluster removed, deploying from " + f.restore
-		}
-		return judgement{line: line, stage: "deploying"}
+		return judgement{line: f.removedLine(), stage: "deploying"}
 	case messages.OperationFailed:
-		msg := fmt.Sprintf("upgrade failed (%s); the job is %s", strings.Trim(e.Reason+": "+e.Message, ": "), e.To)
+		msg := fmt.Sprintf("%s failed (%s); the job is %s", f.opName(), strings.Trim(e.Reason+": "+e.Message, ": "), e.To)
+		if from, ok := f.moving(); ok {
+			msg += " in " + from.Key()
+		}
 		if e.To == messages.StateRunning {
 			msg += ", still request " + e.RequestID
 		}
@@ -210,16 +206,6 @@ func (f *submitFollow) upgradeStep(e *messages.JobStatusChanged) judgement {
 			err: &JobFailedError{RequestID: f.req.RequestID, State: "UPGRADE_FAILED", Reason: e.Reason, Message: e.Message}}
 	}
 	return judgement{line: stateLine(e)}
-}
-
-// summary is the line ending a successful upgrade: what it replaced and
-// what the new run restored from.
-func (f *submitFollow) summary(to messages.JobState) string {
-	from := "without state"
-	if f.restore != "" {
-		from = "from " + f.restore
-	}
-	return fmt.Sprintf("upgraded %s → %s (%s), %s", f.from, f.req.RequestID, f.mode(), from) + " → " + string(to)
 }
 
 // stateOrUnknown is s, or "state unknown" when empty.

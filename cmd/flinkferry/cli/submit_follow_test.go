@@ -31,6 +31,21 @@ func upgradeStep(r *messages.SubmitRequested, status messages.OperationStatus, f
 	return e
 }
 
+// movedStep returns the steps of r's move as the track worker publishes
+// them: events of the moved job (upgrade.from), run v1, naming r in their
+// operation.
+func movedStep(r *messages.SubmitRequested) func(status messages.OperationStatus, to messages.JobState, reason, msg, path string) messages.Event {
+	from, _ := r.MovedFrom()
+	return func(status messages.OperationStatus, to messages.JobState, reason, msg, path string) messages.Event {
+		e := withSavepoint(step(from, r.RequestID, messages.OpUpgrade, status, messages.StateRunning, to, reason, msg), path)
+		if to != messages.StateUpgrading || reason != "upgrade_requested" {
+			e.From = messages.StateUpgrading
+		}
+		e.RequestID = "wc-v1"
+		return e
+	}
+}
+
 // TestSubmitWaitShowsTheUpgradesSteps replays what the workers publish
 // for an upgrade (docs/upgrades.md) through the wait of `submit --wait`,
 // plain output, against golden files: every step of the request's
@@ -145,15 +160,7 @@ func TestSubmitWaitShowsTheUpgradesSteps(t *testing.T) {
 		// A move (upgrade.from): the steps are the moved job's (cluster a),
 		// the new run's events the job's in cluster b.
 		{name: "move", move: true, events: func(r *messages.SubmitRequested) []messages.Event {
-			from, _ := r.MovedFrom()
-			moved := func(status messages.OperationStatus, to messages.JobState, reason, msg, path string) messages.Event {
-				e := withSavepoint(step(from, r.RequestID, messages.OpUpgrade, status, running, to, reason, msg), path)
-				if to != upgrading || reason != "upgrade_requested" {
-					e.From = upgrading
-				}
-				e.RequestID = "wc-v1"
-				return e
-			}
+			moved := movedStep(r)
 			return []messages.Event{
 				pushed(r),
 				moved(messages.OperationRequested, upgrading, "upgrade_requested", "", ""),
@@ -162,6 +169,22 @@ func TestSubmitWaitShowsTheUpgradesSteps(t *testing.T) {
 				handBack(r), deployed(r),
 				newRun(r, "", messages.StateStarting),
 				newRun(r, messages.StateStarting, running),
+			}
+		}},
+		{name: "move-savepoint-fails", move: true, state: "UPGRADE_FAILED", reason: "upgrade_failed", events: func(r *messages.SubmitRequested) []messages.Event {
+			moved := movedStep(r)
+			return []messages.Event{
+				pushed(r),
+				moved(messages.OperationRequested, upgrading, "upgrade_requested", "", ""),
+				moved(messages.OperationFailed, running, "upgrade_failed", "java.io.IOException: the savepoint storage is full", ""),
+			}
+		}},
+		{name: "move-refused", move: true, state: "REFUSED", reason: messages.RefusedSavepointNotShared, events: func(r *messages.SubmitRequested) []messages.Event {
+			from, _ := r.MovedFrom()
+			return []messages.Event{
+				pushed(r),
+				refused(from, r.RequestID, messages.OpUpgrade, messages.RefusedSavepointNotShared,
+					`savepoint directory file:///flink/savepoints is local to Kubernetes cluster "a"`),
 			}
 		}},
 		{name: "refused", state: "REFUSED", reason: messages.RefusedNotAllowed, events: func(r *messages.SubmitRequested) []messages.Event {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # peers.sh installs and builds every test peer the suite needs, skipping
 # what is already there, so `go tool task test` passes on a fresh machine:
-#   - Debian packages: redis-server, docker-registry, htpasswd (apache2-utils)
-#     and kcat, with apt-get (as root, or through sudo);
+#   - Debian packages: redis-server, redis-cli (redis-tools: it creates the
+#     Redis Cluster of the cluster tests), docker-registry, htpasswd
+#     (apache2-utils) and kcat, with apt-get (as root, or through sudo);
 #   - kube-apiserver, kube-controller-manager and etcd (hack/k8s-testbin);
 #   - the pinned helm (hack/tools) in ~/.cache/flinkferry/tools;
 #   - Alertmanager and mailpit (alert worker tests), from the Go module
@@ -17,7 +18,7 @@ update=0
 [ "${1:-}" = "--update" ] && update=1
 
 missing=()
-for c in redis-server docker-registry htpasswd kcat; do
+for c in redis-server redis-cli docker-registry htpasswd kcat; do
 	command -v "$c" >/dev/null 2>&1 || missing+=("$c")
 done
 if [ "$update" = 1 ] || [ "${#missing[@]}" -gt 0 ]; then
@@ -32,7 +33,7 @@ if [ "$update" = 1 ] || [ "${#missing[@]}" -gt 0 ]; then
 	fi
 	export DEBIAN_FRONTEND=noninteractive
 	$sudo apt-get update -qq
-	$sudo apt-get install -y -qq --no-install-recommends redis-server docker-registry apache2-utils kcat >/dev/null
+	$sudo apt-get install -y -qq --no-install-recommends redis-server redis-tools docker-registry apache2-utils kcat >/dev/null
 fi
 
 echo "== Kubernetes test control plane (cached)"

@@ -16,6 +16,7 @@ import (
 // installHint tells how to install each peer binary (Debian packages).
 var installHint = map[string]string{
 	"redis-server":    "apt-get install -y redis-server",
+	"redis-cli":       "apt-get install -y redis-tools",
 	"docker-registry": "apt-get install -y docker-registry",
 	"kcat":            "apt-get install -y kcat",
 }

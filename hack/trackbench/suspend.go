@@ -621,7 +621,7 @@ func readOpStates(ctx context.Context, rdb *redis.Client, keys []string, which [
 	cmds := make([]*redis.SliceCmd, len(which))
 	_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for k, i := range which {
-			cmds[k] = p.HMGet(ctx, benchPrefix+"job:"+keys[i], "state", "state_since", "op_request_id", "op_phase", "op_result", "op_reason", "op_message")
+			cmds[k] = p.HMGet(ctx, jobstore.JobHashKey(benchPrefix, benchShards, keys[i]), "state", "state_since", "op_request_id", "op_phase", "op_result", "op_reason", "op_message")
 		}
 		return nil
 	})

@@ -95,9 +95,9 @@ func registerJobs(ctx context.Context, rdb *redis.Client, cfg loopConfig) error 
 }
 
 // workerLastPolls reads the last_poll field of each job's hash
-// (docs/redis.md: <prefix>job:<namespace>/<cluster id>, Unix ms).
+// (docs/redis.md: <prefix>{<shard>}:job:<namespace>/<cluster id>, Unix ms).
 func workerLastPolls(ctx context.Context, rdb *redis.Client, jobs int) ([]int64, error) {
-	return lastPollFields(ctx, rdb, jobs, func(i int) string { return benchPrefix + "job:" + jobKey(i) })
+	return lastPollFields(ctx, rdb, jobs, func(i int) string { return jobstore.JobHashKey(benchPrefix, benchShards, jobKey(i)) })
 }
 
 // runWorker runs one track worker replica until ctx ends.

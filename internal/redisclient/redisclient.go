@@ -31,6 +31,35 @@ type Config struct {
 	SentinelAddrs    []string `envconfig:"SENTINEL_ADDRS" desc:"Redis Sentinel: comma-separated host:port of the Sentinels (required with SENTINEL_MASTER)"`
 	SentinelUsername string   `envconfig:"SENTINEL_USERNAME" desc:"Redis Sentinel: ACL user of the Sentinels"`
 	SentinelPassword string   `envconfig:"SENTINEL_PASSWORD" desc:"Redis Sentinel: password of the Sentinels (secret)"`
+
+	// Cluster: with CLUSTER_ADDRS set, URL names only the credentials and
+	// TLS of the nodes (its host is ignored, its database must be 0); the
+	// other nodes and the slots are discovered, and a failover is
+	// followed without a restart.
+	ClusterAddrs []string `envconfig:"CLUSTER_ADDRS" desc:"Redis Cluster: comma-separated host:port of some of the cluster's nodes (empty: not a cluster)"`
+}
+
+// Mode is the kind of Redis deployment a Config reaches.
+type Mode string
+
+// Modes of Config.Mode.
+const (
+	ModeSingle   Mode = "single"
+	ModeSentinel Mode = "sentinel"
+	ModeCluster  Mode = "cluster"
+)
+
+// Mode says which deployment c reaches: a cluster when ClusterAddrs is
+// set, a Sentinel-managed master when SentinelMaster is, else the
+// single server of URL.
+func (c Config) Mode() Mode {
+	switch {
+	case len(c.ClusterAddrs) > 0:
+		return ModeCluster
+	case c.SentinelMaster != "":
+		return ModeSentinel
+	}
+	return ModeSingle
 }
 
 // Validate reports every problem at once; it never echoes the password.
@@ -51,6 +80,19 @@ func (c Config) Validate() error {
 	for _, a := range c.SentinelAddrs {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			errs = append(errs, fmt.Errorf("redis: SENTINEL_ADDRS: %q is not host:port", a))
+		}
+	}
+	for _, a := range c.ClusterAddrs {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf("redis: CLUSTER_ADDRS: %q is not host:port", a))
+		}
+	}
+	if len(c.ClusterAddrs) > 0 {
+		if c.SentinelMaster != "" || len(c.SentinelAddrs) > 0 {
+			errs = append(errs, errors.New("redis: set either SENTINEL_* or CLUSTER_ADDRS, not both"))
+		}
+		if opts, err := c.options(); err == nil && opts.DB != 0 {
+			errs = append(errs, fmt.Errorf("redis: a Redis Cluster has database 0 only, URL selects %d", opts.DB))
 		}
 	}
 	return errors.Join(errs...)
@@ -95,19 +137,34 @@ func (c Config) options() (*redis.Options, error) {
 	return opts, nil
 }
 
-// New returns a client and checks that the server answers. With
-// SentinelMaster set it is a failover client: it asks the Sentinels for the
-// master and follows a failover (a *redis.Client all the same, so callers
-// do not change).
-func New(ctx context.Context, c Config) (*redis.Client, error) {
+// New returns a client and checks that the server answers (every master,
+// for a cluster). With SentinelMaster set it is a failover client: it asks
+// the Sentinels for the master and follows a failover. With ClusterAddrs
+// set it is a cluster client: it routes each command to the master of its
+// key's hash slot, splits pipelines by node and follows failovers and
+// slot moves.
+func New(ctx context.Context, c Config) (redis.UniversalClient, error) {
 	opts, err := c.options()
 	if err != nil {
 		return nil, err
 	}
-	client, where := redis.NewClient(opts), opts.Addr
-	if c.SentinelMaster != "" {
+	var client redis.UniversalClient
+	var where string
+	switch c.Mode() {
+	case ModeCluster:
+		cc := newCluster(c.clusterOptions(opts))
+		client, where = cc, "cluster of "+strings.Join(c.ClusterAddrs, ",")
+		if err := cc.ForEachMaster(ctx, func(ctx context.Context, m *redis.Client) error {
+			return m.Ping(ctx).Err()
+		}); err != nil {
+			client.Close()
+			return nil, fmt.Errorf("connecting to redis at %s: %w", where, err)
+		}
+	case ModeSentinel:
 		client = redis.NewFailoverClient(c.failoverOptions(opts))
 		where = fmt.Sprintf("master %q of sentinels %s", c.SentinelMaster, strings.Join(c.SentinelAddrs, ","))
+	default:
+		client, where = redis.NewClient(opts), opts.Addr
 	}
 	if err := client.Ping(ctx).Err(); err != nil {
 		client.Close()

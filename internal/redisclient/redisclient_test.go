@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/flinkferry/flinkferry/internal/testenv"
 )
 
@@ -21,7 +23,7 @@ func TestNewConnectsToRealRedis(t *testing.T) {
 	if err := c.Set(context.Background(), "k", "v", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := c.Options().DB, r.DB; got != want {
+	if got, want := c.(*redis.Client).Options().DB, r.DB; got != want {
 		t.Errorf("DB = %d, want %d", got, want)
 	}
 	// Deadlines come from the context.

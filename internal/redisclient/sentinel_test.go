@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/flinkferry/flinkferry/internal/testenv"
 )
 
@@ -29,7 +31,7 @@ func TestSentinelFollowsFailover(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n, err := c.Wait(ctx, 1, 5*time.Second).Result(); err != nil || n < 1 {
+	if n, err := c.(*redis.Client).Wait(ctx, 1, 5*time.Second).Result(); err != nil || n < 1 {
 		t.Fatalf("WAIT 1: %d replicas acknowledged, %v", n, err)
 	}
 

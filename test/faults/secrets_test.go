@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func (s *stack) secretHits(t *testing.T) {
 		add("redis keys", k)
 		for _, v := range redisValues(ctx, rdb, k) {
 			values++
-			add("redis "+strings.SplitN(strings.TrimPrefix(k, "ff:"), ":", 2)[0]+" values", v)
+			add("redis "+strings.SplitN(jobKeyPrefix.ReplaceAllString(k, ""), ":", 2)[0]+" values", v)
 		}
 	}
 	if err := iter.Err(); err != nil {
@@ -112,3 +113,7 @@ func redisValues(ctx context.Context, rdb *redis.Client, key string) []string {
 	}
 	return nil
 }
+
+// jobKeyPrefix is the start of the track worker's keys: the prefix and,
+// for a job's keys, its shard's hash tag (docs/redis.md).
+var jobKeyPrefix = regexp.MustCompile(`^ff:(\{[0-9]+\}:)?`)

@@ -59,7 +59,7 @@ func Spec(cfg Config, o Overrides) worker.Spec {
 				rdb.Close()
 				return nil, err
 			}
-			jobs, err := jobstore.New(rdb, jobstore.Options{Prefix: a.TrackRedisPrefix})
+			jobs, err := jobstore.Open(ctx, rdb, jobstore.Options{Prefix: a.TrackRedisPrefix})
 			if err != nil {
 				rdb.Close()
 				return nil, err

@@ -75,7 +75,7 @@ func conflict(id, stored, hash string) error {
 // RedisRequestHashes keeps request hashes in Redis: one string per
 // request id, <Prefix>req:<request id>, expiring after TTL.
 type RedisRequestHashes struct {
-	Client *redis.Client
+	Client redis.UniversalClient
 	Prefix string
 	TTL    time.Duration
 }

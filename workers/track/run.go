@@ -58,6 +58,15 @@ func Spec(cfg Config, o Overrides) worker.Spec {
 			if err != nil {
 				return nil, err
 			}
+			legacy, err := store.SaveLayout(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if legacy {
+				d.Log.Warn("Redis holds jobs in the key layout of an older flinkferry (ff:jobs, ff:job:<key>): they are not read; "+
+					"the recovery registers every job again from Kubernetes (docs/redis.md, upgrading to layout 2)",
+					"prefix", t.RedisPrefix)
+			}
 			leases, err := shard.New(rdb, t.leaseOptions(d.Log))
 			if err != nil {
 				return nil, err

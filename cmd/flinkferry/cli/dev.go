@@ -295,7 +295,7 @@ func runDemo(ctx context.Context, out io.Writer, env *dev.Env, kube *dev.Kube, d
 		return err
 	}
 	defer rdb.Close()
-	store, err := jobstore.New(rdb, jobstore.Options{Prefix: jobstore.DefaultPrefix})
+	store, err := jobstore.Open(ctx, rdb, jobstore.Options{Prefix: jobstore.DefaultPrefix})
 	if err != nil {
 		return err
 	}

@@ -256,7 +256,7 @@ func openJobStore(ctx context.Context, cmd *cobra.Command, o redisFlags) (*jobst
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := jobstore.New(rdb, jobstore.Options{Prefix: prefix})
+	store, err := jobstore.Open(ctx, rdb, jobstore.Options{Prefix: prefix})
 	if err != nil {
 		rdb.Close()
 		return nil, nil, err

@@ -196,14 +196,15 @@ func (s *Store) applyCall(u *Update) (call, error) {
 	}
 
 	args := make([]any, 0, 13+len(f.del)+len(f.set))
-	args = append(args, u.Key, strconv.FormatInt(u.ExpectVersion, 10), s.opts.Prefix, s.opts.TransitionsMaxLen,
+	sh := s.ShardOf(u.Key)
+	args = append(args, u.Key, strconv.FormatInt(u.ExpectVersion, 10), s.k.tag(sh), s.opts.TransitionsMaxLen,
 		to, reason, message, at, terminal, opReq, operation, path, len(f.del))
 	for _, d := range f.del {
 		args = append(args, d)
 	}
 	args = append(args, f.set...)
 	return call{
-		keys: []string{s.k.job(u.Key), s.k.transitions(u.Key), s.k.terminal(), s.k.states()},
+		keys: []string{s.k.job(u.Key), s.k.transitions(u.Key), s.k.terminal(sh), s.k.states(sh)},
 		args: args,
 	}, nil
 }

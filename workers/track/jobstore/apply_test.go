@@ -75,7 +75,7 @@ func TestApplyCompareAndSet(t *testing.T) {
 	if n := len(outbox(t, s, j.Shard)); n != 2 {
 		t.Errorf("outbox has %d entries, want 2", n)
 	}
-	if n, _ := rdb.Exists(context.Background(), "ff:job:/ns/missing").Result(); n != 0 {
+	if n, _ := rdb.Exists(context.Background(), s.k.job("/ns/missing")).Result(); n != 0 {
 		t.Error("Apply created a job that was not registered")
 	}
 }
@@ -246,11 +246,11 @@ func TestStateIndexesFollowTransitions(t *testing.T) {
 	} {
 		transition(t, s, key, tt.to, "", t0.Add(time.Minute))
 		for _, st := range []messages.JobState{messages.StateStarting, messages.StateRunning, messages.StateFinished, messages.StateTerminated} {
-			if got, want := isMember(t, rdb, s.k.state(st), key), st == tt.to; got != want {
+			if got, want := isMember(t, rdb, s.k.state(s.ShardOf(key), st), key), st == tt.to; got != want {
 				t.Errorf("after -> %s: member of %s = %v, want %v", tt.to, st, got, want)
 			}
 		}
-		_, err := rdb.ZScore(context.Background(), s.k.terminal(), key).Result()
+		_, err := rdb.ZScore(context.Background(), s.k.terminal(s.ShardOf(key)), key).Result()
 		if got := err == nil; got != tt.terminal {
 			t.Errorf("after -> %s: in terminal set = %v, want %v", tt.to, got, tt.terminal)
 		}

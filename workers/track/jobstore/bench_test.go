@@ -64,7 +64,7 @@ func BenchmarkApply(b *testing.B) {
 
 // redisCPU returns the CPU time redis-server has used (INFO cpu: user +
 // system), so the benchmark reports Redis's own cost per update.
-func redisCPU(b *testing.B, rdb *redis.Client) time.Duration {
+func redisCPU(b *testing.B, rdb redis.UniversalClient) time.Duration {
 	info, err := rdb.Info(context.Background(), "cpu").Result()
 	if err != nil {
 		b.Fatal(err)

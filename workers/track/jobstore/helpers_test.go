@@ -18,9 +18,16 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // t0 is the tests' reference time.
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// client returns a client on a database of its own.
-func client(t testing.TB) *redis.Client {
+// client returns a client on a database of its own, or, inside
+// TestOnCluster, on the emptied Redis Cluster.
+func client(t testing.TB) redis.UniversalClient {
 	t.Helper()
+	if onCluster != nil {
+		if err := onCluster.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return onCluster.Client(t)
+	}
 	r := testenv.Redis(t)
 	rdb := redis.NewClient(&redis.Options{Addr: r.Addr, DB: r.DB, ContextTimeoutEnabled: true, PoolSize: 32})
 	t.Cleanup(func() { rdb.Close() })
@@ -117,7 +124,7 @@ func steps(tr []TransitionRecord) string {
 	return strings.Join(b, " ")
 }
 
-func isMember(t testing.TB, rdb *redis.Client, set, member string) bool {
+func isMember(t testing.TB, rdb redis.UniversalClient, set, member string) bool {
 	t.Helper()
 	ok, err := rdb.SIsMember(context.Background(), set, member).Result()
 	if err != nil {

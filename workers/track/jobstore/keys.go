@@ -19,20 +19,53 @@ func ShardOf(key string, shards int) int {
 	return int(h.Sum32() % uint32(shards))
 }
 
-// keys names every key of a Store; docs/redis.md lists them.
-type keys struct{ p string }
-
-func (k keys) job(key string) string         { return k.p + "job:" + key }
-func (k keys) transitions(key string) string { return k.p + "transitions:" + key }
-func (k keys) savepoints(key string) string  { return k.p + "sp:" + key }
-func (k keys) ops(key string) string         { return k.p + "ops:" + key }
-func (k keys) outbox(shard int) string       { return k.p + "outbox:" + strconv.Itoa(shard) }
-func (k keys) shard(shard int) string        { return k.p + "shard:" + strconv.Itoa(shard) }
-func (k keys) state(s messages.JobState) string {
-	return k.p + "state:" + string(s)
+// keys names every key of a Store; docs/redis.md lists them. Every key of
+// a job and every index lives under its shard's hash tag, P{<shard>}:, so
+// that each script (and each pipelined read of one shard) touches one
+// Redis Cluster hash slot. There is no key across shards: List, Count
+// and Sweep read every shard.
+type keys struct {
+	p      string
+	shards int
 }
-func (k keys) kube(kubeCluster string) string { return k.p + "kube:" + kubeCluster }
-func (k keys) namespace(ns string) string     { return k.p + "ns:" + ns }
-func (k keys) jobs() string                   { return k.p + "jobs" }
-func (k keys) states() string                 { return k.p + "states" }
-func (k keys) terminal() string               { return k.p + "terminal" }
+
+// tag is the start of every key of shard: P{<shard>}:.
+func (k keys) tag(shard int) string { return k.p + "{" + strconv.Itoa(shard) + "}:" }
+
+// of is the start of every key of the job key.
+func (k keys) of(key string) string { return k.tag(ShardOf(key, k.shards)) }
+
+func (k keys) job(key string) string         { return k.of(key) + "job:" + key }
+func (k keys) transitions(key string) string { return k.of(key) + "transitions:" + key }
+func (k keys) savepoints(key string) string  { return k.of(key) + "sp:" + key }
+func (k keys) ops(key string) string         { return k.of(key) + "ops:" + key }
+
+// The shard's outbox stream, its set of jobs and its indexes.
+func (k keys) outbox(shard int) string    { return k.tag(shard) + "outbox" }
+func (k keys) jobs(shard int) string      { return k.tag(shard) + "jobs" }
+func (k keys) states(shard int) string    { return k.tag(shard) + "states" }
+func (k keys) terminal(shard int) string  { return k.tag(shard) + "terminal" }
+func (k keys) activeOps(shard int) string { return k.tag(shard) + "opq" }
+func (k keys) state(shard int, s messages.JobState) string {
+	return k.tag(shard) + "state:" + string(s)
+}
+func (k keys) kube(shard int, kubeCluster string) string {
+	return k.tag(shard) + "kube:" + kubeCluster
+}
+func (k keys) namespace(shard int, ns string) string { return k.tag(shard) + "ns:" + ns }
+
+// all returns 0 .. shards-1.
+func (k keys) all() []int {
+	out := make([]int, k.shards)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// JobHashKey is the name of the hash of the job key under prefix and
+// shards (P{<shard>}:job:<key>), for tools that read its fields directly
+// (docs/redis.md lists them).
+func JobHashKey(prefix string, shards int, key string) string {
+	return keys{p: prefix, shards: shards}.job(key)
+}

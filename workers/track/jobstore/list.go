@@ -12,12 +12,13 @@ import (
 )
 
 // ShardKeys returns the keys of the jobs of the shards (one pipelined
-// SMEMBERS per shard, one round trip).
+// SMEMBERS per shard: one round trip to a single Redis, one per node of a
+// Cluster, in parallel).
 func (s *Store) ShardKeys(ctx context.Context, shards ...int) ([]string, error) {
 	cmds := make([]*redis.StringSliceCmd, len(shards))
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, sh := range shards {
-			cmds[i] = p.SMembers(ctx, s.k.shard(sh))
+			cmds[i] = p.SMembers(ctx, s.k.jobs(sh))
 		}
 		return nil
 	})
@@ -41,33 +42,42 @@ type Filter struct {
 	ClusterID   string
 }
 
-// List returns the jobs matching f, sorted by key. It intersects the
-// index sets of the set fields (SINTER), or reads the set of all jobs
-// when no indexed field is set, keeps the keys with f.ClusterID, and
-// reads the jobs in one pipeline. For the CLI, not for hot paths.
+// List returns the jobs matching f, sorted by key. In each shard it
+// intersects the shard's index sets of the set fields (SINTER), or reads
+// the shard's set of jobs when no indexed field is set, all shards in one
+// pipeline; it keeps the keys with f.ClusterID and reads the jobs in a
+// second pipeline. For the CLI, not for hot paths.
 func (s *Store) List(ctx context.Context, f Filter) ([]*Job, error) {
-	var sets []string
-	if f.KubeCluster != "" {
-		sets = append(sets, s.k.kube(f.KubeCluster))
-	}
-	if f.Namespace != "" {
-		sets = append(sets, s.k.namespace(f.Namespace))
-	}
-	if f.State != "" {
-		sets = append(sets, s.k.state(f.State))
-	}
-	var cmd *redis.StringSliceCmd
-	switch len(sets) {
-	case 0:
-		cmd = s.rdb.SMembers(ctx, s.k.jobs())
-	case 1:
-		cmd = s.rdb.SMembers(ctx, sets[0])
-	default:
-		cmd = s.rdb.SInter(ctx, sets...)
-	}
-	keys, err := cmd.Result()
+	cmds := make([]*redis.StringSliceCmd, s.opts.Shards)
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for sh := range cmds {
+			var sets []string
+			if f.KubeCluster != "" {
+				sets = append(sets, s.k.kube(sh, f.KubeCluster))
+			}
+			if f.Namespace != "" {
+				sets = append(sets, s.k.namespace(sh, f.Namespace))
+			}
+			if f.State != "" {
+				sets = append(sets, s.k.state(sh, f.State))
+			}
+			switch len(sets) {
+			case 0:
+				cmds[sh] = p.SMembers(ctx, s.k.jobs(sh))
+			case 1:
+				cmds[sh] = p.SMembers(ctx, sets[0])
+			default:
+				cmds[sh] = p.SInter(ctx, sets...) // one shard's sets: one hash slot
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("listing jobs: %w", err)
+	}
+	var keys []string
+	for _, c := range cmds {
+		keys = append(keys, c.Val()...)
 	}
 	if f.ClusterID != "" {
 		keys = slices.DeleteFunc(keys, func(k string) bool { return !strings.HasSuffix(k, "/"+f.ClusterID) })
@@ -83,28 +93,52 @@ func (s *Store) List(ctx context.Context, f Filter) ([]*Job, error) {
 
 // Count returns the number of jobs in each state: every known state
 // (messages.JobStates, 0 when none) and every other state ever stored.
+// One pipeline reads every shard's count of each known state and its set
+// of stored state names; a second one counts the names no known state
+// has (a state added by a newer tracker), when there are any.
 func (s *Store) Count(ctx context.Context) (map[messages.JobState]int64, error) {
-	names, err := s.rdb.SMembers(ctx, s.k.states()).Result()
-	if err != nil {
-		return nil, fmt.Errorf("counting jobs: %w", err)
+	known := messages.JobStates()
+	out := make(map[messages.JobState]int64, len(known))
+	names := make([]*redis.StringSliceCmd, s.opts.Shards)
+	if err := s.countStates(ctx, known, out, func(p redis.Pipeliner) {
+		for sh := range names {
+			names[sh] = p.SMembers(ctx, s.k.states(sh))
+		}
+	}); err != nil {
+		return nil, err
 	}
-	states := messages.JobStates()
-	for _, n := range names {
-		if st := messages.JobState(n); !slices.Contains(states, st) {
-			states = append(states, st)
+	var extra []messages.JobState
+	for _, c := range names {
+		for _, n := range c.Val() {
+			if st := messages.JobState(n); !slices.Contains(known, st) && !slices.Contains(extra, st) {
+				extra = append(extra, st)
+			}
 		}
 	}
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.IntCmd, len(states))
-	for i, st := range states {
-		cmds[i] = pipe.SCard(ctx, s.k.state(st))
+	if len(extra) == 0 {
+		return out, nil
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, fmt.Errorf("counting jobs: %w", err)
+	return out, s.countStates(ctx, extra, out, func(redis.Pipeliner) {})
+}
+
+// countStates adds every shard's SCARD of each of states to out, in one
+// pipeline with what also queues.
+func (s *Store) countStates(ctx context.Context, states []messages.JobState, out map[messages.JobState]int64, also func(redis.Pipeliner)) error {
+	cmds := make([]*redis.IntCmd, 0, len(states)*s.opts.Shards)
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		also(p)
+		for sh := range s.opts.Shards {
+			for _, st := range states {
+				cmds = append(cmds, p.SCard(ctx, s.k.state(sh, st)))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("counting jobs: %w", err)
 	}
-	out := make(map[messages.JobState]int64, len(states))
-	for i, st := range states {
-		out[st] = cmds[i].Val()
+	for i, c := range cmds {
+		out[states[i%len(states)]] += c.Val()
 	}
-	return out, nil
+	return nil
 }

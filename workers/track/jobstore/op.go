@@ -89,7 +89,7 @@ func (s *Store) RecordOp(ctx context.Context, key string, op ops.Op, contentHash
 	if contentHash == "" || len(contentHash) > 128 || !hashPattern.MatchString(contentHash) {
 		return RecordResult{}, fmt.Errorf("recording operation %s of %s: content hash %q is not 1 to 128 printable characters without spaces", op.RequestID, key, contentHash)
 	}
-	args := []any{key, op.RequestID, contentHash, string(op.Operation), s.opts.Prefix, ms(op.RequestedAt), RecentOps}
+	args := []any{key, op.RequestID, contentHash, string(op.Operation), s.k.of(key), ms(op.RequestedAt), RecentOps}
 	args = append(args, opArgs(&op)...)
 	args = append(args, fOpHash, contentHash)
 	cmd, err := evalOne(ctx, s.rdb, recordOpScript, call{keys: []string{s.k.job(key), s.k.ops(key)}, args: args})
@@ -177,7 +177,7 @@ func (s *Store) UpdateOp(ctx context.Context, key, requestID string, expectPhase
 	if len(errs) > 0 {
 		return false, fmt.Errorf("updating operation %s of %s: %w", requestID, key, errors.Join(errs...))
 	}
-	args := []any{key, requestID, string(expectPhase), s.opts.Prefix, reason, message, path, at}
+	args := []any{key, requestID, string(expectPhase), s.k.of(key), reason, message, path, at}
 	args = append(args, opArgs(&next)...)
 	cmd, err := evalOne(ctx, s.rdb, updateOpScript, call{keys: []string{s.k.job(key)}, args: args})
 	if err != nil {

@@ -3,7 +3,6 @@ package jobstore
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -17,8 +16,6 @@ import (
 // done. Register marks a job whose missing fields (a recovered job's REST
 // endpoint) a deployed event filled in, so that the owner reads it again.
 // A stale mark (a job swept, an operation done) costs one read.
-
-func (k keys) activeOps(shard int) string { return k.p + "opq:" + strconv.Itoa(shard) }
 
 // MarkOp adds key to its shard's active-operation index.
 func (s *Store) MarkOp(ctx context.Context, key string) error {

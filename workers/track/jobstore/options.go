@@ -3,6 +3,7 @@ package jobstore
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -69,6 +70,10 @@ func (o Options) Validate() error {
 	}
 	if len(o.Prefix) > 64 {
 		errs = append(errs, errors.New("jobstore: Prefix must be at most 64 bytes"))
+	}
+	if strings.ContainsAny(o.Prefix, "{}") {
+		// The shard's hash tag must be the first {...} of every key.
+		errs = append(errs, errors.New("jobstore: Prefix must not contain '{' or '}'"))
 	}
 	return errors.Join(errs...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"hash/fnv"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,15 +39,19 @@ func TestOptionsValidate(t *testing.T) {
 	}
 }
 
-func TestNewRefusesClusterAndRing(t *testing.T) {
-	for _, rdb := range []redis.UniversalClient{
-		redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}}),
-		redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}}),
-	} {
-		if _, err := New(rdb, Options{}); err == nil {
-			t.Errorf("New(%T) = nil error, want refusal", rdb)
-		}
-		rdb.Close()
+func TestNewRefusesRing(t *testing.T) {
+	ring := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"a": "127.0.0.1:1"}})
+	defer ring.Close()
+	if _, err := New(ring, Options{}); err == nil {
+		t.Error("New(*redis.Ring) = nil error, want refusal")
+	}
+	cluster := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}})
+	defer cluster.Close()
+	if _, err := New(cluster, Options{}); err != nil {
+		t.Errorf("New(*redis.ClusterClient) = %v, want a store", err)
+	}
+	if _, err := New(client(t), Options{Prefix: "ff{x}:"}); err == nil {
+		t.Error("New() with a hash tag in the prefix = nil error")
 	}
 	if _, err := New(client(t), Options{Shards: -1}); err == nil {
 		t.Error("New() with invalid options = nil error")
@@ -110,7 +115,8 @@ func TestRegisterIsIdempotent(t *testing.T) {
 	if !strings.HasPrefix(es[0].EventID, key+"@") || !strings.HasSuffix(es[0].EventID, ".1.STARTING") || len(es[0].EventID) != len(key)+1+16+len(".1.STARTING") {
 		t.Errorf("EventID = %q, want %s@<16 hex digits>.1.STARTING", es[0].EventID, key)
 	}
-	for _, set := range []string{"ff:jobs", "ff:state:STARTING", "ff:kube:", "ff:ns:flink-jobs", s.k.shard(j.Shard)} {
+	for _, set := range []string{"ff:{" + strconv.Itoa(j.Shard) + "}:jobs", s.k.state(j.Shard, messages.StateStarting),
+		s.k.kube(j.Shard, ""), s.k.namespace(j.Shard, "flink-jobs")} {
 		if !isMember(t, rdb, set, key) {
 			t.Errorf("%s is not in %s", key, set)
 		}
@@ -129,8 +135,8 @@ func TestRegisterResubmission(t *testing.T) {
 		Metrics: &Metrics{TaskManagers: 2, FlinkVersion: "1.19.1"}, Checkpoints: &Checkpoints{Completed: 3}})
 	transition(t, s, key, messages.StateFailed, "job_failed", t0.Add(3*time.Minute))
 	before := get(t, s, key)
-	if score, err := rdb.ZScore(context.Background(), "ff:terminal", key).Result(); err != nil || score == 0 {
-		t.Fatalf("failed job not in ff:terminal: %v", err)
+	if score, err := rdb.ZScore(context.Background(), s.k.terminal(j.Shard), key).Result(); err != nil || score == 0 {
+		t.Fatalf("failed job not in the terminal set: %v", err)
 	}
 
 	d2 := deployed("ns", "job", "req-2", t0.Add(time.Hour))
@@ -161,11 +167,11 @@ func TestRegisterResubmission(t *testing.T) {
 	if es[2].RequestID != "req-1" || es[2].To != messages.StateFailed {
 		t.Errorf("outbox entry of the old run = %+v", es[2])
 	}
-	if isMember(t, rdb, "ff:state:FAILED", key) || !isMember(t, rdb, "ff:state:STARTING", key) {
+	if isMember(t, rdb, s.k.state(j.Shard, messages.StateFailed), key) || !isMember(t, rdb, s.k.state(j.Shard, messages.StateStarting), key) {
 		t.Error("state index not moved to STARTING")
 	}
-	if err := rdb.ZScore(context.Background(), "ff:terminal", key).Err(); !errors.Is(err, redis.Nil) {
-		t.Errorf("resubmitted job still in ff:terminal: %v", err)
+	if err := rdb.ZScore(context.Background(), s.k.terminal(j.Shard), key).Err(); !errors.Is(err, redis.Nil) {
+		t.Errorf("resubmitted job still in the terminal set: %v", err)
 	}
 
 	// A new run of a job still STARTING records no transition.
@@ -229,9 +235,11 @@ func TestRegisterRejectsIncompleteEvents(t *testing.T) {
 	}
 }
 
-// Changing Options.Shards moves a job to its new shard when it is
-// registered again (the worker's recovery does that).
-func TestRegisterMovesJobToItsNewShard(t *testing.T) {
+// A job's keys are named after its shard: under another Options.Shards
+// the store does not find it, and registering it again (the worker's
+// recovery does that) creates it afresh in its new shard (docs/redis.md:
+// changing FLINKFERRY_TRACK_SHARDS).
+func TestChangingShardsStartsAfresh(t *testing.T) {
 	rdb := client(t)
 	d := deployed("ns", "wordcount", "req-1", t0)
 	key := d.Job.Key()
@@ -241,15 +249,15 @@ func TestRegisterMovesJobToItsNewShard(t *testing.T) {
 	}
 	register(t, newStore(t, rdb, Options{Shards: 4}), d, t0)
 	s := newStore(t, rdb, Options{Shards: 64})
+	if _, err := s.Get(context.Background(), key); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Get() under 64 shards = %v, want ErrNotFound", err)
+	}
 	r := register(t, s, d, t0)
-	if r.Outcome != Duplicate || r.Version != 2 || r.Shard != now {
-		t.Errorf("Register() = %+v, want duplicate moved to shard %d at version 2", r, now)
+	if r.Outcome != Created || r.Version != 1 || r.Shard != now {
+		t.Errorf("Register() = %+v, want created in shard %d at version 1", r, now)
 	}
-	if j := get(t, s, key); j.Shard != now {
-		t.Errorf("Shard = %d, want %d", j.Shard, now)
-	}
-	if isMember(t, rdb, s.k.shard(old), key) || !isMember(t, rdb, s.k.shard(now), key) {
-		t.Error("shard sets not updated")
+	if !isMember(t, rdb, s.k.jobs(now), key) {
+		t.Errorf("%s is not in the jobs set of shard %d", key, now)
 	}
 }
 

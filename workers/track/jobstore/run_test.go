@@ -43,7 +43,7 @@ func withRequest(d *messages.Deployed, mainClass string) *messages.Deployed {
 
 // snapshot is dump with the lines of every value sorted (dump writes a
 // hash's fields in map order).
-func snapshot(t *testing.T, rdb *redis.Client) map[string]string {
+func snapshot(t *testing.T, rdb redis.UniversalClient) map[string]string {
 	t.Helper()
 	out := dump(t, rdb)
 	for k, v := range out {
@@ -64,7 +64,7 @@ func run(t testing.TB, s *Store, key string) *Run {
 }
 
 // runFieldsOf returns the run_* fields of the job's hash.
-func runFieldsOf(t testing.TB, rdb *redis.Client, s *Store, key string) []string {
+func runFieldsOf(t testing.TB, rdb redis.UniversalClient, s *Store, key string) []string {
 	t.Helper()
 	var out []string
 	for f := range rdb.HGetAll(context.Background(), s.k.job(key)).Val() {

@@ -2,8 +2,10 @@ package jobstore
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -13,10 +15,24 @@ import (
 )
 
 // dump returns every key of the database with its content as text.
-func dump(t *testing.T, rdb *redis.Client) map[string]string {
+func dump(t *testing.T, rdb redis.UniversalClient) map[string]string {
 	t.Helper()
 	ctx := context.Background()
-	keys, err := rdb.Keys(ctx, "*").Result()
+	var keys []string
+	var mu sync.Mutex
+	each := func(ctx context.Context, c *redis.Client) error {
+		ks, err := c.Keys(ctx, "*").Result()
+		mu.Lock()
+		keys = append(keys, ks...)
+		mu.Unlock()
+		return err
+	}
+	var err error
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, each)
+	} else {
+		err = each(ctx, rdb.(*redis.Client))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,11 +115,14 @@ func TestNoSecretsInRedis(t *testing.T) {
 			t.Errorf("undocumented hash field %q", f)
 		}
 	}
-	// Every key is under the prefix and of a documented kind.
-	kinds := []string{"ff:job:", "ff:transitions:", "ff:outbox:", "ff:shard:", "ff:state:", "ff:kube:", "ff:ns:", "ff:jobs", "ff:states", "ff:terminal",
-		"ff:sp:", "ff:ops:"}
+	// Every key is under the prefix and its shard's hash tag, and of a
+	// documented kind.
+	kinds := []string{"job:", "transitions:", "outbox", "state:", "kube:", "ns:", "jobs", "states", "terminal",
+		"sp:", "ops:", "opq"}
+	tagged := regexp.MustCompile(`^ff:\{[0-9]+\}:`)
 	for k := range all {
-		if !slices.ContainsFunc(kinds, func(p string) bool { return strings.HasPrefix(k, p) }) {
+		rest := tagged.ReplaceAllString(k, "")
+		if rest == k || !slices.ContainsFunc(kinds, func(p string) bool { return strings.HasPrefix(rest, p) }) {
 			t.Errorf("undocumented key %s", k)
 		}
 	}

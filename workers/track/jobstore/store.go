@@ -27,24 +27,25 @@ type Store struct {
 }
 
 // New returns a store on rdb after validating opts (zero fields take
-// their defaults). rdb must reach a single Redis primary: a Redis Cluster
-// or Ring client is refused, because every write is a script over several
-// keys of different jobs and shards (docs/redis.md). The Lua scripts are
-// run with EVALSHA and loaded on first use (and again after Redis lost
-// its script cache).
+// their defaults). rdb may reach a single Redis primary (standalone or
+// Sentinel) or a Redis Cluster: every script and transaction touches the
+// keys of one shard, which share a hash slot (docs/redis.md). A Ring is
+// refused: it shards by key without hash tags' guarantees of atomicity
+// across its nodes' failures. The Lua scripts are run with EVALSHA and
+// loaded on first use (and again after Redis lost its script cache, e.g.
+// on a promoted replica).
 func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	if rdb == nil {
 		return nil, errors.New("jobstore: nil redis client")
 	}
-	switch rdb.(type) {
-	case *redis.ClusterClient, *redis.Ring:
-		return nil, errors.New("jobstore: Redis Cluster and Ring are not supported: use a single primary (standalone or Sentinel)")
+	if _, ok := rdb.(*redis.Ring); ok {
+		return nil, errors.New("jobstore: a Redis Ring is not supported: use a single primary (standalone or Sentinel) or a Redis Cluster")
 	}
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	return &Store{rdb: rdb, opts: opts, k: keys{p: opts.Prefix}}, nil
+	return &Store{rdb: rdb, opts: opts, k: keys{p: opts.Prefix, shards: opts.Shards}}, nil
 }
 
 // Options returns the store's options with defaults applied.
@@ -173,11 +174,11 @@ func (s *Store) register(ctx context.Context, d *messages.Deployed, now time.Tim
 	}
 
 	args := []any{key, d.RequestID, ms(d.Time), ms(now), strconv.Itoa(shard), newIncarnation(),
-		s.opts.TransitionsMaxLen, s.opts.Prefix}
+		s.opts.TransitionsMaxLen, s.k.tag(shard)}
 	args = append(args, f.set...)
 	cmd, err := evalOne(ctx, s.rdb, registerScript, call{
-		keys: []string{s.k.job(key), s.k.transitions(key), s.k.jobs(), s.k.terminal(), s.k.states(),
-			s.k.kube(d.Job.KubeCluster), s.k.namespace(d.Job.Namespace)},
+		keys: []string{s.k.job(key), s.k.transitions(key), s.k.jobs(shard), s.k.terminal(shard), s.k.states(shard),
+			s.k.kube(shard, d.Job.KubeCluster), s.k.namespace(shard, d.Job.Namespace)},
 		args: args,
 	})
 	if err != nil {

@@ -9,7 +9,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// sweepBatch is how many expired jobs Sweep removes per round trip.
+// sweepBatch is how many expired jobs of one shard Sweep reads per round
+// trip.
 const sweepBatch = 500
 
 // Sweep removes the jobs that entered a terminal state at least
@@ -22,10 +23,25 @@ const sweepBatch = 500
 func (s *Store) Sweep(ctx context.Context, now time.Time) (int, error) {
 	cutoff := strconv.FormatInt(now.Add(-s.opts.TerminalRetention).UnixMilli(), 10)
 	removed := 0
-	for {
-		keys, err := s.rdb.ZRangeByScore(ctx, s.k.terminal(), &redis.ZRangeBy{Min: "-inf", Max: cutoff, Count: sweepBatch}).Result()
+	shards := s.k.all()
+	for len(shards) > 0 {
+		cmds := make([]*redis.StringSliceCmd, len(shards))
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, sh := range shards {
+				cmds[i] = p.ZRangeByScore(ctx, s.k.terminal(sh), &redis.ZRangeBy{Min: "-inf", Max: cutoff, Count: sweepBatch})
+			}
+			return nil
+		})
 		if err != nil {
 			return removed, fmt.Errorf("sweeping terminal jobs: %w", err)
+		}
+		var keys []string
+		var full []int // shards that may have more
+		for i, c := range cmds {
+			keys = append(keys, c.Val()...)
+			if len(c.Val()) == sweepBatch {
+				full = append(full, shards[i])
+			}
 		}
 		if len(keys) == 0 {
 			return removed, nil
@@ -35,10 +51,12 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) (int, error) {
 		if err != nil {
 			return removed, fmt.Errorf("sweeping terminal jobs: %w", err)
 		}
-		if len(keys) < sweepBatch || n == 0 {
+		if n == 0 {
 			return removed, nil
 		}
+		shards = full
 	}
+	return removed, nil
 }
 
 // Forget removes a job now, whatever its state: hash, transitions stream,
@@ -57,9 +75,10 @@ func (s *Store) Forget(ctx context.Context, key string) error {
 func (s *Store) delete(ctx context.Context, keys []string, cutoff string) (int, error) {
 	calls := make([]call, len(keys))
 	for i, k := range keys {
+		sh := s.ShardOf(k)
 		calls[i] = call{
-			keys: []string{s.k.job(k), s.k.transitions(k), s.k.jobs(), s.k.terminal(), s.k.savepoints(k), s.k.ops(k)},
-			args: []any{k, s.opts.Prefix, cutoff},
+			keys: []string{s.k.job(k), s.k.transitions(k), s.k.jobs(sh), s.k.terminal(sh), s.k.savepoints(k), s.k.ops(k)},
+			args: []any{k, s.k.tag(sh), cutoff},
 		}
 	}
 	cmds, err := evalMany(ctx, s.rdb, deleteScript, calls)

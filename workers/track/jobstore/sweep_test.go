@@ -37,13 +37,14 @@ func TestSweepRemovesExpiredTerminalJobs(t *testing.T) {
 				t.Errorf("%s still exists", k)
 			}
 		}
-		for _, set := range []string{s.k.jobs(), s.k.shard(s.ShardOf(key)), s.k.state(messages.StateFinished),
-			s.k.state(messages.StateFailed), s.k.kube(""), s.k.namespace("ns")} {
+		sh := s.ShardOf(key)
+		for _, set := range []string{s.k.jobs(sh), s.k.state(sh, messages.StateFinished),
+			s.k.state(sh, messages.StateFailed), s.k.kube(sh, ""), s.k.namespace(sh, "ns")} {
 			if isMember(t, rdb, set, key) {
 				t.Errorf("%s still in %s", key, set)
 			}
 		}
-		if err := rdb.ZScore(ctx, s.k.terminal(), key).Err(); err == nil {
+		if err := rdb.ZScore(ctx, s.k.terminal(sh), key).Err(); err == nil {
 			t.Errorf("%s still in the terminal set", key)
 		}
 	}
@@ -92,7 +93,7 @@ func TestForget(t *testing.T) {
 	if js, _ := s.List(ctx, Filter{}); len(js) != 0 {
 		t.Errorf("List() after Forget = %v", js)
 	}
-	if isMember(t, rdb, s.k.state(messages.StateRunning), "/ns/job") {
+	if isMember(t, rdb, s.k.state(s.ShardOf("/ns/job"), messages.StateRunning), "/ns/job") {
 		t.Error("forgotten job still in its state set")
 	}
 	// Registered again, it starts over.

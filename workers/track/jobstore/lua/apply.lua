@@ -3,7 +3,7 @@
 --
 -- KEYS[1] job hash          KEYS[2] transitions stream   KEYS[3] terminal zset
 -- KEYS[4] states set
--- ARGV[1] job key           ARGV[2] expected version     ARGV[3] key prefix
+-- ARGV[1] job key           ARGV[2] expected version     ARGV[3] the shard's key prefix P{<shard>}:
 -- ARGV[4] transitions maxlen
 -- ARGV[5] new state ('' for none)   ARGV[6] reason   ARGV[7] message
 -- ARGV[8] transition time (ms)      ARGV[9] '1' when the new state is terminal
@@ -69,6 +69,6 @@ local extra = nil
 if ARGV[10] ~= '' then
   extra = {'op_request_id', ARGV[10], 'operation', ARGV[11], 'savepoint_path', ARGV[12]}
 end
-record(job, KEYS[2], prefix .. 'outbox:' .. val(cur[3]), key, val(cur[4]), version,
+record(job, KEYS[2], prefix .. 'outbox', key, val(cur[4]), version,
   from, to, reason, message, time, maxlen, extra)
 return {1, version, 1}

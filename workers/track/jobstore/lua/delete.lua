@@ -2,10 +2,10 @@
 -- operations and index memberships (Store.Sweep, Store.Forget). Its
 -- pending outbox entries stay, to be published.
 --
--- KEYS[1] job hash    KEYS[2] transitions stream   KEYS[3] jobs set
+-- KEYS[1] job hash    KEYS[2] transitions stream   KEYS[3] the shard's jobs set
 -- KEYS[4] terminal zset
 -- KEYS[5] savepoint history   KEYS[6] recent operations list
--- ARGV[1] job key     ARGV[2] key prefix
+-- ARGV[1] job key     ARGV[2] the job's shard's key prefix P{<shard>}:
 -- ARGV[3] cutoff (ms): remove only a job that entered a terminal state at or
 --         before it; '' removes unconditionally.
 --
@@ -16,7 +16,6 @@ if cutoff ~= '' then
   if not score or tonumber(score) > tonumber(cutoff) then return 0 end
 end
 local cur = redis.call('HMGET', job, 'shard', 'state', 'kube_cluster', 'namespace')
-if cur[1] then redis.call('SREM', prefix .. 'shard:' .. cur[1], key) end
 if cur[2] then redis.call('SREM', prefix .. 'state:' .. cur[2], key) end
 if cur[4] then
   redis.call('SREM', prefix .. 'kube:' .. (cur[3] or ''), key)

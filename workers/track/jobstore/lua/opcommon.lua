@@ -15,7 +15,7 @@ local function opfields(job)
 end
 
 -- opstep adds one step of the job's operation req to the job's shard's
--- outbox. Like a transition's entry it copies the identity of the job's
+-- outbox (prefix is the shard's, P{<shard>}:). Like a transition's entry it copies the identity of the job's
 -- run, so it outlives the hash; 'state' is the job's state when the step
 -- is recorded (a step is not a transition). Its event id is
 -- <job key>@<incarnation>.op.<request id>.<reason>: recording the same
@@ -23,7 +23,7 @@ end
 local function opstep(job, prefix, key, req, operation, reason, message, path, time)
   local id = redis.call('HMGET', job, 'request_id', 'kube_cluster', 'namespace', 'cluster_id',
     'mode', 'flink_job_id', 'web_ui_url', 'labels', 'state', 'shard', 'inc')
-  redis.call('XADD', prefix .. 'outbox:' .. val(id[10]), '*',
+  redis.call('XADD', prefix .. 'outbox', '*',
     'kind', 'op_step',
     'event_id', key .. '@' .. val(id[11]) .. '.op.' .. req .. '.' .. reason,
     'op_request_id', req, 'operation', operation, 'reason', reason, 'message', message,

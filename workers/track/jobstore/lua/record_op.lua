@@ -4,7 +4,7 @@
 --
 -- KEYS[1] job hash          KEYS[2] the job's recent operations list
 -- ARGV[1] job key           ARGV[2] request id      ARGV[3] content hash
--- ARGV[4] operation         ARGV[5] key prefix      ARGV[6] requested_at (ms)
+-- ARGV[4] operation         ARGV[5] the job's shard's key prefix P{<shard>}:      ARGV[6] requested_at (ms)
 -- ARGV[7] how many recent operations to remember
 -- ARGV[8..] op_* field/value pairs of the operation ('' deletes the field)
 --

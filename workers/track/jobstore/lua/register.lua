@@ -1,11 +1,11 @@
 -- register: record a deployed run of a job (Store.Register).
 --
--- KEYS[1] job hash          KEYS[2] transitions stream   KEYS[3] jobs set
--- KEYS[4] terminal zset     KEYS[5] states set           KEYS[6] kube set
+-- KEYS[1] job hash          KEYS[2] transitions stream   KEYS[3] the shard's jobs set
+-- KEYS[4] the shard's terminal zset   KEYS[5] the shard's states set           KEYS[6] kube set
 -- KEYS[7] namespace set
 -- ARGV[1] job key           ARGV[2] request id           ARGV[3] deployed_at (ms)
 -- ARGV[4] now (ms)          ARGV[5] shard                ARGV[6] incarnation for a new hash
--- ARGV[7] transitions maxlen ARGV[8] key prefix
+-- ARGV[7] transitions maxlen ARGV[8] the shard's key prefix P{<shard>}:
 -- ARGV[9..] field/value pairs of the run (identity, request, endpoints, labels,
 --           deployed_at, and its redeploy inputs: the run_* fields)
 --
@@ -14,8 +14,7 @@
 --                (none for a run recovered from Kubernetes: run field recovered)
 --   duplicate    same request id: nothing changes (but a run the recovery
 --                registered whose first real state apply has not announced
---                yet is announced now, '' -> its state, reason deployed; a job whose shard
---                differs from ARGV[5] is moved to it, version + 1; a
+--                yet is announced now, '' -> its state, reason deployed; a
 --                job without run_request gets the call's run_* fields when
 --                they have one, version unchanged; and a job without a REST
 --                endpoint, web UI, savepoint or restart policy, Flink job id or session
@@ -31,13 +30,10 @@ local inc, maxlen, prefix = ARGV[6], ARGV[7], ARGV[8]
 local run = {}
 for i = 9, #ARGV do run[#run + 1] = ARGV[i] end
 
--- index adds the job to the sets that do not depend on its state, leaving
--- its old shard's set.
-local function index(old_shard)
-  if old_shard and old_shard ~= shard then
-    redis.call('SREM', prefix .. 'shard:' .. old_shard, key)
-  end
-  redis.call('SADD', prefix .. 'shard:' .. shard, key)
+-- index adds the job to the sets that do not depend on its state. (Every
+-- key of the script is the shard's: a job's keys are named after its
+-- shard, so a stored job never has another.)
+local function index()
   redis.call('SADD', KEYS[3], key)
   redis.call('SADD', KEYS[6], key)
   redis.call('SADD', KEYS[7], key)
@@ -51,13 +47,13 @@ if not version then
   redis.call('HSET', job, unpack(run))
   redis.call('HSET', job, 'version', 1, 'inc', inc, 'shard', shard,
     'state', 'STARTING', 'state_since', now, 'reason', 'deployed')
-  index(nil)
+  index()
   redis.call('SADD', prefix .. 'state:STARTING', key)
   redis.call('SADD', KEYS[5], 'STARTING')
   -- A run recovered from Kubernetes (field recovered) is not announced:
   -- apply announces its first real state (apply.lua).
   if redis.call('HEXISTS', job, 'recovered') == 0 then
-    record(job, KEYS[2], prefix .. 'outbox:' .. shard, key, inc, 1, '', 'STARTING', 'deployed', '', now, maxlen)
+    record(job, KEYS[2], prefix .. 'outbox', key, inc, 1, '', 'STARTING', 'deployed', '', now, maxlen)
   end
   return {'created', 1, 'STARTING'}
 end
@@ -104,16 +100,16 @@ if cur[2] == req then
   if cur[5] ~= shard or filled then
     version = version + 1
     redis.call('HSET', job, 'shard', shard, 'version', version)
-    index(cur[5])
+    index()
   end
   if filled then
     -- The shard's owner holds the job already and would not read it
     -- again: the mark makes it (workers/track, loadJob).
-    redis.call('SADD', prefix .. 'opq:' .. shard, key)
+    redis.call('SADD', prefix .. 'opq', key)
   end
   if announce then
     redis.call('HSET', job, 'reason', 'deployed')
-    record(job, KEYS[2], prefix .. 'outbox:' .. shard, key, val(cur[6]), version, '', state, 'deployed', '', now, maxlen)
+    record(job, KEYS[2], prefix .. 'outbox', key, val(cur[6]), version, '', state, 'deployed', '', now, maxlen)
   end
   return {'duplicate', version, state}
 end
@@ -138,12 +134,12 @@ redis.call('HSET', job, unpack(run))
 if #op > 0 then redis.call('HSET', job, unpack(op)) end
 redis.call('HSET', job, 'version', version, 'inc', inc, 'shard', shard,
   'state', 'STARTING', 'state_since', now, 'reason', 'resubmitted')
-index(cur[5])
+index()
 redis.call('ZREM', KEYS[4], key)
 if state ~= 'STARTING' then
   if state ~= '' then redis.call('SREM', prefix .. 'state:' .. state, key) end
   redis.call('SADD', prefix .. 'state:STARTING', key)
   redis.call('SADD', KEYS[5], 'STARTING')
-  record(job, KEYS[2], prefix .. 'outbox:' .. shard, key, inc, version, state, 'STARTING', 'resubmitted', '', now, maxlen)
+  record(job, KEYS[2], prefix .. 'outbox', key, inc, version, state, 'STARTING', 'resubmitted', '', now, maxlen)
 end
 return {'resubmitted', version, 'STARTING'}

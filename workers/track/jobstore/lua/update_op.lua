@@ -3,7 +3,7 @@
 --
 -- KEYS[1] job hash
 -- ARGV[1] job key           ARGV[2] request id      ARGV[3] expected phase
--- ARGV[4] key prefix
+-- ARGV[4] the job's shard's key prefix P{<shard>}:
 -- ARGV[5] step reason ('' for no step)   ARGV[6] step message
 -- ARGV[7] step savepoint path            ARGV[8] step time (ms)
 -- ARGV[9..] op_* field/value pairs ('' deletes the field)

@@ -14,15 +14,17 @@ import (
 // DefaultPrefix is the default prefix of the alert worker's Redis keys.
 const DefaultPrefix = "ff:alert:"
 
-// Store keeps alert state in Redis:
+// Store keeps alert state in Redis. The keys the scripts touch together
+// (state, rate, firing, pending) are named {<prefix>}...: the prefix is
+// their hash tag, so they share one Redis Cluster slot (docs/redis.md).
 //
-//	<prefix>state:<fingerprint>  hash: status (firing, suppressed, resolved),
+//	{<prefix>}state:<fingerprint>  hash: status (firing, suppressed, resolved),
 //	                             event (id of the last event applied), pending
 //	                             (channels still to notify of it), kind, since,
 //	                             notice (JSON), updated
-//	<prefix>rate:<job key>       time of the job's last firing notice (rate limit)
-//	<prefix>firing               set of firing fingerprints
-//	<prefix>pending              set of fingerprints whose last notice a
+//	{<prefix>}rate:<job key>     time of the job's last firing notice (rate limit)
+//	{<prefix>}firing             set of firing fingerprints
+//	{<prefix>}pending            set of fingerprints whose last notice a
 //	                             channel has not taken yet
 //	<prefix>history              sorted set of notices (Record JSON) by time
 //	<prefix>restarts:<job key>   sorted set: the job's RESTARTING events by time
@@ -33,6 +35,7 @@ const DefaultPrefix = "ff:alert:"
 type Store struct {
 	rdb         redis.UniversalClient
 	prefix      string
+	tagged      string // {prefix}: the keys the scripts touch together
 	historyMax  int64
 	retention   time.Duration
 	minInterval time.Duration
@@ -62,7 +65,7 @@ func NewStore(rdb redis.UniversalClient, o StoreOptions) *Store {
 	if o.Retention <= 0 {
 		o.Retention = 168 * time.Hour
 	}
-	return &Store{rdb: rdb, prefix: o.Prefix, historyMax: int64(o.HistoryMax), retention: o.Retention, minInterval: o.MinInterval}
+	return &Store{rdb: rdb, prefix: o.Prefix, tagged: "{" + o.Prefix + "}", historyMax: int64(o.HistoryMax), retention: o.Retention, minInterval: o.MinInterval}
 }
 
 // Action is what applying an event to an alert asks the worker to do.
@@ -170,7 +173,7 @@ func (s *Store) apply(ctx context.Context, id string, matches bool, n *Notice, c
 		m = "1"
 	}
 	res, err := transitionScript.Run(ctx, s.rdb,
-		[]string{s.prefix + "state:" + n.Fingerprint, s.prefix + "rate:" + n.Key, s.prefix + "firing", s.prefix + "pending"},
+		[]string{s.tagged + "state:" + n.Fingerprint, s.tagged + "rate:" + n.Key, s.tagged + "firing", s.tagged + "pending"},
 		id, m, now.UnixMilli(), minInterval.Milliseconds(), strings.Join(channels, ","),
 		int64(s.retention.Seconds()), nj, n.Time.UnixMilli(), n.Fingerprint).StringSlice()
 	if err != nil {
@@ -191,13 +194,13 @@ func (s *Store) apply(ctx context.Context, id string, matches bool, n *Notice, c
 
 // Done records that channel was notified of event id.
 func (s *Store) Done(ctx context.Context, fingerprint, id, channel string) error {
-	return doneScript.Run(ctx, s.rdb, []string{s.prefix + "state:" + fingerprint, s.prefix + "pending"}, id, channel, fingerprint).Err()
+	return doneScript.Run(ctx, s.rdb, []string{s.tagged + "state:" + fingerprint, s.tagged + "pending"}, id, channel, fingerprint).Err()
 }
 
 // Pending returns the fingerprints of the alerts whose last notice some
 // channel has not taken yet.
 func (s *Store) Pending(ctx context.Context) (map[string]bool, error) {
-	fps, err := s.rdb.SMembers(ctx, s.prefix+"pending").Result()
+	fps, err := s.rdb.SMembers(ctx, s.tagged+"pending").Result()
 	if err != nil {
 		return nil, fmt.Errorf("reading pending alerts: %w", err)
 	}
@@ -270,7 +273,7 @@ func (s *Store) Recent(ctx context.Context, n int) ([]Record, error) {
 // Firing returns the notices of the alerts firing now, sorted by
 // fingerprint (one pipelined round trip for all of them).
 func (s *Store) Firing(ctx context.Context) ([]Notice, error) {
-	fps, err := s.rdb.SMembers(ctx, s.prefix+"firing").Result()
+	fps, err := s.rdb.SMembers(ctx, s.tagged+"firing").Result()
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +281,7 @@ func (s *Store) Firing(ctx context.Context) ([]Notice, error) {
 	if len(fps) > 0 {
 		_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for i, fp := range fps {
-				cmds[i] = p.HMGet(ctx, s.prefix+"state:"+fp, "notice", "since")
+				cmds[i] = p.HMGet(ctx, s.tagged+"state:"+fp, "notice", "since")
 			}
 			return nil
 		})

@@ -48,10 +48,19 @@ func (c *fakeChannel) statuses() []string {
 
 func newTestHandler(t *testing.T, minInterval time.Duration, now *time.Time, channels ...*fakeChannel) *Handler {
 	t.Helper()
-	r := testenv.Redis(t)
-	opts, _ := redis.ParseURL(r.URL())
-	rdb := redis.NewClient(opts)
-	t.Cleanup(func() { rdb.Close() })
+	var rdb redis.UniversalClient
+	if onCluster != nil {
+		if err := onCluster.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		rdb = onCluster.Client(t)
+	} else {
+		r := testenv.Redis(t)
+		opts, _ := redis.ParseURL(r.URL())
+		c := redis.NewClient(opts)
+		t.Cleanup(func() { c.Close() })
+		rdb = c
+	}
 	h := &Handler{
 		Rules:    []Rule{{Name: "job-failed", Severity: "critical", Match: Match{To: []messages.JobState{messages.StateFailed, messages.StateLost}}}},
 		Channels: map[string]Channel{},

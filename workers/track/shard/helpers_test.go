@@ -39,13 +39,13 @@ func newClient(t *testing.T, addr string, db int) *redis.Client {
 type replica struct {
 	id     string
 	m      *Manager
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
 // newReplica builds a Manager with the test lease TTL; start runs it.
-func newReplica(t *testing.T, rdb *redis.Client, id string) *replica {
+func newReplica(t *testing.T, rdb redis.UniversalClient, id string) *replica {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	m, err := New(rdb, Options{ReplicaID: id, LeaseTTL: testTTL, Logger: log})

@@ -18,8 +18,6 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/flinkferry/flinkferry/internal/testenv"
 )
 
 // method is one measured variant: a child process (or several replicas)
@@ -30,12 +28,12 @@ type method struct {
 	perHost  bool
 	replicas int
 	// prepare runs before the children start, e.g. to register jobs.
-	prepare func(ctx context.Context, rdb *redis.Client, cfg loopConfig) error
+	prepare func(ctx context.Context, rdb redis.UniversalClient, cfg loopConfig) error
 	// childArgs are extra arguments of replica r.
 	childArgs func(r int) []string
 	// lastPolls reads every job's last successful poll (Unix ms, 0 =
 	// never) from Redis.
-	lastPolls func(ctx context.Context, rdb *redis.Client, jobs int) ([]int64, error)
+	lastPolls func(ctx context.Context, rdb redis.UniversalClient, jobs int) ([]int64, error)
 }
 
 // methods are the variants by name; worker.go adds the track worker's.
@@ -51,14 +49,14 @@ var methods = map[string]method{
 // a connection per JobManager, as against a real fleet.
 const baseline = "bare-host"
 
-func bareLastPolls(ctx context.Context, rdb *redis.Client, jobs int) ([]int64, error) {
+func bareLastPolls(ctx context.Context, rdb redis.UniversalClient, jobs int) ([]int64, error) {
 	return lastPollFields(ctx, rdb, jobs, bareKey)
 }
 
 // lastPollFields reads the last_poll field (Unix ms) of the hash key(i) of
 // every job in one pipeline: the same read for every method, so the time
 // it takes weighs alike on their staleness.
-func lastPollFields(ctx context.Context, rdb *redis.Client, jobs int, key func(int) string) ([]int64, error) {
+func lastPollFields(ctx context.Context, rdb redis.UniversalClient, jobs int, key func(int) string) ([]int64, error) {
 	cmds := make([]*redis.StringCmd, jobs)
 	_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i := range cmds {
@@ -89,6 +87,7 @@ type benchConfig struct {
 	concurrency    int
 	logDir         string
 	profile        bool
+	modes          []string // Redis deployments
 }
 
 // runResult is one measured run.
@@ -124,6 +123,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.BoolVar(&c.profile, "profile", false, "write a CPU profile of every worker child into the logs directory")
 	simProcs := fs.Int("sims", 2, "simulator processes (each holds the server side of its JobManagers' connections)")
 	nofile := fs.Uint64("nofile", 1<<18, "open-file limit for this process and its children (a JobManager may hold two connections)")
+	modes := fs.String("redis", "single", "Redis deployments, comma-separated: single, sentinel (master, replica, three Sentinels), cluster (three masters with a replica each); other than single, only the worker methods")
 	failJobs := fs.Int("fail", 0, "after the runs, fail this many of the largest -jobs count at once and time their status events (worker)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -158,6 +158,15 @@ func runBench(ctx context.Context, args []string) error {
 		methods[m.name] = m
 		c.methods = append(c.methods, m.name)
 	}
+	for s := range strings.SplitSeq(*modes, ",") {
+		if !slices.Contains(redisModes, s) {
+			return fmt.Errorf("-redis: unknown deployment %q", s)
+		}
+		if s != "single" && slices.ContainsFunc(c.methods, func(m string) bool { return !strings.HasPrefix(m, "worker") }) {
+			return fmt.Errorf("-redis %s: only the worker methods (-methods worker,...) run on it", s)
+		}
+		c.modes = append(c.modes, s)
+	}
 	if c.warmup == 0 {
 		c.warmup = 2 * max(c.interval, c.metricInterval)
 	}
@@ -172,36 +181,84 @@ func runBench(ctx context.Context, args []string) error {
 
 	raiseNofile(*nofile)
 
-	rs, err := testenv.StartRedis()
-	if err != nil {
-		return err
-	}
-	defer rs.Stop()
-	rdb := redis.NewClient(&redis.Options{Addr: rs.Addr, ContextTimeoutEnabled: true, ReadTimeout: 10 * time.Second})
-	defer rdb.Close()
-	own := &commandCounter{}
-	rdb.AddHook(own)
-
 	sims, err := startSims(slices.Max(c.jobs), *simProcs, c.logDir)
 	if err != nil {
 		return err
 	}
 	defer sims.stop()
 
-	redisPID, err := redisPID(ctx, rdb)
-	if err != nil {
-		return err
-	}
-	e := &env{cfg: c, rdb: rdb, own: own, redisAddr: rs.Addr, redisPID: redisPID, sims: sims}
 	var results []runResult
+	var order []string
+	var e *env
+	for _, mode := range c.modes {
+		if e != nil {
+			e.redis.close()
+		}
+		if e, err = newEnv(ctx, c, mode, sims); err != nil {
+			return err
+		}
+		for _, m := range c.methods {
+			order = append(order, c.label(m, mode))
+		}
+		rs, err := e.runAll(ctx)
+		if err != nil {
+			e.redis.close()
+			return err
+		}
+		results = append(results, rs...)
+	}
+	defer e.redis.close()
+	fmt.Println(machine())
+	fmt.Printf("interval %s / %s, window %s after %s warm-up, %d rounds, medians\n\n",
+		c.interval, c.metricInterval, c.window, c.warmup, c.rounds)
+	printTable(os.Stdout, results, order)
+	if len(c.modes) > 1 {
+		printModeRatios(os.Stdout, results, c)
+	}
+	if *failJobs > 0 {
+		return e.failBurst(ctx, slices.Max(c.jobs), *failJobs)
+	}
+	return nil
+}
+
+// newEnv starts the Redis deployment mode for the runs.
+func newEnv(ctx context.Context, c benchConfig, mode string, sims simFleet) (*env, error) {
+	d, err := startRedisDeployment(mode)
+	if err != nil {
+		return nil, err
+	}
+	own := &commandCounter{}
+	d.rdb.AddHook(own)
+	pids, err := d.pids(ctx)
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	return &env{cfg: c, mode: mode, redis: d, rdb: d.rdb, own: own, redisAddr: d.spec, redisPIDs: pids, sims: sims}, nil
+}
+
+// label names method m's results on deployment mode: the method alone on
+// a single Redis when only that one runs.
+func (c benchConfig) label(m, mode string) string {
+	if len(c.modes) == 1 && mode == "single" {
+		return m
+	}
+	return m + "@" + mode
+}
+
+// runAll runs every job count, round and method on e's deployment.
+func (e *env) runAll(ctx context.Context) ([]runResult, error) {
+	var results []runResult
+	c := e.cfg
 	for _, n := range c.jobs {
 		for r := range c.rounds {
 			for k := range c.methods {
 				m := methods[c.methods[(k+r)%len(c.methods)]]
 				res, err := e.measure(ctx, m, n, r)
 				if err != nil {
-					return fmt.Errorf("%s, %d jobs, round %d: %w", m.name, n, r+1, err)
+					return nil, fmt.Errorf("%s on %s, %d jobs, round %d: %w", m.name, e.mode, n, r+1, err)
 				}
+				res.method = c.label(m.name, e.mode)
 				slog.Info("run", "method", res.method, "jobs", n, "round", r+1, "cpu", round3(res.cpu),
 					"rss_mib", round3(res.rssMiB), "p50", round3(res.p50), "p99", round3(res.p99),
 					"redis_ops", math.Round(res.redisOps), "requests", math.Round(res.requests),
@@ -210,23 +267,18 @@ func runBench(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	fmt.Println(machine())
-	fmt.Printf("interval %s / %s, window %s after %s warm-up, %d rounds, medians\n\n",
-		c.interval, c.metricInterval, c.window, c.warmup, c.rounds)
-	printTable(os.Stdout, results, c.methods)
-	if *failJobs > 0 {
-		return e.failBurst(ctx, slices.Max(c.jobs), *failJobs)
-	}
-	return nil
+	return results, nil
 }
 
 // env is what every run shares.
 type env struct {
 	cfg       benchConfig
-	rdb       *redis.Client
+	mode      string // the Redis deployment
+	redis     *redisDeployment
+	rdb       redis.UniversalClient
 	own       *commandCounter // the parent's own Redis commands
-	redisAddr string
-	redisPID  int
+	redisAddr string          // the children's -redis
+	redisPIDs []int           // every redis-server holding data
 	sims      simFleet
 }
 
@@ -241,8 +293,8 @@ type child struct {
 // window, stop.
 func (e *env) measure(ctx context.Context, m method, jobs, round int) (runResult, error) {
 	res := runResult{method: m.name, jobs: jobs, round: round}
-	if err := e.rdb.FlushDB(ctx).Err(); err != nil {
-		return res, fmt.Errorf("flushing redis: %w", err)
+	if err := e.redis.flush(ctx); err != nil {
+		return res, err
 	}
 	cfg := loopConfig{
 		Sims: e.sims.addrs(), Redis: e.redisAddr, Jobs: jobs, Interval: e.cfg.interval,
@@ -289,7 +341,7 @@ func (e *env) measure(ctx context.Context, m method, jobs, round int) (runResult
 		return res, err
 	}
 	own0 := e.own.n.Load() // counts the INFO below, which the server's total does not
-	cmds0, err := redisCommands(ctx, e.rdb)
+	cmds0, err := e.redis.commands(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -324,7 +376,7 @@ func (e *env) measure(ctx context.Context, m method, jobs, round int) (runResult
 		return res, err
 	}
 	own1 := e.own.n.Load()
-	cmds1, err := redisCommands(ctx, e.rdb)
+	cmds1, err := e.redis.commands(ctx)
 	if err != nil {
 		return res, err
 	}
@@ -372,10 +424,10 @@ func raiseNofile(n uint64) {
 	slog.Info("open-file limit raised", "from", lim.Cur, "to", n)
 }
 
-// peerCPU returns the CPU time used so far by redis-server and the
-// simulators.
+// peerCPU returns the CPU time used so far by the redis-servers holding
+// data and the simulators.
 func (e *env) peerCPU() ([2]time.Duration, error) {
-	r, err := cpuTime(e.redisPID)
+	r, err := cpuOf(e.redisPIDs)
 	if err != nil {
 		return [2]time.Duration{}, err
 	}
@@ -384,7 +436,7 @@ func (e *env) peerCPU() ([2]time.Duration, error) {
 }
 
 // redisPID asks the server for its process id (INFO server).
-func redisPID(ctx context.Context, rdb *redis.Client) (int, error) {
+func redisPID(ctx context.Context, rdb redis.UniversalClient) (int, error) {
 	info, err := rdb.Info(ctx, "server").Result()
 	if err != nil {
 		return 0, fmt.Errorf("reading redis INFO server: %w", err)

@@ -35,8 +35,8 @@ func (e *env) failBurst(ctx context.Context, jobs, count int) error {
 	defer cl.Close()
 
 	m := methods["worker"]
-	if err := e.rdb.FlushDB(ctx).Err(); err != nil {
-		return fmt.Errorf("flushing redis: %w", err)
+	if err := e.redis.flush(ctx); err != nil {
+		return err
 	}
 	cfg := loopConfig{
 		Sims: e.sims.addrs(), Redis: e.redisAddr, Jobs: jobs, Interval: e.cfg.interval,

@@ -75,12 +75,12 @@ func jobKey(i int) string {
 	return messages.JobRef{Namespace: benchNamespace, ClusterID: clusterName(i)}.Key()
 }
 
-func newStore(rdb *redis.Client) (*jobstore.Store, error) {
+func newStore(rdb redis.UniversalClient) (*jobstore.Store, error) {
 	return jobstore.New(rdb, jobstore.Options{Prefix: benchPrefix, Shards: benchShards})
 }
 
 // registerJobs registers every job in Redis, as the deployed handler does.
-func registerJobs(ctx context.Context, rdb *redis.Client, cfg loopConfig) error {
+func registerJobs(ctx context.Context, rdb redis.UniversalClient, cfg loopConfig) error {
 	store, err := newStore(rdb)
 	if err != nil {
 		return err
@@ -96,7 +96,7 @@ func registerJobs(ctx context.Context, rdb *redis.Client, cfg loopConfig) error 
 
 // workerLastPolls reads the last_poll field of each job's hash
 // (docs/redis.md: <prefix>{<shard>}:job:<namespace>/<cluster id>, Unix ms).
-func workerLastPolls(ctx context.Context, rdb *redis.Client, jobs int) ([]int64, error) {
+func workerLastPolls(ctx context.Context, rdb redis.UniversalClient, jobs int) ([]int64, error) {
 	return lastPollFields(ctx, rdb, jobs, func(i int) string { return jobstore.JobHashKey(benchPrefix, benchShards, jobKey(i)) })
 }
 
@@ -159,7 +159,10 @@ func runWorker(ctx context.Context, args []string) error {
 		clusters = cs
 	}
 
-	rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis, ContextTimeoutEnabled: true})
+	rdb, err := newRedisClient(cfg.Redis)
+	if err != nil {
+		return err
+	}
 	defer rdb.Close()
 	store, err := newStore(rdb)
 	if err != nil {

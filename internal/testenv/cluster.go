@@ -20,9 +20,10 @@ import (
 // stops answering is declared failed after 1 s (cluster-node-timeout
 // 1000) and its replica promoted.
 type RedisClusterGroup struct {
-	mu    sync.Mutex
-	nodes map[string]*RedisProcess // by host:port
-	order []string                 // start order: masters first
+	mu     sync.Mutex
+	nodes  map[string]*RedisProcess // by host:port
+	order  []string                 // start order: masters first
+	killed time.Time                // of the last KillMasterOf
 }
 
 // clusterNodeTimeout is the nodes' cluster-node-timeout.
@@ -155,28 +156,47 @@ func (c *RedisClusterGroup) masterOf(ctx context.Context, key string) (string, e
 
 // FailMaster SIGKILLs the master serving key's hash slot (no shutdown, no
 // last save) and waits until its replica is promoted and the cluster is
-// ok again; it returns the killed master's address and how long the
-// slot had no master. The killed node stays down.
+// ok again (KillMasterOf, then WaitPromoted); it returns the killed
+// master's address and how long the slot had no master. The killed node
+// stays down.
 func (c *RedisClusterGroup) FailMaster(t testing.TB, key string) (string, time.Duration) {
 	t.Helper()
-	ctx := context.Background()
+	addr := c.KillMasterOf(t, key)
+	return addr, c.WaitPromoted(t, key, addr)
+}
+
+// KillMasterOf SIGKILLs the master serving key's hash slot and returns
+// its address, without waiting for the promotion of its replica.
+func (c *RedisClusterGroup) KillMasterOf(t testing.TB, key string) string {
+	t.Helper()
 	addr := c.MasterOf(t, key)
 	c.mu.Lock()
 	n := c.nodes[addr]
 	delete(c.nodes, addr)
+	c.killed = time.Now()
 	c.mu.Unlock()
 	n.Kill()
 	n.Stop()
-	killed := time.Now()
-	deadline := killed.Add(30 * time.Second)
+	return addr
+}
+
+// WaitPromoted waits until a node other than old serves key's slot and
+// every running node reports cluster_state:ok; it returns the time since
+// the last KillMasterOf.
+func (c *RedisClusterGroup) WaitPromoted(t testing.TB, key, old string) time.Duration {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if now, err := c.masterOf(ctx, key); err == nil && now != addr && c.healthy(ctx, false) == nil {
-			return addr, time.Since(killed)
+		if now, err := c.masterOf(ctx, key); err == nil && now != old && c.healthy(ctx, false) == nil {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return time.Since(c.killed)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("no replica took over the slots of %s within 30s", addr)
-	return "", 0
+	t.Fatalf("no replica took over the slots of %s within 30s", old)
+	return 0
 }
 
 // waitHealthy waits until every node reports cluster_state:ok and knows

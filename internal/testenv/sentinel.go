@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,7 +23,9 @@ type SentinelGroup struct {
 	Master string
 	// Sentinels are the Sentinels' host:port.
 	Sentinels []string
-	nodes     map[string]*RedisProcess // by host:port
+	// Data are the master's and the replica's host:port at the start.
+	Data  []string
+	nodes map[string]*RedisProcess // by host:port
 }
 
 // Sentinel starts a SentinelGroup for the test (stopped at its end) and
@@ -30,24 +33,42 @@ type SentinelGroup struct {
 // declare the master down after 500 ms without an answer.
 func Sentinel(t testing.TB) *SentinelGroup {
 	t.Helper()
-	bin := LookPath(t, "redis-server")
+	LookPath(t, "redis-server")
+	g, err := StartSentinel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Stop)
+	return g
+}
+
+// StartSentinel is Sentinel outside a test (benchmark programs): the
+// processes die with the calling process; Stop ends them earlier.
+func StartSentinel() (*SentinelGroup, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("redis-server is not installed: run `%s`", installHint["redis-server"])
+	}
 	g := &SentinelGroup{Master: "flinkferry", nodes: map[string]*RedisProcess{}}
-	t.Cleanup(g.stop)
 	master, err := startRedisProcess(bin)
 	if err != nil {
-		t.Fatalf("starting the master: %v", err)
+		return nil, fmt.Errorf("starting the master: %w", err)
 	}
 	g.nodes[master.Addr] = master
+	g.Data = append(g.Data, master.Addr)
 	host, port, _ := net.SplitHostPort(master.Addr)
 	replica, err := startRedisProcess(bin, "--replicaof", host, port)
 	if err != nil {
-		t.Fatalf("starting the replica: %v", err)
+		g.Stop()
+		return nil, fmt.Errorf("starting the replica: %w", err)
 	}
 	g.nodes[replica.Addr] = replica
+	g.Data = append(g.Data, replica.Addr)
 	for i := range 3 {
 		addr, err := g.startSentinel(bin, i, master.Addr)
 		if err != nil {
-			t.Fatalf("starting sentinel %d: %v", i, err)
+			g.Stop()
+			return nil, fmt.Errorf("starting sentinel %d: %w", i, err)
 		}
 		g.Sentinels = append(g.Sentinels, addr)
 	}
@@ -55,12 +76,13 @@ func Sentinel(t testing.TB) *SentinelGroup {
 	for _, s := range g.Sentinels {
 		for !g.knowsReplica(s, replica.Addr) {
 			if time.Now().After(deadline) {
-				t.Fatalf("sentinel %s does not know the replica %s within 30s", s, replica.Addr)
+				g.Stop()
+				return nil, fmt.Errorf("sentinel %s does not know the replica %s within 30s", s, replica.Addr)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	return g
+	return g, nil
 }
 
 // knowsReplica reports whether Sentinel s lists addr as a healthy replica
@@ -145,7 +167,8 @@ func (g *SentinelGroup) KillMaster(t testing.TB) string {
 	return addr
 }
 
-func (g *SentinelGroup) stop() {
+// Stop kills every process of the group and removes their directories.
+func (g *SentinelGroup) Stop() {
 	for _, n := range g.nodes {
 		n.Stop()
 	}

@@ -21,9 +21,51 @@ import (
 // announced, none with two different event ids, and tracking goes on
 // against the promoted replica without a restart.
 func TestTrackSentinelFailoverMidRun(t *testing.T) {
-	k, g := testenv.Kafka(t), testenv.Sentinel(t)
+	g := testenv.Sentinel(t)
+	trackFailoverMidRun(t, failover{
+		prefix: "sent",
+		redis:  redisclient.Config{URL: "redis:///0", Timeout: time.Second, SentinelMaster: g.Master, SentinelAddrs: g.Sentinels},
+		kill:   func(t *testing.T, _ []string) string { return g.KillMaster(t) },
+		now:    func(t *testing.T, _ []string) string { return g.MasterAddr(t) },
+	})
+}
+
+// TestTrackClusterFailoverMidRun is TestTrackSentinelFailoverMidRun on a
+// Redis Cluster of three masters with a replica each: the master of the
+// first job's shard (its hash, transitions and the shard's outbox) is
+// SIGKILLed while jobs change state; its replica is promoted and the
+// workers' cluster clients follow it.
+func TestTrackClusterFailoverMidRun(t *testing.T) {
+	c := testenv.RedisCluster(t)
+	slotKey := func(keys []string) string {
+		tc := fastTrack("x")
+		return jobstore.JobHashKey(tc.RedisPrefix, tc.Shards, keys[0])
+	}
+	trackFailoverMidRun(t, failover{
+		prefix: "clus",
+		redis:  redisclient.Config{URL: "redis:///0", Timeout: time.Second, ClusterAddrs: c.Addrs()},
+		kill:   func(t *testing.T, keys []string) string { return c.KillMasterOf(t, slotKey(keys)) },
+		now:    func(t *testing.T, keys []string) string { return c.MasterOf(t, slotKey(keys)) },
+	})
+}
+
+// failover is one Redis deployment of trackFailoverMidRun.
+type failover struct {
+	prefix string // of the jobs' cluster ids
+	redis  redisclient.Config
+	// kill kills the master serving keys[0] (the job keys) and returns
+	// its address; now names its successor.
+	kill, now func(t *testing.T, keys []string) string
+}
+
+// trackFailoverMidRun runs two track workers on f's Redis and kills its
+// master while jobs change state: every transition is announced, none
+// with two different event ids.
+func trackFailoverMidRun(t *testing.T, f failover) {
+	t.Helper()
+	k := testenv.Kafka(t)
 	sim, hc := startSim(t)
-	rcfg := redisclient.Config{URL: "redis:///0", Timeout: time.Second, SentinelMaster: g.Master, SentinelAddrs: g.Sentinels}
+	rcfg := f.redis
 	for _, id := range []string{"r1", "r2"} {
 		cfg := Config{Common: k.WorkerCommon(), Redis: rcfg, Track: fastTrack(id)}
 		testenv.RunWorker(t, Spec(cfg, Overrides{Clusters: &kubeclusters.Set{}, HTTPClient: hc}))
@@ -44,7 +86,7 @@ func TestTrackSentinelFailoverMidRun(t *testing.T) {
 	jobs := make([]*flinksim.Job, n)
 	keys := make([]string, n)
 	for i := range n {
-		id := fmt.Sprintf("sent-%02d", i)
+		id := fmt.Sprintf("%s-%02d", f.prefix, i)
 		jobs[i] = runningCluster(sim, id, jobIDOf(i)).Job(jobIDOf(i))
 		ev := deployed("flink", id, jobIDOf(i), restURL("flink", id))
 		produce(t, k, cfg.Kafka.Topics().Deployed, ev)
@@ -60,7 +102,7 @@ func TestTrackSentinelFailoverMidRun(t *testing.T) {
 		j.SetState(flinksim.Restarting)
 	}
 	time.Sleep(cfg.Track.JobStatusInterval / 2)
-	old := g.KillMaster(t)
+	old := f.kill(t, keys)
 	killed := time.Now()
 	for _, j := range jobs[n/2:] {
 		j.SetState(flinksim.Restarting)
@@ -68,7 +110,7 @@ func TestTrackSentinelFailoverMidRun(t *testing.T) {
 	for _, key := range keys {
 		waitState(t, store, key, messages.StateRestarting, 60*time.Second)
 	}
-	t.Logf("master %s killed; every job RESTARTING in Redis %s later (new master %s)", old, time.Since(killed).Round(time.Millisecond), g.MasterAddr(t))
+	t.Logf("master %s killed; every job RESTARTING in Redis %s later (new master %s)", old, time.Since(killed).Round(time.Millisecond), f.now(t, keys))
 	for _, j := range jobs {
 		j.SetState(flinksim.Running)
 	}
@@ -99,7 +141,7 @@ func TestTrackSentinelFailoverMidRun(t *testing.T) {
 	}
 	var dup, lost []string
 	for i := range n {
-		id := fmt.Sprintf("sent-%02d", i)
+		id := fmt.Sprintf("%s-%02d", f.prefix, i)
 		for _, tr := range []string{">STARTING", "STARTING>RUNNING", "RUNNING>RESTARTING", "RESTARTING>RUNNING"} {
 			switch got := len(ids[id+" "+tr]); {
 			case got == 0:

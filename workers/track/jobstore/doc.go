@@ -31,6 +31,11 @@
 // [Store.TrimSavepoints]).
 //
 // The layout, the scripts' contracts and the cost per tracked job are in
-// docs/redis.md. The store needs a single Redis primary (standalone, or
-// behind Sentinel): New refuses Redis Cluster and Ring clients.
+// docs/redis.md. Every key of a job and every index is named after the
+// job's shard's hash tag (P{<shard>}:job:<key>, P{<shard>}:state:<STATE>),
+// so each script touches one Redis Cluster hash slot: the store works on a
+// single primary (standalone or behind Sentinel) and on a Redis Cluster
+// (New refuses a Ring). Readers across shards ([Store.List], [Store.Count],
+// [Store.Sweep]) pipeline one command per shard; [Open] takes the shard
+// count the track worker recorded ([Store.SaveLayout]).
 package jobstore

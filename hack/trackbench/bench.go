@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -549,65 +548,3 @@ func machine() string {
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
-
-// printTable writes the medians over rounds of each method and job count,
-// in the order of methods, as a markdown table.
-func printTable(w io.Writer, results []runResult, order []string) {
-	type key struct {
-		method string
-		jobs   int
-	}
-	groups := map[key][]runResult{}
-	var jobs []int
-	for _, r := range results {
-		k := key{r.method, r.jobs}
-		groups[k] = append(groups[k], r)
-		if !slices.Contains(jobs, r.jobs) {
-			jobs = append(jobs, r.jobs)
-		}
-	}
-	med := medianOf[runResult]
-	fmt.Fprintln(w, "| method | jobs | CPU cores (avg) | CPU / "+baseline+" | busiest replica | peak RSS | staleness p50 | staleness p99 | Redis ops/s | Redis CPU | requests/s |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
-	for _, n := range jobs {
-		base := med(groups[key{baseline, n}], func(r runResult) float64 { return r.cpu })
-		for _, m := range order {
-			rs := groups[key{m, n}]
-			if len(rs) == 0 {
-				continue
-			}
-			cpu := med(rs, func(r runResult) float64 { return r.cpu })
-			ratio := "-"
-			if !math.IsNaN(base) && base > 0 {
-				ratio = fmt.Sprintf("%.2f×", cpu/base)
-			}
-			fmt.Fprintf(w, "| %s | %d | %.3f | %s | %.3f | %.0f MiB | %s | %s | %.0f | %.3f | %.0f |\n",
-				m, n, cpu, ratio, med(rs, func(r runResult) float64 { return r.busiest }),
-				med(rs, func(r runResult) float64 { return r.rssMiB }),
-				seconds(med(rs, func(r runResult) float64 { return r.p50 })),
-				seconds(med(rs, func(r runResult) float64 { return r.p99 })),
-				med(rs, func(r runResult) float64 { return r.redisOps }),
-				med(rs, func(r runResult) float64 { return r.redisCPU }),
-				med(rs, func(r runResult) float64 { return r.requests }))
-		}
-	}
-	// The worker also reads checkpoints: compare it with the bare loop
-	// doing the same requests.
-	for _, n := range jobs {
-		same := med(groups[key{"bare-host-cp", n}], func(r runResult) float64 { return r.cpu })
-		for _, m := range order {
-			if rs := groups[key{m, n}]; strings.HasPrefix(m, "worker") && len(rs) > 0 && same > 0 {
-				fmt.Fprintf(w, "\n%s / bare-host-cp (same requests), %d jobs: %.2f×", m, n, med(rs, func(r runResult) float64 { return r.cpu })/same)
-			}
-		}
-	}
-	fmt.Fprintln(w)
-}
-
-// seconds formats a staleness; +Inf means some job was never polled.
-func seconds(s float64) string {
-	if math.IsInf(s, 1) {
-		return "never polled"
-	}
-	return fmt.Sprintf("%.2f s", s)
-}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"math"
 	"strings"
 	"time"
 
@@ -158,47 +156,4 @@ func cpuOf(pids []int) (time.Duration, error) {
 		sum += d
 	}
 	return sum, nil
-}
-
-// printModeRatios prints, for each worker method and job count, the
-// medians on each deployment as ratios to the same method on a single
-// Redis: worker CPU, Redis CPU (every server holding data), Redis ops/s
-// (masters) and staleness.
-func printModeRatios(w io.Writer, results []runResult, c benchConfig) {
-	med := medianOf[runResult]
-	of := func(label string, n int) []runResult {
-		var out []runResult
-		for _, r := range results {
-			if r.method == label && r.jobs == n {
-				out = append(out, r)
-			}
-		}
-		return out
-	}
-	ratio := func(a, b float64) string {
-		if b <= 0 || math.IsNaN(a) || math.IsNaN(b) || math.IsInf(a, 0) || math.IsInf(b, 0) {
-			return "-"
-		}
-		return fmt.Sprintf("%.2f×", a/b)
-	}
-	fmt.Fprintln(w, "\n| method | jobs | Redis | worker CPU | Redis CPU | Redis ops/s | staleness p50 | staleness p99 |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
-	for _, n := range c.jobs {
-		for _, m := range c.methods {
-			base := of(c.label(m, "single"), n)
-			for _, mode := range c.modes {
-				rs := of(c.label(m, mode), n)
-				if len(rs) == 0 || len(base) == 0 {
-					continue
-				}
-				col := func(f func(runResult) float64) string { return ratio(med(rs, f), med(base, f)) }
-				fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s |\n", m, n, mode,
-					col(func(r runResult) float64 { return r.cpu }),
-					col(func(r runResult) float64 { return r.redisCPU }),
-					col(func(r runResult) float64 { return r.redisOps }),
-					col(func(r runResult) float64 { return r.p50 }),
-					col(func(r runResult) float64 { return r.p99 }))
-			}
-		}
-	}
 }

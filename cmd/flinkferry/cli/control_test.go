@@ -199,7 +199,7 @@ func trackJob(t *testing.T, url string, d *messages.Deployed) {
 	}
 	rdb := redis.NewClient(opts)
 	defer rdb.Close()
-	s, err := jobstore.New(rdb, jobstore.Options{})
+	s, err := jobstore.Open(context.Background(), rdb, jobstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func savepointsRedis(t *testing.T) string {
 	}
 	rdb := redis.NewClient(opts)
 	defer rdb.Close()
-	s, err := jobstore.New(rdb, jobstore.Options{})
+	s, err := jobstore.Open(context.Background(), rdb, jobstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

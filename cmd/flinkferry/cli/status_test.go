@@ -52,8 +52,13 @@ func statusRedis(t *testing.T, withJobs bool) string {
 	if !withJobs {
 		return r.URL()
 	}
-	s, err := jobstore.New(rdb, jobstore.Options{})
+	// A shard count other than the default, recorded as the track worker
+	// records it: status finds the jobs through the layout record.
+	s, err := jobstore.New(rdb, jobstore.Options{Shards: 16})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SaveLayout(ctx); err != nil {
 		t.Fatal(err)
 	}
 	digest := "@sha256:" + strings.Repeat("a", 64)

@@ -93,52 +93,43 @@ func (s *Store) List(ctx context.Context, f Filter) ([]*Job, error) {
 
 // Count returns the number of jobs in each state: every known state
 // (messages.JobStates, 0 when none) and every other state ever stored.
-// One pipeline reads every shard's count of each known state and its set
-// of stored state names; a second one counts the names no known state
-// has (a state added by a newer tracker), when there are any.
+// One pipeline reads every shard's set of the states ever stored in it, a
+// second one counts each of those states' set in its shard (SCARD): two
+// round trips, about two commands per shard.
 func (s *Store) Count(ctx context.Context) (map[messages.JobState]int64, error) {
-	known := messages.JobStates()
-	out := make(map[messages.JobState]int64, len(known))
 	names := make([]*redis.StringSliceCmd, s.opts.Shards)
-	if err := s.countStates(ctx, known, out, func(p redis.Pipeliner) {
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for sh := range names {
 			names[sh] = p.SMembers(ctx, s.k.states(sh))
 		}
-	}); err != nil {
-		return nil, err
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("counting jobs: %w", err)
 	}
-	var extra []messages.JobState
-	for _, c := range names {
-		for _, n := range c.Val() {
-			if st := messages.JobState(n); !slices.Contains(known, st) && !slices.Contains(extra, st) {
-				extra = append(extra, st)
-			}
-		}
+	out := map[messages.JobState]int64{}
+	for _, st := range messages.JobStates() {
+		out[st] = 0
 	}
-	if len(extra) == 0 {
-		return out, nil
+	type count struct {
+		state messages.JobState
+		cmd   *redis.IntCmd
 	}
-	return out, s.countStates(ctx, extra, out, func(redis.Pipeliner) {})
-}
-
-// countStates adds every shard's SCARD of each of states to out, in one
-// pipeline with what also queues.
-func (s *Store) countStates(ctx context.Context, states []messages.JobState, out map[messages.JobState]int64, also func(redis.Pipeliner)) error {
-	cmds := make([]*redis.IntCmd, 0, len(states)*s.opts.Shards)
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		also(p)
-		for sh := range s.opts.Shards {
-			for _, st := range states {
-				cmds = append(cmds, p.SCard(ctx, s.k.state(sh, st)))
+	var counts []count
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for sh, c := range names {
+			for _, n := range c.Val() {
+				st := messages.JobState(n)
+				counts = append(counts, count{st, p.SCard(ctx, s.k.state(sh, st))})
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("counting jobs: %w", err)
+		return nil, fmt.Errorf("counting jobs: %w", err)
 	}
-	for i, c := range cmds {
-		out[states[i%len(states)]] += c.Val()
+	for _, c := range counts {
+		out[c.state] += c.cmd.Val()
 	}
-	return nil
+	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,35 +24,16 @@ import (
 // target Deployment created). old is the moved job's record, oldGone
 // whether its Deployment in a is gone, newDeployed whether the target's
 // Deployment runs the move's request.
-var moveKillSteps = []struct {
-	name    string
-	reached func(old *jobstore.Job, oldGone, newDeployed bool) bool
-}{
-	{"requested", func(old *jobstore.Job, _, _ bool) bool {
-		return old.Op != nil && old.Op.Operation == messages.OpUpgrade
-	}},
-	{"savepoint-triggered", func(old *jobstore.Job, _, _ bool) bool {
-		return old.Op != nil && old.Op.Operation == messages.OpUpgrade && old.Op.Phase == ops.Triggered
-	}},
-	{"savepoint-completed", func(old *jobstore.Job, _, _ bool) bool {
-		return old.Op != nil && old.Op.Operation == messages.OpUpgrade && old.Op.Location != "" && old.Op.Phase != ops.Triggered && old.Op.Phase != ops.Requested
-	}},
-	{"cleanup", func(old *jobstore.Job, oldGone, _ bool) bool {
-		return old.Op != nil && old.Op.Operation == messages.OpUpgrade && oldGone
-	}},
-	// The hand-back (image built event with moved_from) published: the
-	// operation done.
-	{"handed-back", func(old *jobstore.Job, _, _ bool) bool {
-		return old.Op != nil && old.Op.Operation == messages.OpUpgrade && old.Op.Phase == ops.Done
-	}},
-	// The old record ended TERMINATED (moved).
-	{"old-record-moved", func(old *jobstore.Job, _, _ bool) bool {
-		return old.State == messages.StateTerminated && old.Reason == "moved"
-	}},
-	// The target's Deployment created (before the track worker registers
-	// the new run and carries the history).
-	{"target-deployed", func(_ *jobstore.Job, _, newDeployed bool) bool { return newDeployed }},
-}
+var moveKillSteps = append(slices.Clone(killSteps[:5]), // the upgrade's, up to the hand-back (image built with moved_from) published
+	[]killStep{
+		// The old record ended TERMINATED (moved).
+		{"old-record-moved", func(old *jobstore.Job, _, _ bool) bool {
+			return old.State == messages.StateTerminated && old.Reason == "moved"
+		}},
+		// The target's Deployment created (before the track worker registers
+		// the new run and carries the history).
+		{"target-deployed", func(_ *jobstore.Job, _, newDeployed bool) bool { return newDeployed }},
+	}...)
 
 // demoIn is the dev demo request of cluster id id with request id
 // requestID in Kubernetes cluster kube (named: the default cluster's jobs

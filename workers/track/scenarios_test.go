@@ -221,8 +221,16 @@ func TestTrackRemovesFinishedApplicationClusters(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if _, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, ha.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		t.Errorf("the finished cluster's HA ConfigMap is left (err %v)", err)
+	// The HA ConfigMaps are deleted after the Deployment: wait for them too.
+	for {
+		_, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, ha.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the finished cluster's HA ConfigMap is left %s after the job finished (err %v)", time.Since(finishedAt), err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if kept := time.Since(finishedAt); kept < cfg.Track.FinishedClusterRetention {
 		t.Errorf("cluster deleted after %s, before the retention of %s", kept, cfg.Track.FinishedClusterRetention)

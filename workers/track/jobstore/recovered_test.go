@@ -69,3 +69,35 @@ func TestRegisterRecoveredThenDeployed(t *testing.T) {
 		t.Errorf("outbox %q, want %q", got, want)
 	}
 }
+
+// TestRecoveredFailureKeepsItsReason: a recovered run whose first real
+// state is a failure is announced from "" with the failure's own reason
+// (image_pull_failed, what an alert routes on), not recovered; a healthy
+// first state without a reason is recovered.
+func TestRecoveredFailureKeepsItsReason(t *testing.T) {
+	s := newStore(t, client(t), Options{})
+	for _, tc := range []struct {
+		id, reason string
+		to         messages.JobState
+		want       string
+	}{
+		{"badimage", "image_pull_failed", messages.StateDeployFailed, ">DEPLOY_FAILED image_pull_failed"},
+		{"healthy", "", messages.StateRunning, ">RUNNING recovered"},
+	} {
+		d := deployed("ns", tc.id, "r", t0)
+		key, shard := d.Job.Key(), s.ShardOf(d.Job.Key())
+		if _, err := s.RegisterRecovered(context.Background(), d, t0); err != nil {
+			t.Fatal(err)
+		}
+		transition(t, s, key, tc.to, tc.reason, t0)
+		var got []string
+		for _, e := range outbox(t, s, shard) {
+			if e.Job.ClusterID == tc.id {
+				got = append(got, fmt.Sprintf("%s>%s %s", e.From, e.To, e.Reason))
+			}
+		}
+		if len(got) != 1 || got[0] != tc.want {
+			t.Errorf("%s: outbox %q, want [%s]", tc.id, got, tc.want)
+		}
+	}
+}

@@ -58,11 +58,15 @@ else
 end
 -- A run recovered from Kubernetes (register.lua) passes the registration's
 -- own states silently; its first other state is announced once, from ''
--- (what it was before is unknown), reason 'recovered'.
+-- (what it was before is unknown), reason 'recovered' (a failure keeps its
+-- own reason, image_pull_failed say: that is what an alert needs).
 if cur[5] then
   if to == 'STARTING' or to == 'K8S_INITIALIZING' then return {1, version, 0} end
   redis.call('HDEL', job, 'recovered')
-  from, reason = '', 'recovered'
+  from = ''
+  if reason == '' or (to ~= 'DEPLOY_FAILED' and to ~= 'FAILED' and to ~= 'LOST') then
+    reason = 'recovered'
+  end
   redis.call('HSET', job, 'reason', reason)
 end
 local extra = nil

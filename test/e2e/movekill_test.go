@@ -189,17 +189,7 @@ func TestMoveKilledAtEachStep(t *testing.T) {
 					}
 				}
 				if key == from.Key() {
-					for _, want := range []messages.OperationStatus{messages.OperationRequested, messages.OperationInProgress, messages.OperationCompleted} {
-						n := 0
-						for _, e := range evs {
-							if o := e.ev.Operation; o != nil && o.RequestID == v2 && o.Status == want {
-								n++
-							}
-						}
-						if n != 1 {
-							t.Errorf("%d %s steps of the move, want 1", n, want)
-						}
-					}
+					checkOperationSteps(t, evs, v2, "move")
 				}
 				if t.Failed() {
 					t.Logf("status events of %s:\n%s", key, lines)

@@ -270,6 +270,23 @@ func (s *upgradeStack) produce(t *testing.T, key string, value []byte) {
 }
 
 // statusEvent is a job status change with its CloudEvents id.
+// checkOperationSteps checks that evs hold one requested, one in-progress
+// and one completed step of operation requestID (what names it in errors).
+func checkOperationSteps(t *testing.T, evs []statusEvent, requestID, what string) {
+	t.Helper()
+	for _, want := range []messages.OperationStatus{messages.OperationRequested, messages.OperationInProgress, messages.OperationCompleted} {
+		n := 0
+		for _, e := range evs {
+			if o := e.ev.Operation; o != nil && o.RequestID == requestID && o.Status == want {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d %s steps of the %s, want 1", n, want, what)
+		}
+	}
+}
+
 type statusEvent struct {
 	id string
 	ev *messages.JobStatusChanged
@@ -500,17 +517,7 @@ func TestUpgradeKilledAtEachStep(t *testing.T) {
 					t.Errorf("%d events for step %q, want 1", n, k)
 				}
 			}
-			for _, want := range []messages.OperationStatus{messages.OperationRequested, messages.OperationInProgress, messages.OperationCompleted} {
-				n := 0
-				for _, e := range evs {
-					if o := e.ev.Operation; o != nil && o.RequestID == v2 && o.Status == want {
-						n++
-					}
-				}
-				if n != 1 {
-					t.Errorf("%d %s steps of the upgrade, want 1", n, want)
-				}
-			}
+			checkOperationSteps(t, evs, v2, "upgrade")
 			if t.Failed() {
 				t.Logf("status events of %s:\n%s", key, lines)
 			}

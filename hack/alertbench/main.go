@@ -238,7 +238,7 @@ rules: [{name: job-failed, severity: critical, match: {to: [FAILED]}, channels: 
 	if err != nil {
 		return result{}, err
 	}
-	prod, err := bus.NewProducer(kcfg, "flinkferry/track", slog.Default())
+	prod, err := bus.NewProducer(kcfg, "flinkferry/track")
 	if err != nil {
 		return result{}, err
 	}

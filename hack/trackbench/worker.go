@@ -175,12 +175,12 @@ func runWorker(ctx context.Context, args []string) error {
 	}
 	var pub track.Publisher = &countingPublisher{}
 	if *brokers != "" {
-		p, err := newBusPublisher(*brokers)
+		p, topic, err := newBusPublisher(*brokers)
 		if err != nil {
 			return err
 		}
-		defer p.p.Close()
-		pub = p
+		defer p.Close()
+		pub = track.NewStatusPublisher(p, topic)
 	}
 	flink := flinkrest.New(flinkrest.Options{RequestTimeout: tc.RequestTimeout, UserAgent: "flinkferry-track"})
 	reg := prometheus.NewRegistry()
@@ -229,27 +229,16 @@ func (c *countingPublisher) Publish(ctx context.Context, ev *messages.JobStatusC
 	return nil
 }
 
-// busPublisher publishes status events to Kafka as the worker does.
-type busPublisher struct {
-	p     *bus.Producer
-	topic string
-}
-
-func newBusPublisher(brokers string) (*busPublisher, error) {
+// newBusPublisher connects the worker's producer to brokers and names
+// the status topic.
+func newBusPublisher(brokers string) (*bus.Producer, string, error) {
 	var cfg bus.Config // the worker's defaults, then the brokers
 	if err := envconfig.Process("TRACKBENCH_KAFKA", &cfg); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	cfg.Brokers = strings.Split(brokers, ",")
-	p, err := bus.NewProducer(cfg, "flinkferry/track", slog.Default())
-	if err != nil {
-		return nil, err
-	}
-	return &busPublisher{p: p, topic: cfg.Topics().Status}, nil
-}
-
-func (b *busPublisher) Publish(ctx context.Context, ev *messages.JobStatusChanged, id string) error {
-	return b.p.SendWithID(ctx, ev, id, b.topic)
+	p, err := bus.NewProducer(cfg, "flinkferry/track")
+	return p, cfg.Topics().Status, err
 }
 
 // writeHeapProfile writes the live heap to path, logging a failure.

@@ -25,7 +25,7 @@ func TestSASL(t *testing.T) {
 				rec.add(ev.RequestID)
 				return nil, nil
 			})
-			p, err := bus.NewProducer(cfg, "test", testLogger(t))
+			p, err := bus.NewProducer(cfg, "test")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -41,7 +41,7 @@ func TestSASL(t *testing.T) {
 
 			bad := cfg
 			bad.SASL.Password = "Wr0ngPassw0rd"
-			if _, err := bus.NewProducer(bad, "test", testLogger(t)); err == nil {
+			if _, err := bus.NewProducer(bad, "test"); err == nil {
 				t.Error("producer with a wrong password connected")
 			} else if containsString(err.Error(), "Wr0ngPassw0rd") {
 				t.Errorf("error leaks the password: %v", err)

@@ -143,7 +143,7 @@ func startAlertWith(t *testing.T, rules string, edit func(*AlertConfig), o Overr
 		spec.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	testenv.RunWorker(t, spec)
-	prod, err := bus.NewProducer(k.BusConfig(), "flinkferry/test", nil)
+	prod, err := bus.NewProducer(k.BusConfig(), "flinkferry/test")
 	if err != nil {
 		t.Fatal(err)
 	}

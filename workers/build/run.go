@@ -43,7 +43,7 @@ func Spec(cfg Config) worker.Spec {
 				if err != nil {
 					return nil, err
 				}
-				prod, err := bus.NewProducer(cfg.Kafka, "flinkferry/build", d.Log)
+				prod, err := bus.NewProducer(cfg.Kafka, "flinkferry/build")
 				if err != nil {
 					return nil, errors.Join(err, rdb.Close())
 				}

@@ -18,6 +18,22 @@ type Publisher interface {
 	Publish(ctx context.Context, ev *messages.JobStatusChanged, id string) error
 }
 
+// BatchPublisher is a Publisher that can also publish a page of status
+// events at once, in order, and says how many of them, from the first,
+// were published. The outbox uses it when the Publisher has it: one
+// round of produce requests per page instead of one per event (the soak
+// showed one-by-one publishing falling behind 5,000 jobs' transitions).
+type BatchPublisher interface {
+	Publisher
+	PublishBatch(ctx context.Context, evs []IdentifiedStatus) (int, error)
+}
+
+// IdentifiedStatus is a status event and its stable id.
+type IdentifiedStatus struct {
+	Event *messages.JobStatusChanged
+	ID    string
+}
+
 // publish drains the outboxes of the owned shards every second and when
 // kicked, until ctx ends. Registrations by any replica land in the
 // outboxes too, so the periodic pass is needed.
@@ -56,17 +72,7 @@ func (t *Tracker) drainOutbox(ctx context.Context) {
 			if len(entries) == 0 || !t.owner.Owns(s) {
 				continue
 			}
-			acked := make([]string, 0, len(entries))
-			for _, e := range entries {
-				if err := t.pub.Publish(ctx, statusEvent(e), e.EventID); err != nil {
-					if ctx.Err() == nil {
-						t.log.Warn("publishing status event; will retry", "event_id", e.EventID, "error", err.Error())
-					}
-					break
-				}
-				t.m.published.Inc()
-				acked = append(acked, e.StreamID)
-			}
+			acked := t.publishEntries(ctx, entries)
 			if len(acked) > 0 && t.store.AckOutbox(ctx, s, acked...) != nil {
 				continue
 			}
@@ -76,6 +82,40 @@ func (t *Tracker) drainOutbox(ctx context.Context) {
 		}
 		shards = again
 	}
+}
+
+// publishEntries publishes entries in order and returns the stream ids of
+// those published, a prefix of entries: the rest stay in the outbox for
+// the next pass.
+func (t *Tracker) publishEntries(ctx context.Context, entries []jobstore.OutboxEntry) []string {
+	acked := make([]string, 0, len(entries))
+	if bp, ok := t.pub.(BatchPublisher); ok {
+		evs := make([]IdentifiedStatus, len(entries))
+		for i, e := range entries {
+			evs[i] = IdentifiedStatus{Event: statusEvent(e), ID: e.EventID}
+		}
+		n, err := bp.PublishBatch(ctx, evs)
+		if err != nil && ctx.Err() == nil {
+			t.log.Warn("publishing status events; will retry", "published", n, "of", len(entries),
+				"event_id", entries[min(n, len(entries)-1)].EventID, "error", err.Error())
+		}
+		for _, e := range entries[:min(n, len(entries))] {
+			acked = append(acked, e.StreamID)
+		}
+		t.m.published.Add(float64(len(acked)))
+		return acked
+	}
+	for _, e := range entries {
+		if err := t.pub.Publish(ctx, statusEvent(e), e.EventID); err != nil {
+			if ctx.Err() == nil {
+				t.log.Warn("publishing status event; will retry", "event_id", e.EventID, "error", err.Error())
+			}
+			break
+		}
+		t.m.published.Inc()
+		acked = append(acked, e.StreamID)
+	}
+	return acked
 }
 
 // statusEvent is the *job status changed* event of an outbox entry: the

@@ -71,7 +71,7 @@ func Spec(cfg Config, o Overrides) worker.Spec {
 			if err != nil {
 				return nil, err
 			}
-			prod, err := bus.NewProducer(cfg.Kafka, "flinkferry/track", d.Log)
+			prod, err := bus.NewProducer(cfg.Kafka, "flinkferry/track")
 			if err != nil {
 				return nil, err
 			}
@@ -114,8 +114,22 @@ type producerPublisher struct {
 	imageBuilt []string
 }
 
+// NewStatusPublisher publishes status events to topic with p, a page of
+// them at once (BatchPublisher), as the worker does.
+func NewStatusPublisher(p *bus.Producer, topic string) BatchPublisher {
+	return &producerPublisher{p: p, topic: topic}
+}
+
 func (p *producerPublisher) Publish(ctx context.Context, ev *messages.JobStatusChanged, id string) error {
 	return p.p.SendWithID(ctx, ev, id, p.topic)
+}
+
+func (p *producerPublisher) PublishBatch(ctx context.Context, evs []IdentifiedStatus) (int, error) {
+	batch := make([]bus.Identified, len(evs))
+	for i, e := range evs {
+		batch[i] = bus.Identified{Event: e.Event, ID: e.ID}
+	}
+	return p.p.SendBatch(ctx, p.topic, batch)
 }
 
 func (p *producerPublisher) PublishRefusal(ctx context.Context, ev *messages.ControlRefused, id string) error {

@@ -285,7 +285,7 @@ func runDemo(ctx context.Context, out io.Writer, env *dev.Env, kube *dev.Kube, d
 	if err != nil {
 		return err
 	}
-	p, err := bus.NewProducer(cfg, "flinkferry/dev", slog.New(slog.DiscardHandler))
+	p, err := bus.NewProducer(cfg, "flinkferry/dev")
 	if err != nil {
 		return fmt.Errorf("connecting to Kafka: %w", err)
 	}

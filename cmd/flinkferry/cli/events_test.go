@@ -30,7 +30,7 @@ func wordcountRequest(t *testing.T) *messages.SubmitRequested {
 // so one partition).
 func produceStatus(t *testing.T, cfg bus.Config, evs ...messages.Event) {
 	t.Helper()
-	p, err := bus.NewProducer(cfg, "test/events", nil)
+	p, err := bus.NewProducer(cfg, "test/events")
 	if err != nil {
 		t.Fatal(err)
 	}

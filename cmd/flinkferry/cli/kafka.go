@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"strings"
 
@@ -74,7 +73,7 @@ func submitBusConfig(cmd *cobra.Command, o kafkaFlags) (bus.Config, error) {
 // produce sends ev to topic as the CLI (CloudEvents source flinkferry/cli,
 // keyed by the job) and waits until Kafka has it.
 func produce(ctx context.Context, cfg bus.Config, ev messages.Event, topic string) error {
-	p, err := bus.NewProducer(cfg, "flinkferry/cli", slog.New(slog.DiscardHandler))
+	p, err := bus.NewProducer(cfg, "flinkferry/cli")
 	if err != nil {
 		return fmt.Errorf("connecting to Kafka: %w", err)
 	}

@@ -305,7 +305,7 @@ func TestSubmitWaitFollowsTheJobToRunning(t *testing.T) {
 	// An old event of another request on the status topic must be ignored.
 	old := &messages.SubmitRequested{RequestID: "old", Job: messages.JobRef{Namespace: "x", ClusterID: "old"}, Mode: messages.ModeApplication,
 		Flink: messages.FlinkOptions{Version: "1.20"}, Program: &messages.Program{Jar: messages.Jar{URL: "http://h/j.jar"}}}
-	p, err := bus.NewProducer(cfg, "test", nil)
+	p, err := bus.NewProducer(cfg, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

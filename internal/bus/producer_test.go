@@ -173,3 +173,46 @@ func TestSendBatchPartialFailure(t *testing.T) {
 		return true
 	})
 }
+
+// BenchmarkStatusPage publishes one outbox page (256 status events of 64
+// jobs) per iteration to a three-broker kfake cluster: one event per
+// round trip (SendWithID, how the track worker's outbox published before)
+// against one batch (SendBatch). go tool task bench-publish.
+func BenchmarkStatusPage(b *testing.B) {
+	k := testenv.Kafka(b)
+	cfg := k.BusConfig()
+	p, err := bus.NewProducer(cfg, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	topic := cfg.Topics().Status
+	page := batchOf(256, 64)
+	ctx := context.Background()
+	for _, m := range []struct {
+		name string
+		send func() error
+	}{
+		{"one-by-one", func() error {
+			for _, e := range page {
+				if err := p.SendWithID(ctx, e.Event, e.ID, topic); err != nil {
+					return err
+				}
+			}
+			return nil
+		}},
+		{"batch", func() error {
+			_, err := p.SendBatch(ctx, topic, page)
+			return err
+		}},
+	} {
+		b.Run("method="+m.name, func(b *testing.B) {
+			for b.Loop() {
+				if err := m.send(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*len(page))/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}

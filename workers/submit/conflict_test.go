@@ -2,11 +2,14 @@ package submit
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/failure"
 	"github.com/flinkferry/flinkferry/internal/kubeclusters"
 	"github.com/flinkferry/flinkferry/internal/kubetest"
@@ -225,5 +228,76 @@ func TestUpgradeRedeliveredWhileTheOldClusterIsGone(t *testing.T) {
 	// And the request as sent, once more: the request that runs.
 	if _, ok := handle(event("wc-2", 2)).(*messages.Deployed); !ok {
 		t.Fatal("wc-2 delivered again after the upgrade: not the request that runs")
+	}
+}
+
+// TestEndedRunNotStartedAgain on the real API server: a request delivered
+// again after its cluster was removed (suspended) applies nothing and
+// emits nothing; the resume's request is applied; the first request
+// delivered once more while the resumed run is up is not an upgrade back
+// to it. The run mark keeps the last maxRunMarkIDs request ids.
+func TestEndedRunNotStartedAgain(t *testing.T) {
+	cp := kubetest.Shared(t)
+	cs := cp.Clientset()
+	const ns = "ended-run"
+	kubetest.CreateNamespace(t, cs, ns)
+	clusters := &kubeclusters.Set{}
+	clusters.Add(kubeclusters.Config{Name: "default", Default: true, AllowedNamespaces: []string{ns}}, cs)
+	h := &Handler{Clusters: clusters, Topics: messages.DefaultTopics("flinkferry.")}
+	ctx := context.Background()
+	event := func(requestID string) *messages.ImageBuilt {
+		ev := imageBuilt(messages.ModeApplication, func(r *messages.SubmitRequested) {
+			r.RequestID, r.Job = requestID, messages.JobRef{Namespace: ns, ClusterID: "er"}
+		})
+		ev.RequestID, ev.Job = requestID, ev.Request.Job
+		return ev
+	}
+	handle := func(ev *messages.ImageBuilt) []bus.Out {
+		t.Helper()
+		outs, err := h.Handle(ctx, ev)
+		if err != nil {
+			t.Fatalf("Handle(%s): %v", ev.RequestID, err)
+		}
+		return outs
+	}
+	runs := func() string {
+		t.Helper()
+		d, err := cs.AppsV1().Deployments(ns).Get(ctx, "er", metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return ""
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d.Annotations[AnnotationRequest]
+	}
+	if outs := handle(event("er-1")); len(outs) != 1 {
+		t.Fatalf("er-1: %v, want deployed", outs)
+	}
+	// The track worker suspends the job: the cluster goes.
+	if err := cs.AppsV1().Deployments(ns).Delete(ctx, "er", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if outs := handle(event("er-1")); len(outs) != 0 || runs() != "" {
+		t.Fatalf("er-1 delivered again after its cluster was removed: %v, Deployment of %q; want nothing", outs, runs())
+	}
+	if outs := handle(event("er-resume")); len(outs) != 1 || runs() != "er-resume" {
+		t.Fatalf("the resume: %v, Deployment of %q", outs, runs())
+	}
+	if outs := handle(event("er-1")); len(outs) != 0 || runs() != "er-resume" {
+		t.Fatalf("er-1 delivered again while the resumed run is up: %v, Deployment of %q; want nothing", outs, runs())
+	}
+	// The resume's own redelivery is the run that is up: applied again.
+	if outs := handle(event("er-resume")); len(outs) != 1 {
+		t.Fatalf("the resume delivered again: %v, want deployed", outs)
+	}
+	for i := range maxRunMarkIDs + 3 {
+		if err := markRun(ctx, cs, event(fmt.Sprintf("er-%d", i+10))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids, err := runMarkIDs(ctx, cs, messages.JobRef{Namespace: ns, ClusterID: "er"})
+	if err != nil || len(ids) != maxRunMarkIDs || ids[len(ids)-1] != fmt.Sprintf("er-%d", maxRunMarkIDs+12) {
+		t.Fatalf("run mark %v (%v), want the last %d request ids", ids, err, maxRunMarkIDs)
 	}
 }

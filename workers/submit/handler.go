@@ -59,6 +59,10 @@ type Handler struct {
 // are returned to be retried.
 func (h *Handler) Handle(ctx context.Context, ev *messages.ImageBuilt) ([]bus.Out, error) {
 	dep, up, err := h.deploy(ctx, ev)
+	if errors.Is(err, errRunOver) {
+		logging.FromContext(ctx).Info("request not deployed again", "reason", err.Error())
+		return nil, nil
+	}
 	if err == nil && up != nil {
 		return []bus.Out{{Event: up, Topics: []string{h.Topics.Control}}}, nil
 	}
@@ -120,6 +124,14 @@ func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*message
 	if err != nil {
 		return nil, nil, err
 	}
+	if running != ev.RequestID {
+		if over, err := appliedBefore(ctx, cl.Kube, ev); over || err != nil {
+			if err == nil {
+				err = errRunOver
+			}
+			return nil, nil, err
+		}
+	}
 	if running == "" && ev.UpgradeOf == "" {
 		// Handed over already and the old cluster removed since: a
 		// redelivery, handed over again (see upgrademark.go).
@@ -157,6 +169,9 @@ func (h *Handler) deploy(ctx context.Context, ev *messages.ImageBuilt) (*message
 	uids, err := Apply(ctx, cl.Kube, objs)
 	if err != nil {
 		return nil, nil, classify(err)
+	}
+	if err := markRun(ctx, cl.Kube, ev); err != nil {
+		return nil, nil, err
 	}
 	if ev.UpgradeOf != "" {
 		if err := markUpgradeDeployed(ctx, cl.Kube, ev, uids["Deployment/"+ev.Job.ClusterID]); err != nil {

@@ -116,6 +116,21 @@ func cleanCluster(ctx context.Context, cs kubernetes.Interface, namespace, clust
 	return errors.Join(errs...)
 }
 
+// deleteRunMark removes the submit worker's run mark of clusterID (a
+// delete forgets the job; a suspend or a cancel keeps the mark, so a
+// redelivered request does not start the ended run again).
+func deleteRunMark(ctx context.Context, cs kubernetes.Interface, namespace, clusterID string) error {
+	sel, err := labels.ValidatedSelectorFromSet(labels.Set{labelRunsOf: clusterID, labelManagedBy: "flinkferry"})
+	if err != nil {
+		return fmt.Errorf("%w: %v", errCleanupRefused, err)
+	}
+	err = cs.CoreV1().ConfigMaps(namespace).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting the run mark of %s/%s: %w", namespace, clusterID, err)
+	}
+	return nil
+}
+
 // deleteJobManagerDeployment deletes the Deployment named clusterID if it
 // carries type=flink-native-kubernetes. The delete is conditional on the
 // uid and resourceVersion that were checked, so a Deployment replaced or

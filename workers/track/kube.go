@@ -28,6 +28,11 @@ const (
 	annotationMode     = "flinkferry.io/mode"
 	annotationFlinkJob = "flinkferry.io/flink-job-id"
 	indexByApp         = "flinkferry-app"
+	// The submit worker's run mark (workers/submit/runmark.go): the
+	// request ids it applied to a cluster, kept across suspends, removed
+	// by a delete.
+	labelRunsOf    = "flinkferry.io/runs-of"
+	labelManagedBy = "app.kubernetes.io/managed-by"
 )
 
 // KubeView is what one kube cluster's informers show for one Flink

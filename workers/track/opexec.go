@@ -60,7 +60,7 @@ func (t *Tracker) act(ctx context.Context, task opTask) opResult {
 	case ops.Poll:
 		r.outcome, r.jobState, err = t.pollOp(ctx, j, op)
 	case ops.Clean:
-		r.outcome, r.left, err = t.cleanOp(ctx, j)
+		r.outcome, r.left, err = t.cleanOp(ctx, j, op.Operation == messages.OpDelete)
 	case ops.Redeploy:
 		r.outcome, err = t.redeploy(ctx, j, op)
 	}
@@ -244,8 +244,9 @@ func failureText(f *flinkrest.Failure) string {
 	return truncate(f.Error(), 4096)
 }
 
-// cleanOp removes j's cluster from Kubernetes and counts what is left.
-func (t *Tracker) cleanOp(ctx context.Context, j *jobstore.Job) (ops.Outcome, int, error) {
+// cleanOp removes j's cluster from Kubernetes and counts what is left;
+// forget (a delete) removes the submit worker's run mark too.
+func (t *Tracker) cleanOp(ctx context.Context, j *jobstore.Job, forget bool) (ops.Outcome, int, error) {
 	if t.clusters == nil {
 		return ops.Outcome{Kind: ops.Succeeded}, 0, nil // no Kubernetes watched: nothing flinkferry can remove
 	}
@@ -255,6 +256,11 @@ func (t *Tracker) cleanOp(ctx context.Context, j *jobstore.Job) (ops.Outcome, in
 	}
 	if err := cleanCluster(ctx, cl.Kube, j.Job.Namespace, j.Job.ClusterID); err != nil {
 		return ops.Outcome{}, -1, err
+	}
+	if forget {
+		if err := deleteRunMark(ctx, cl.Kube, j.Job.Namespace, j.Job.ClusterID); err != nil {
+			return ops.Outcome{}, -1, err
+		}
 	}
 	n, err := objectsLeft(ctx, cl.Kube, j.Job.Namespace, j.Job.ClusterID)
 	if err != nil {
@@ -353,7 +359,7 @@ func (noOpFlink) Checkpoints(context.Context, string, string) (*flinkrest.Checkp
 // objects and TaskManagers. It returns the outcome to report while objects
 // remain, nil once none does.
 func (t *Tracker) awaitOldCluster(ctx context.Context, j *jobstore.Job) (*ops.Outcome, error) {
-	_, left, err := t.cleanOp(ctx, j)
+	_, left, err := t.cleanOp(ctx, j, false)
 	switch {
 	case err != nil:
 		return &ops.Outcome{}, err

@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flinkferry/flinkferry/messages"
+	"github.com/flinkferry/flinkferry/workers/submit"
 	"github.com/flinkferry/flinkferry/workers/track/jobstore"
 	"github.com/flinkferry/flinkferry/workers/track/ops"
 )
@@ -133,6 +134,12 @@ func TestSuspendResume(t *testing.T) {
 		}
 	}
 
+	// The submit worker's run mark stays: the suspended request delivered
+	// again does not start the run again.
+	if marks, err := kube.Client.CoreV1().ConfigMaps(Namespace).List(ctx, metav1.ListOptions{LabelSelector: submit.LabelRunsOf + "=" + id}); err != nil || len(marks.Items) != 1 {
+		t.Fatalf("run marks of %s after the suspend: %v (%v), want 1", id, marks, err)
+	}
+
 	// A resume restores from that savepoint.
 	sendControl(t, env, messages.ControlRequested{RequestID: "resume-1", Job: job, Operation: messages.OpResume}, 2)
 	j = waitJob(t, store, key, 45*time.Second, "the resumed run RUNNING", func(j *jobstore.Job) bool {
@@ -161,7 +168,8 @@ func TestSuspendResume(t *testing.T) {
 	assertNoObjects(t, kube, id)
 }
 
-// assertNoObjects fails unless nothing labelled app=<id> is left.
+// assertNoObjects fails unless nothing labelled app=<id> is left, nor
+// the submit worker's run mark of id.
 func assertNoObjects(t *testing.T, kube *Kube, id string) {
 	t.Helper()
 	ctx := context.Background()
@@ -170,11 +178,12 @@ func assertNoObjects(t *testing.T, kube *Kube, id string) {
 	deps, err2 := kube.Client.AppsV1().Deployments(Namespace).List(ctx, sel)
 	pods, err3 := kube.Client.CoreV1().Pods(Namespace).List(ctx, sel)
 	svcs, err4 := kube.Client.CoreV1().Services(Namespace).List(ctx, sel)
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
+	marks, err5 := kube.Client.CoreV1().ConfigMaps(Namespace).List(ctx, metav1.ListOptions{LabelSelector: submit.LabelRunsOf + "=" + id})
+	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(cms.Items) + len(deps.Items) + len(pods.Items) + len(svcs.Items); n != 0 {
-		t.Fatalf("%d objects labelled app=%s left", n, id)
+	if n := len(cms.Items) + len(deps.Items) + len(pods.Items) + len(svcs.Items) + len(marks.Items); n != 0 {
+		t.Fatalf("%d objects labelled app=%s or %s=%s left", n, id, submit.LabelRunsOf, id)
 	}
 }
 

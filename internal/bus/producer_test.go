@@ -72,18 +72,25 @@ func headersOf(r *kgo.Record) map[string]string {
 	return h
 }
 
-// TestSendBatch sends 600 status events of 7 jobs in one batch: all
-// arrive, each once under its id, and each job's in the order sent.
-func TestSendBatch(t *testing.T) {
-	k := testenv.Kafka(t)
+// newProducer is a producer on a fresh three-broker kfake cluster, the
+// cluster, and the status topic.
+func newProducer(tb testing.TB) (*bus.Producer, *testenv.KafkaCluster, string) {
+	tb.Helper()
+	k := testenv.Kafka(tb)
 	cfg := k.BusConfig()
 	p, err := bus.NewProducer(cfg, "test")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer p.Close()
+	tb.Cleanup(func() { p.Close() })
+	return p, k, cfg.Topics().Status
+}
+
+// TestSendBatch sends 600 status events of 7 jobs in one batch: all
+// arrive, each once under its id, and each job's in the order sent.
+func TestSendBatch(t *testing.T) {
+	p, k, topic := newProducer(t)
 	const n = 600
-	topic := cfg.Topics().Status
 	sent, err := p.SendBatch(context.Background(), topic, batchOf(n, 7))
 	if err != nil || sent != n {
 		t.Fatalf("SendBatch = %d, %v; want %d, nil", sent, err, n)
@@ -113,9 +120,7 @@ func TestSendBatch(t *testing.T) {
 // partition. SendBatch says the events before the first one bound there
 // are in Kafka, and they are.
 func TestSendBatchPartialFailure(t *testing.T) {
-	k := testenv.Kafka(t)
-	cfg := k.BusConfig()
-	topic := cfg.Topics().Status
+	p, k, topic := newProducer(t)
 	const refused = int32(1)
 	k.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		k.KeepControl()
@@ -137,11 +142,6 @@ func TestSendBatchPartialFailure(t *testing.T) {
 		}
 		return nil, nil, false
 	})
-	p, err := bus.NewProducer(cfg, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
 	evs := batchOf(50, 10)
 	// Where sarama's default partitioner puts each event's key.
 	first := -1
@@ -179,14 +179,7 @@ func TestSendBatchPartialFailure(t *testing.T) {
 // round trip (SendWithID, how the track worker's outbox published before)
 // against one batch (SendBatch). go tool task bench-publish.
 func BenchmarkStatusPage(b *testing.B) {
-	k := testenv.Kafka(b)
-	cfg := k.BusConfig()
-	p, err := bus.NewProducer(cfg, "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
-	topic := cfg.Topics().Status
+	p, _, topic := newProducer(b)
 	page := batchOf(256, 64)
 	ctx := context.Background()
 	for _, m := range []struct {

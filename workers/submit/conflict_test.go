@@ -8,6 +8,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/flinkferry/flinkferry/internal/bus"
 	"github.com/flinkferry/flinkferry/internal/failure"
@@ -16,18 +17,24 @@ import (
 	"github.com/flinkferry/flinkferry/messages"
 )
 
+// handlerIn is a submit handler on the shared API server, allowed in
+// namespace ns (created), and its clientset.
+func handlerIn(t *testing.T, ns string) (kubernetes.Interface, *Handler) {
+	t.Helper()
+	cs := kubetest.Shared(t).Clientset()
+	kubetest.CreateNamespace(t, cs, ns)
+	clusters := &kubeclusters.Set{}
+	clusters.Add(kubeclusters.Config{Name: "default", Default: true, AllowedNamespaces: []string{ns}}, cs)
+	return cs, &Handler{Clusters: clusters, Topics: messages.DefaultTopics("flinkferry.")}
+}
+
 // TestRequestIDConflict on the real API server: the same request again is
 // applied (a redelivery); the same request id with other content is
 // refused request_id_conflict naming both hashes, the running cluster
 // untouched; a new request id passes.
 func TestRequestIDConflict(t *testing.T) {
-	cp := kubetest.Shared(t)
-	cs := cp.Clientset()
 	const ns = "conflict"
-	kubetest.CreateNamespace(t, cs, ns)
-	clusters := &kubeclusters.Set{}
-	clusters.Add(kubeclusters.Config{Name: "default", Default: true, AllowedNamespaces: []string{ns}}, cs)
-	h := &Handler{Clusters: clusters, Topics: messages.DefaultTopics("flinkferry.")}
+	cs, h := handlerIn(t, ns)
 	ctx := context.Background()
 	event := func(requestID string, parallelism int) *messages.ImageBuilt {
 		ev := imageBuilt(messages.ModeApplication, func(r *messages.SubmitRequested) {
@@ -90,13 +97,8 @@ func TestRequestIDConflict(t *testing.T) {
 // point in the cluster's configuration; other content under its id is
 // still refused.
 func TestUpgradedRequestRedelivered(t *testing.T) {
-	cp := kubetest.Shared(t)
-	cs := cp.Clientset()
 	const ns, sp = "upgraded", "s3://state/wc/savepoints/savepoint-ab12cd-0123456789ab"
-	kubetest.CreateNamespace(t, cs, ns)
-	clusters := &kubeclusters.Set{}
-	clusters.Add(kubeclusters.Config{Name: "default", Default: true, AllowedNamespaces: []string{ns}}, cs)
-	h := &Handler{Clusters: clusters, Topics: messages.DefaultTopics("flinkferry.")}
+	cs, h := handlerIn(t, ns)
 	ctx := context.Background()
 	event := func(parallelism int) *messages.ImageBuilt {
 		ev := imageBuilt(messages.ModeApplication, func(r *messages.SubmitRequested) {
@@ -169,13 +171,8 @@ func TestUpgradedRequestRedelivered(t *testing.T) {
 // again, nothing applied; the hand-back then deploys the new run with its
 // restore point, and the mark it leaves is owned by the new Deployment.
 func TestUpgradeRedeliveredWhileTheOldClusterIsGone(t *testing.T) {
-	cp := kubetest.Shared(t)
-	cs := cp.Clientset()
 	const ns, sp = "upgrade-gap", "s3://state/wc/savepoints/savepoint-0a1b2c-0123456789ab"
-	kubetest.CreateNamespace(t, cs, ns)
-	clusters := &kubeclusters.Set{}
-	clusters.Add(kubeclusters.Config{Name: "default", Default: true, AllowedNamespaces: []string{ns}}, cs)
-	h := &Handler{Clusters: clusters, Topics: messages.DefaultTopics("flinkferry.")}
+	cs, h := handlerIn(t, ns)
 	ctx := context.Background()
 	event := func(requestID string, parallelism int) *messages.ImageBuilt {
 		ev := imageBuilt(messages.ModeApplication, func(r *messages.SubmitRequested) {
@@ -237,13 +234,8 @@ func TestUpgradeRedeliveredWhileTheOldClusterIsGone(t *testing.T) {
 // delivered once more while the resumed run is up is not an upgrade back
 // to it. The run mark keeps the last maxRunMarkIDs request ids.
 func TestEndedRunNotStartedAgain(t *testing.T) {
-	cp := kubetest.Shared(t)
-	cs := cp.Clientset()
 	const ns = "ended-run"
-	kubetest.CreateNamespace(t, cs, ns)
-	clusters := &kubeclusters.Set{}
-	clusters.Add(kubeclusters.Config{Name: "default", Default: true, AllowedNamespaces: []string{ns}}, cs)
-	h := &Handler{Clusters: clusters, Topics: messages.DefaultTopics("flinkferry.")}
+	cs, h := handlerIn(t, ns)
 	ctx := context.Background()
 	event := func(requestID string) *messages.ImageBuilt {
 		ev := imageBuilt(messages.ModeApplication, func(r *messages.SubmitRequested) {

@@ -133,6 +133,7 @@ func TestSoak(t *testing.T) {
 		writeSamples(t, filepath.Join(dir, "soak.csv"), samples)
 	}
 	checkGrowth(t, samples)
+	checkTransitionsBound(t, samples[len(samples)-1])
 	// The load was real: the tracked jobs' restarts were seen.
 	c := s.collect(t)
 	restarts := 0
@@ -331,6 +332,31 @@ func checkGrowth(t *testing.T, samples []sample) {
 		if b > limit {
 			t.Errorf("%s grew from %.0f to %.0f after the warm-up, above the bound %.0f", n, a, b, limit)
 		}
+	}
+}
+
+// maxTransitionsBytes bounds one job's transitions stream. Redis 7
+// allocates a stream's nodes whole (stream-node-max-bytes, 4 KiB, from
+// the first entry), and MAXLEN ~ 100 drops only whole nodes: a capped
+// stream cycles between two and three nodes (about 73 entries each),
+// 9.8–14.7 KB (jobstore's TestTransitionsMemoryIsBounded). A job's
+// history costs 4.7 KB at first and grows in steps as it fills; the
+// soak's jobs (a restart every 30–90 s, two entries each) fill their
+// first node around minute 26, so the bound is checked, not reached.
+const maxTransitionsBytes = 4 * 4800
+
+// checkTransitionsBound fails when the job's transitions streams use more
+// than maxTransitionsBytes each on average at the end.
+func checkTransitionsBound(t *testing.T, last sample) {
+	t.Helper()
+	n, bytes := last.values["redis keys transitions"], last.values["redis class transitions"]
+	if n == 0 {
+		t.Error("no transitions stream sampled at the end")
+		return
+	}
+	t.Logf("transitions streams at the end: %.0f, %.0f bytes each on average (bound %d)", n, bytes/n, maxTransitionsBytes)
+	if bytes/n > maxTransitionsBytes {
+		t.Errorf("transitions streams use %.0f bytes each on average, above the bound %d: the cap does not hold", bytes/n, maxTransitionsBytes)
 	}
 }
 

@@ -283,3 +283,33 @@ func TestApplyReloadsScriptsAfterScriptFlush(t *testing.T) {
 		t.Errorf("Register() after SCRIPT FLUSH = %+v", r)
 	}
 }
+
+// TestTransitionsMemoryIsBounded: with the default cap, a job's
+// transitions stream stops growing. Redis allocates stream nodes whole
+// (stream-node-max-bytes, 4 KiB) and approximate trimming drops whole
+// nodes, so a stream capped at ~100 cycles between two and three nodes
+// (measured on redis-server 7.0: ~73 such entries per node, 9.8–14.4 KB);
+// 1,000 transitions must stay within four nodes. The fault suite's soak
+// is too short for its jobs to reach this (docs/reliability.md).
+func TestTransitionsMemoryIsBounded(t *testing.T) {
+	rdb := client(t)
+	s := newStore(t, rdb, Options{})
+	key := "/ns/mem"
+	register(t, s, deployed("ns", "mem", "r", t0), t0)
+	cycle := []messages.JobState{messages.StateRunning, messages.StateRestarting}
+	var most int64
+	for i := range 1000 {
+		transition(t, s, key, cycle[i%2], "step", t0.Add(time.Duration(i+1)*time.Second))
+		if i%10 == 9 {
+			used, err := rdb.MemoryUsage(context.Background(), s.k.transitions(key), 0).Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			most = max(most, used)
+		}
+	}
+	t.Logf("transitions stream of 1,000 transitions: at most %d bytes", most)
+	if most > 4*4800 {
+		t.Errorf("transitions stream used up to %d bytes, want at most four 4 KiB nodes (%d)", most, 4*4800)
+	}
+}

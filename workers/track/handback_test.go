@@ -156,7 +156,12 @@ func TestHandOverThatNeverRegisters(t *testing.T) {
 	if j.Reason != ops.ReasonDeployFailed || !strings.Contains(j.Message, "did not register") || j.Op.Result != ops.Failed || !j.Op.Undeployed {
 		t.Errorf("DEPLOY_FAILED (%s: %s), operation %+v; want deploy_failed, the operation failed", j.Reason, j.Message, *j.Op)
 	}
-	evs := opEvents(e.events, key, up.RequestID)
+	evs := opEventsUntil(e.events, key, up.RequestID, func(evs []messages.JobStatusChanged) bool {
+		return len(evs) > 0 && evs[len(evs)-1].To == messages.StateDeployFailed
+	})
+	if len(evs) == 0 {
+		t.Fatal("no status event of the upgrade")
+	}
 	if last := evs[len(evs)-1]; last.To != messages.StateDeployFailed || last.Operation.Status != messages.OperationFailed {
 		t.Errorf("last step %+v, want → DEPLOY_FAILED, failed", last)
 	}

@@ -225,6 +225,25 @@ func opEvents(l *eventLog, key, requestID string) []messages.JobStatusChanged {
 	return out
 }
 
+// opEventsUntil is opEvents once done accepts them, or after 5 s: the
+// outbox publishes a step after the store records it, so a test that saw
+// the operation end in the store waits for its last events.
+func opEventsUntil(l *eventLog, key, requestID string, done func([]messages.JobStatusChanged) bool) []messages.JobStatusChanged {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		evs := opEvents(l, key, requestID)
+		if done(evs) || time.Now().After(deadline) {
+			return evs
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// atLeast says there are n events or more.
+func atLeast(n int) func([]messages.JobStatusChanged) bool {
+	return func(evs []messages.JobStatusChanged) bool { return len(evs) >= n }
+}
+
 // opSummary is what a refusal must leave unchanged of an operation.
 func opSummary(op *ops.Op) string {
 	if op == nil {
@@ -329,7 +348,7 @@ func TestOpSavepointOfFiveMinutes(t *testing.T) {
 	t.Logf("savepoint of %s simulated time completed at %s after %d status polls; %s of the tracker's clock elapsed of a %s deadline",
 		took, sps[0], f.n("status", trigger), e.clock.Now().Sub(j.Op.RequestedAt).Round(time.Second), j.Op.Deadline.Sub(j.Op.RequestedAt))
 
-	evs := opEvents(e.events, key, req.RequestID)
+	evs := opEventsUntil(e.events, key, req.RequestID, atLeast(2))
 	type ev struct {
 		from, to messages.JobState
 		reason   string
@@ -384,7 +403,7 @@ func TestOpSavepointFailed(t *testing.T) {
 	if j.Reason != "savepoint_failed" || !strings.Contains(j.Message, "No space left on device") {
 		t.Errorf("job: reason %q, message %q; want savepoint_failed with Flink's cause", j.Reason, j.Message)
 	}
-	evs := opEvents(e.events, key, req.RequestID)
+	evs := opEventsUntil(e.events, key, req.RequestID, atLeast(2))
 	var failed []messages.JobStatusChanged
 	for _, ev := range evs {
 		if ev.Reason == "savepoint_failed" {
@@ -794,7 +813,7 @@ func TestOpCancelApplicationJob(t *testing.T) {
 	if got := f.n("cancel", jobID); got != 1 {
 		t.Errorf("Flink cancel calls: %d, want 1", got)
 	}
-	evs := opEvents(e.events, key, req.RequestID)
+	evs := opEventsUntil(e.events, key, req.RequestID, atLeast(2))
 	var got []string
 	for _, ev := range evs {
 		got = append(got, fmt.Sprintf("%s>%s %s %s", ev.From, ev.To, ev.Reason, ev.Operation.Status))

@@ -74,7 +74,15 @@ func (c *collected) chainProblems(key string, want messages.JobState) []string {
 	if len(evs) == 0 {
 		return []string{key + ": no status event"}
 	}
-	seen := map[string]string{}
+	// seen is where in the chain each transition was last announced: the
+	// same transition again is a duplicate unless the job went elsewhere
+	// and came back in between (a second SILENT spell, say), which an
+	// unbroken chain shows.
+	type at struct {
+		id string
+		n  int
+	}
+	seen := map[string]at{}
 	prev := messages.JobState("")
 	var chain []string
 	for _, e := range evs {
@@ -85,10 +93,10 @@ func (c *collected) chainProblems(key string, want messages.JobState) []string {
 		if e.Operation != nil {
 			tr += " op " + e.Operation.RequestID + "/" + string(e.Operation.Status)
 		}
-		if other, ok := seen[tr]; ok {
-			problems = append(problems, fmt.Sprintf("%s: %s announced twice (ids %s and %s)", key, tr, other, e.id))
+		if other, ok := seen[tr]; ok && (e.Operation != nil || other.n == len(chain)-1 || e.From != prev) {
+			problems = append(problems, fmt.Sprintf("%s: %s announced twice (ids %s and %s)", key, tr, other.id, e.id))
 		}
-		seen[tr] = e.id
+		seen[tr] = at{e.id, len(chain)}
 		if e.From != prev && !(e.From == "" && e.Reason == "recovered") {
 			problems = append(problems, fmt.Sprintf("%s: chain broken: %s>%s after %q (a lost event?)", key, e.From, e.To, prev))
 		}

@@ -292,6 +292,11 @@ rules:
 			"FLINKFERRY_TRACK_JOB_STATUS_INTERVAL=500ms",
 			"FLINKFERRY_TRACK_CLUSTER_METRIC_INTERVAL=2s",
 			"FLINKFERRY_TRACK_REQUEST_TIMEOUT=400ms",
+			// Longer than the longest hang TestJobManagerHangsMidResponse
+			// injects (1 min in the full profile, plus a track worker
+			// restart): a hang shorter than this must never make a job
+			// LOST. With the 60 s default the full profile raced it.
+			"FLINKFERRY_TRACK_SILENT_STATE_KEEP=3m",
 			"FLINKFERRY_TRACK_OPERATION_INTERVAL=300ms",
 			"FLINKFERRY_TRACK_OPERATION_TIMEOUT=2m",
 			"FLINKFERRY_TRACK_RECOVERY_INTERVAL=" + recoveryInterval.String(),

@@ -624,6 +624,26 @@ func (s *stack) redisInfo(section string) (map[string]string, error) {
 	return out, nil
 }
 
+// waitConsumed waits up to a minute until consumer group has no lag.
+func (s *stack) waitConsumed(t *testing.T, group string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		lags, err := kadm.NewClient(s.kafka.Client(t)).Lag(ctx, group)
+		cancel()
+		if err == nil {
+			if l, ok := lags[group]; ok && l.FetchErr == nil && l.DescribeErr == nil && l.Lag.Total() == 0 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("consumer group %s still behind after a minute (%v)", group, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // logGroups logs each consumer group's state, members and lag per
 // partition (what a stalled group looks like).
 func (s *stack) logGroups(t *testing.T) {

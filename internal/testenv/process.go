@@ -51,6 +51,9 @@ func StablePort(t testing.TB) int {
 	t.Helper()
 	for range 100 {
 		port := 20000 + rand.IntN(10000)
+		if _, taken := handedOut.LoadOrStore(port, true); taken {
+			continue // never the same port twice in one test binary
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err == nil {
 			l.Close()
@@ -60,6 +63,12 @@ func StablePort(t testing.TB) int {
 	t.Fatal("no free port in 20000-29999")
 	return 0
 }
+
+// handedOut are the ports StablePort returned in this test binary: a
+// port closed by one process may still be handed to another, picked at
+// random from the same range (a fault-suite flake: two workers given one
+// ops port).
+var handedOut sync.Map
 
 // process is a peer started as a child process. It dies with the test
 // binary (Pdeathsig) even when a cleanup does not run.

@@ -101,3 +101,33 @@ func TestRecoveredFailureKeepsItsReason(t *testing.T) {
 		}
 	}
 }
+
+// TestRegisterRecoveredTwice: every track replica recovers every
+// Deployment, so one lost run is recovered twice at about the same time.
+// The second recovery is a duplicate that announces nothing (it is not the
+// run's deployed event arriving: the CI run that found this saw each such
+// job announced as a new run from nothing to STARTING, reason deployed); the first real
+// state is still announced once, as recovered.
+func TestRegisterRecoveredTwice(t *testing.T) {
+	s := newStore(t, client(t), Options{})
+	d := deployed("ns", "job", "r", t0)
+	key, shard := d.Job.Key(), s.ShardOf(d.Job.Key())
+	for i, want := range []RegisterOutcome{Created, Duplicate} {
+		res, err := s.RegisterRecovered(context.Background(), d, t0)
+		if err != nil || res.Outcome != want {
+			t.Fatalf("RegisterRecovered() #%d = %+v, %v; want %s", i+1, res, err, want)
+		}
+	}
+	if n := len(outbox(t, s, shard)); n != 0 {
+		t.Errorf("%d outbox entries after two recoveries, want 0", n)
+	}
+	transition(t, s, key, messages.StateK8sInitializing, "jobmanager_starting", t0)
+	transition(t, s, key, messages.StateRunning, "", t0)
+	var got []string
+	for _, e := range outbox(t, s, shard) {
+		got = append(got, fmt.Sprintf("%s>%s %s", e.From, e.To, e.Reason))
+	}
+	if want := []string{">RUNNING recovered"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("outbox %q, want %q", got, want)
+	}
+}

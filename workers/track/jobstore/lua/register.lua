@@ -14,7 +14,8 @@
 --                (none for a run recovered from Kubernetes: run field recovered)
 --   duplicate    same request id: nothing changes (but a run the recovery
 --                registered whose first real state apply has not announced
---                yet is announced now, '' -> its state, reason deployed; a
+--                yet is announced now, '' -> its state, reason deployed,
+--                unless this call is a recovery too; a
 --                job without run_request gets the call's run_* fields when
 --                they have one, version unchanged; and a job without a REST
 --                endpoint, web UI, savepoint or restart policy, Flink job id or session
@@ -90,9 +91,15 @@ if cur[2] == req then
   -- A run the recovery registered (field recovered) while its deployed
   -- event was on its way is a new run after all: announce it as one,
   -- from '' to the state it is in, unless apply already announced its
-  -- first real state.
+  -- first real state. Another recovery of the same run (every track
+  -- replica recovers every Deployment) is no deployed event: it changes
+  -- nothing here.
+  local recovering = false
+  for i = 1, #run, 2 do
+    if run[i] == 'recovered' then recovering = true end
+  end
   local announce = false
-  if redis.call('HEXISTS', job, 'recovered') == 1 then
+  if not recovering and redis.call('HEXISTS', job, 'recovered') == 1 then
     redis.call('HDEL', job, 'recovered')
     announce = true
     filled = true

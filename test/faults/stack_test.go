@@ -152,8 +152,14 @@ func startStack(t *testing.T) *stack {
 			http.Error(w, "fault injected", http.StatusServiceUnavailable)
 			return
 		}
+		// What the registry accepted is counted, whether or not the
+		// client was still there for the answer: a build worker SIGKILLed
+		// during a manifest PUT the registry completed finds the manifest
+		// on its redelivery and pushes nothing (a cancelled upstream
+		// request counted no push: "0 manifest pushes" for a job running
+		// its image, in one full-profile run).
 		sw := &statusWriter{ResponseWriter: w}
-		rp.ServeHTTP(sw, r)
+		rp.ServeHTTP(sw, r.WithContext(context.WithoutCancel(r.Context())))
 		if m := manifest.FindStringSubmatch(r.URL.Path); m != nil && r.Method == http.MethodPut && sw.status/100 == 2 {
 			s.pushes.add(m[1])
 		}
